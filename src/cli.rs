@@ -1,0 +1,57 @@
+//! Command-line interface. Flags override environment variables, which
+//! override the config file, which overrides the built-in defaults.
+
+use crate::config::ReaderBackend;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "taproll",
+    version,
+    about = "Classroom attendance with NFC student cards: a live roster in the terminal, stored in SQLite."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Watch a sample class fill in from simulated taps (no reader or config needed).
+    Demo(DemoArgs),
+    /// Take attendance: open the live roster for a course and record taps.
+    Run(RunArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Print one JSON line per event instead of showing the roster.
+    #[arg(long)]
+    pub headless: bool,
+    /// Database file [default: a new file in a temporary folder].
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Config file [default: $XDG_CONFIG_HOME/taproll/config.toml, if present].
+    #[arg(long, value_name = "FILE", env = "TAPROLL_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Database file [default: store.path, else $XDG_DATA_HOME/taproll/taproll.db].
+    #[arg(long, value_name = "FILE", env = "TAPROLL_DB")]
+    pub db: Option<PathBuf>,
+    /// Course to take attendance for; created if new [default: the last one used].
+    #[arg(long, value_name = "NAME")]
+    pub course: Option<String>,
+    /// Card reader backend [default: reader.backend, else pcsc; sim with --scenario].
+    #[arg(long, value_enum, env = "TAPROLL_READER")]
+    pub reader: Option<ReaderBackend>,
+    /// Scenario of simulated taps, for the sim reader.
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<PathBuf>,
+    /// Print one JSON line per event instead of showing the roster.
+    #[arg(long)]
+    pub headless: bool,
+}

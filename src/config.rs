@@ -1,0 +1,177 @@
+//! Configuration: embedded defaults < config file < environment < flags.
+//! The file layer lives here; environment variables and flags are applied by
+//! the CLI (clap reads both). Every key is documented in `config.example.toml`.
+
+use crate::toml_file::{self, TomlFileError};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Deserialize, Debug, Clone, PartialEq, Eq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub session: SessionConfig,
+    pub reader: ReaderConfig,
+    pub store: StoreConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionConfig {
+    pub late_after_minutes: u32,
+    pub debounce_seconds: u32,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            late_after_minutes: 10,
+            debounce_seconds: 3,
+        }
+    }
+}
+
+#[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum ReaderBackend {
+    /// USB readers through the PC/SC service (pcscd).
+    #[default]
+    Pcsc,
+    /// A scripted scenario of taps, for demos and tests.
+    Sim,
+}
+
+#[derive(Deserialize, Debug, Clone, PartialEq, Eq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReaderConfig {
+    pub backend: ReaderBackend,
+    /// Scenario file for the `sim` backend.
+    pub scenario: Option<PathBuf>,
+}
+
+#[derive(Deserialize, Debug, Clone, PartialEq, Eq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// The database file; default: `taproll.db` in the XDG data folder.
+    pub path: Option<PathBuf>,
+}
+
+#[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    Error,
+    Warn,
+    #[default]
+    Info,
+    Debug,
+    Trace,
+}
+
+impl LogLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Error => "error",
+            LogLevel::Warn => "warn",
+            LogLevel::Info => "info",
+            LogLevel::Debug => "debug",
+            LogLevel::Trace => "trace",
+        }
+    }
+}
+
+#[derive(Deserialize, Debug, Clone, PartialEq, Eq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    pub level: LogLevel,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("config error: {0}")]
+pub struct ConfigError(#[from] TomlFileError);
+
+/// The config and the file it came from, if any.
+#[derive(Debug, Clone, Default)]
+pub struct Loaded {
+    pub config: Config,
+    pub file: Option<PathBuf>,
+}
+
+/// Loads `explicit` (from `--config` or `$TAPROLL_CONFIG`), which must exist,
+/// or else the default file, which may be missing.
+pub fn load(explicit: Option<&Path>, default_file: Option<&Path>) -> Result<Loaded, ConfigError> {
+    let file = match (explicit, default_file) {
+        (Some(path), _) => path.to_path_buf(),
+        (None, Some(path)) if path.exists() => path.to_path_buf(),
+        (None, _) => return Ok(Loaded::default()),
+    };
+    let (mut config, text): (Config, String) = toml_file::read(&file)?;
+    validate(&config, &file, &text)?;
+    // Paths in the file are relative to the file's folder, not to the cwd.
+    let base = file.parent().unwrap_or(Path::new("."));
+    for path in [&mut config.reader.scenario, &mut config.store.path]
+        .into_iter()
+        .flatten()
+    {
+        if path.is_relative() {
+            *path = base.join(&*path);
+        }
+    }
+    Ok(Loaded {
+        config,
+        file: Some(file),
+    })
+}
+
+fn validate(config: &Config, file: &Path, text: &str) -> Result<(), ConfigError> {
+    let check = |ok: bool, key: &str, message: &str| {
+        if ok {
+            Ok(())
+        } else {
+            Err(toml_file::invalid_value(
+                file,
+                text,
+                key,
+                message.to_string(),
+            ))
+        }
+    };
+    check(
+        config.session.late_after_minutes <= 24 * 60,
+        "session.late_after_minutes",
+        "must be between 0 and 1440 minutes",
+    )?;
+    check(
+        config.session.debounce_seconds <= 600,
+        "session.debounce_seconds",
+        "must be between 0 and 600 seconds",
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_file_parses_and_matches_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config.example.toml");
+        let loaded = load(Some(&path), None).unwrap();
+        assert_eq!(loaded.config, Config::default());
+    }
+
+    #[test]
+    fn a_missing_default_file_means_defaults() {
+        let loaded = load(None, Some(Path::new("/nonexistent/taproll.toml"))).unwrap();
+        assert_eq!(loaded.config, Config::default());
+        assert!(loaded.file.is_none());
+    }
+
+    #[test]
+    fn a_missing_explicit_file_is_an_error() {
+        let error = load(Some(Path::new("/nonexistent/taproll.toml")), None).unwrap_err();
+        assert!(
+            error.to_string().contains("/nonexistent/taproll.toml"),
+            "{error}"
+        );
+    }
+}

@@ -1,0 +1,60 @@
+//! `taproll demo`: the sample course and scenario from `assets/demo`, embedded
+//! in the binary so the demo needs no files, no config and no reader.
+
+use crate::domain::{CardUid, Session, Timestamp};
+use crate::reader::sim::Script;
+use crate::store::{self, Store};
+use crate::toml_file::{self, TomlFileError};
+use serde::Deserialize;
+use std::path::Path;
+
+const ROSTER: &str = include_str!("../assets/demo/roster.toml");
+const SCENARIO: &str = include_str!("../assets/demo/scenario.toml");
+
+/// The demo pretends class began this long ago, so that with the default
+/// `late_after_minutes = 10` the scenario's last taps (after 30 s) are late.
+pub const BACKDATE: chrono::Duration = chrono::Duration::seconds(9 * 60 + 30);
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoRoster {
+    course: String,
+    student: Vec<DemoStudent>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoStudent {
+    id: String,
+    name: String,
+    card: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error("the embedded demo data is broken: {0}")]
+    Data(#[from] TomlFileError),
+    #[error("the embedded demo roster has a bad card: {0}")]
+    Card(#[from] crate::domain::UidError),
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+}
+
+pub fn script() -> Result<Script, DemoError> {
+    Ok(Script::parse(
+        Path::new("assets/demo/scenario.toml"),
+        SCENARIO,
+    )?)
+}
+
+/// Loads the demo roster into the store and starts (or resumes) its session.
+pub fn seed(store: &Store, now: &Timestamp) -> Result<Session, DemoError> {
+    let roster: DemoRoster = toml_file::parse(Path::new("assets/demo/roster.toml"), ROSTER)?;
+    let course = store.ensure_course(&roster.course, now)?;
+    for entry in &roster.student {
+        let student = store.upsert_student(&entry.id, &entry.name)?;
+        store.enrol(course.id, student.id)?;
+        store.bind_card(&CardUid::parse(&entry.card)?, student.id, now)?;
+    }
+    Ok(store.start_or_resume_session(&course, &(*now - BACKDATE))?)
+}

@@ -1,0 +1,260 @@
+//! Plain data shared by every part of taproll. No I/O lives here.
+
+use chrono::{DateTime, FixedOffset};
+use std::fmt;
+
+/// Local time with its UTC offset, as stored and shown everywhere.
+pub type Timestamp = DateTime<FixedOffset>;
+
+/// A card's UID in canonical form: uppercase hex, no separators (`04A1B2C3`).
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+pub struct CardUid(String);
+
+/// Why a text is not a card UID.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum UidError {
+    #[error("the card UID is empty")]
+    Empty,
+    #[error("the card UID has `{0}`, which is not a hex digit")]
+    NotHex(char),
+    #[error("the card UID has an odd number of hex digits")]
+    OddLength,
+    #[error("the card UID is {0} bytes long; taproll accepts 1 to 16")]
+    BadLength(usize),
+}
+
+impl CardUid {
+    /// Longest UID we accept; ISO 14443 UIDs are 4, 7 or 10 bytes.
+    const MAX_BYTES: usize = 16;
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, UidError> {
+        if bytes.is_empty() {
+            return Err(UidError::Empty);
+        }
+        if bytes.len() > Self::MAX_BYTES {
+            return Err(UidError::BadLength(bytes.len()));
+        }
+        Ok(Self(bytes.iter().map(|b| format!("{b:02X}")).collect()))
+    }
+
+    /// Accepts hex with or without `:`, `-` or space between bytes, any case.
+    pub fn parse(text: &str) -> Result<Self, UidError> {
+        let mut hex = String::with_capacity(text.len());
+        for c in text.trim().chars() {
+            match c {
+                ':' | '-' | ' ' => {}
+                c if c.is_ascii_hexdigit() => hex.push(c.to_ascii_uppercase()),
+                other => return Err(UidError::NotHex(other)),
+            }
+        }
+        if hex.is_empty() {
+            return Err(UidError::Empty);
+        }
+        if hex.len() % 2 != 0 {
+            return Err(UidError::OddLength);
+        }
+        let bytes = hex.len() / 2;
+        if bytes > Self::MAX_BYTES {
+            return Err(UidError::BadLength(bytes));
+        }
+        Ok(Self(hex))
+    }
+
+    /// Canonical form, as stored: `04A1B2C3`.
+    pub fn as_hex(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Shown to people as `04:A1:B2:C3`.
+impl fmt::Display for CardUid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, pair) in self.0.as_bytes().chunks(2).enumerate() {
+            if i > 0 {
+                f.write_str(":")?;
+            }
+            // Canonical UIDs hold only ASCII hex digits, so each pair is valid UTF-8.
+            f.write_str(std::str::from_utf8(pair).map_err(|_| fmt::Error)?)?;
+        }
+        Ok(())
+    }
+}
+
+/// Attendance mark of one student in one session.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Mark {
+    Present,
+    Late,
+    Absent,
+    Excused,
+}
+
+impl Mark {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mark::Present => "present",
+            Mark::Late => "late",
+            Mark::Absent => "absent",
+            Mark::Excused => "excused",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "present" => Some(Mark::Present),
+            "late" => Some(Mark::Late),
+            "absent" => Some(Mark::Absent),
+            "excused" => Some(Mark::Excused),
+            _ => None,
+        }
+    }
+}
+
+/// Where a mark came from.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum MarkSource {
+    Card,
+    Manual,
+}
+
+impl MarkSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MarkSource::Card => "card",
+            MarkSource::Manual => "manual",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "card" => Some(MarkSource::Card),
+            "manual" => Some(MarkSource::Manual),
+            _ => None,
+        }
+    }
+}
+
+/// What one tap meant.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Outcome {
+    Present,
+    Late,
+    /// The student already has a mark in this session, made at `first_at`.
+    Duplicate {
+        first_at: Timestamp,
+    },
+    /// No student holds this card.
+    Unknown,
+    /// The card's holder is not on this course's roster.
+    NotEnrolled,
+    /// The same card again within the debounce window: stored, not a new event.
+    Repeat,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Present => "present",
+            Outcome::Late => "late",
+            Outcome::Duplicate { .. } => "duplicate",
+            Outcome::Unknown => "unknown",
+            Outcome::NotEnrolled => "not_enrolled",
+            Outcome::Repeat => "repeat",
+        }
+    }
+
+    /// The mark this tap gives its student, if any.
+    pub fn mark(self) -> Option<Mark> {
+        match self {
+            Outcome::Present => Some(Mark::Present),
+            Outcome::Late => Some(Mark::Late),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Student {
+    pub id: i64,
+    /// The institution's student number, e.g. `s1001`.
+    pub student_no: String,
+    pub name: String,
+}
+
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Course {
+    pub id: i64,
+    pub name: String,
+}
+
+/// One class meeting of a course.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Session {
+    pub id: i64,
+    pub course: Course,
+    pub started_at: Timestamp,
+    pub ended_at: Option<Timestamp>,
+}
+
+/// One line of the live roster: a student and their mark so far.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct RosterRow {
+    pub student: Student,
+    pub mark: Option<Mark>,
+    pub source: Option<MarkSource>,
+    pub marked_at: Option<Timestamp>,
+}
+
+/// A tap as committed to the store.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct TapRecord {
+    pub tap_id: i64,
+    pub session_id: i64,
+    pub at: Timestamp,
+    pub reader: String,
+    pub uid: CardUid,
+    pub outcome: Outcome,
+    pub student: Option<Student>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uid_parses_common_spellings_to_one_canonical_form() {
+        for text in ["04a1b2c3", "04:A1:B2:C3", "04-a1-b2-c3", " 04 A1 B2 C3 "] {
+            assert_eq!(CardUid::parse(text).unwrap().as_hex(), "04A1B2C3", "{text}");
+        }
+    }
+
+    #[test]
+    fn uid_rejects_bad_text() {
+        assert_eq!(CardUid::parse(""), Err(UidError::Empty));
+        assert_eq!(CardUid::parse("04A"), Err(UidError::OddLength));
+        assert_eq!(CardUid::parse("04G1"), Err(UidError::NotHex('G')));
+        assert_eq!(
+            CardUid::parse(&"AB".repeat(17)),
+            Err(UidError::BadLength(17))
+        );
+    }
+
+    #[test]
+    fn uid_from_bytes_and_display() {
+        let uid = CardUid::from_bytes(&[0x04, 0xa1, 0x0b, 0x00, 0xff, 0x10, 0x80]).unwrap();
+        assert_eq!(uid.as_hex(), "04A10B00FF1080");
+        assert_eq!(uid.to_string(), "04:A1:0B:00:FF:10:80");
+        assert_eq!(CardUid::from_bytes(&[]), Err(UidError::Empty));
+    }
+
+    #[test]
+    fn marks_and_sources_round_trip_through_text() {
+        for mark in [Mark::Present, Mark::Late, Mark::Absent, Mark::Excused] {
+            assert_eq!(Mark::parse(mark.as_str()), Some(mark));
+        }
+        for source in [MarkSource::Card, MarkSource::Manual] {
+            assert_eq!(MarkSource::parse(source.as_str()), Some(source));
+        }
+        assert_eq!(Mark::parse("here"), None);
+    }
+}

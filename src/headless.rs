@@ -1,0 +1,156 @@
+//! The headless front end: one JSON object per line on stdout for every
+//! event, each tap line printed (and flushed) only after its tap is committed.
+
+use crate::domain::{Outcome, Session, TapRecord, Timestamp};
+use crate::engine::{Engine, Update};
+use crate::reader::{ReaderEvent, now};
+use serde::Serialize;
+use std::io::Write;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc::UnboundedReceiver;
+
+/// One output line. Field names are a stable interface for scripts.
+#[derive(Serialize, Debug, PartialEq)]
+pub struct Line {
+    pub event: &'static str,
+    pub at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub course: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reader: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub student_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tap_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+fn rfc3339(at: &Timestamp) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, false)
+}
+
+impl Line {
+    fn new(event: &'static str, at: &Timestamp) -> Self {
+        Self {
+            event,
+            at: rfc3339(at),
+            session_id: None,
+            course: None,
+            reader: None,
+            uid: None,
+            outcome: None,
+            student_id: None,
+            name: None,
+            tap_id: None,
+            first_at: None,
+            message: None,
+        }
+    }
+
+    pub fn session(session: &Session) -> Self {
+        Self {
+            session_id: Some(session.id),
+            course: Some(session.course.name.clone()),
+            ..Self::new("session", &session.started_at)
+        }
+    }
+
+    pub fn tap(record: &TapRecord) -> Self {
+        Self {
+            session_id: Some(record.session_id),
+            reader: Some(record.reader.clone()),
+            uid: Some(record.uid.as_hex().to_string()),
+            outcome: Some(record.outcome.as_str()),
+            student_id: record.student.as_ref().map(|s| s.student_no.clone()),
+            name: record.student.as_ref().map(|s| s.name.clone()),
+            tap_id: Some(record.tap_id),
+            first_at: match record.outcome {
+                Outcome::Duplicate { first_at } => Some(rfc3339(&first_at)),
+                _ => None,
+            },
+            ..Self::new("tap", &record.at)
+        }
+    }
+
+    /// The line for an engine update; `None` for events that are not news
+    /// (a repeat tap, a card lifted off the reader).
+    pub fn from_update(update: &Update) -> Option<Self> {
+        match update {
+            Update::Tap(record) if record.outcome == Outcome::Repeat => None,
+            Update::Tap(record) => Some(Self::tap(record)),
+            Update::NotRecorded {
+                reader,
+                uid,
+                at,
+                error,
+            } => Some(Self {
+                reader: Some(reader.clone()),
+                uid: Some(uid.as_hex().to_string()),
+                message: Some(error.clone()),
+                ..Self::new("not_recorded", at)
+            }),
+            Update::Reader(ReaderEvent::ReaderAdded { reader }) => Some(Self {
+                reader: Some(reader.clone()),
+                ..Self::new("reader_added", &now())
+            }),
+            Update::Reader(ReaderEvent::ReaderRemoved { reader }) => Some(Self {
+                reader: Some(reader.clone()),
+                ..Self::new("reader_removed", &now())
+            }),
+            Update::Reader(ReaderEvent::Error { reader, message }) => Some(Self {
+                reader: reader.clone(),
+                message: Some(message.clone()),
+                ..Self::new("reader_error", &now())
+            }),
+            Update::Reader(ReaderEvent::Card { .. } | ReaderEvent::CardRemoved { .. }) => None,
+        }
+    }
+}
+
+fn emit(out: &mut impl Write, line: &Line) -> std::io::Result<()> {
+    serde_json::to_writer(&mut *out, line)?;
+    out.write_all(b"\n")?;
+    out.flush()
+}
+
+/// Runs until the reader stream ends (a finished scenario) or SIGINT,
+/// SIGTERM or SIGHUP arrives.
+pub async fn run(
+    mut engine: Engine,
+    mut events: UnboundedReceiver<ReaderEvent>,
+    out: &mut impl Write,
+) -> std::io::Result<()> {
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sighup = signal(SignalKind::hangup())?;
+    let mut sigint = signal(SignalKind::interrupt())?;
+    emit(out, &Line::session(engine.session()))?;
+    loop {
+        tokio::select! {
+            event = events.recv() => match event {
+                Some(event) => {
+                    let update = engine.handle(event);
+                    if let Some(line) = Line::from_update(&update) {
+                        emit(out, &line)?;
+                    }
+                }
+                None => break,
+            },
+            _ = sigterm.recv() => break,
+            _ = sighup.recv() => break,
+            _ = sigint.recv() => break,
+        }
+    }
+    tracing::info!("headless run ended");
+    Ok(())
+}

@@ -1,0 +1,217 @@
+//! From command line to a running front end: resolve the settings, open the
+//! store, pick the course and session, start the reader, hand over to the
+//! TUI or headless loop.
+
+use crate::cli::{Cli, Command, DemoArgs, RunArgs};
+use crate::config::{self, Config, ConfigError, ReaderBackend};
+use crate::demo::{self, DemoError};
+use crate::engine::Engine;
+use crate::paths::Dirs;
+use crate::reader::{self, ReaderEvent, sim::Script};
+use crate::rules::Policy;
+use crate::store::{Store, StoreError};
+use crate::toml_file::TomlFileError;
+use crate::{headless, logging, tui};
+use std::path::{Path, PathBuf};
+use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
+
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("scenario error: {0}")]
+    Scenario(#[from] TomlFileError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Demo(#[from] DemoError),
+    #[error("no course yet: pass --course NAME to start the first session")]
+    NoCourse,
+    #[error("the sim reader needs a scenario: pass --scenario FILE or set reader.scenario")]
+    NoScenario,
+    #[error("no home folder to keep data in: pass --db FILE")]
+    NoHome,
+    #[error("cannot start the {what}: {source}")]
+    Start {
+        what: &'static str,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Tui(#[from] tui::TuiError),
+    #[error("cannot write to standard output: {0}")]
+    Output(std::io::Error),
+}
+
+/// How a run is set up, after flags, environment, config and defaults.
+struct Plan {
+    db: PathBuf,
+    course: Option<String>,
+    reader: ReaderChoice,
+    policy: Policy,
+    headless: bool,
+    demo: bool,
+}
+
+enum ReaderChoice {
+    Pcsc,
+    Sim(Script),
+}
+
+pub fn main(cli: Cli) -> Result<(), LaunchError> {
+    let dirs = Dirs::from_env();
+    let (plan, config) = match cli.command {
+        Command::Demo(args) => (plan_demo(args)?, Config::default()),
+        Command::Run(args) => {
+            let default_file = dirs.as_ref().map(|d| d.config_file.clone());
+            let loaded = config::load(args.config.as_deref(), default_file.as_deref())?;
+            (
+                plan_run(args, &loaded.config, dirs.as_ref())?,
+                loaded.config,
+            )
+        }
+    };
+    let _log_guard = start_logging(dirs.as_ref(), &config);
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), db = %plan.db.display(), "taproll starting");
+    let demo_db = plan.demo.then(|| plan.db.clone());
+    let result = run(plan);
+    if let Some(db) = demo_db {
+        eprintln!("The demo database is kept at {}", db.display());
+    }
+    result
+}
+
+fn plan_demo(args: DemoArgs) -> Result<Plan, LaunchError> {
+    let db = match args.db {
+        Some(db) => db,
+        None => demo_folder()?.join("taproll-demo.db"),
+    };
+    Ok(Plan {
+        db,
+        course: None,
+        reader: ReaderChoice::Sim(demo::script()?),
+        policy: Policy::default(),
+        headless: args.headless,
+        demo: true,
+    })
+}
+
+fn plan_run(args: RunArgs, config: &Config, dirs: Option<&Dirs>) -> Result<Plan, LaunchError> {
+    let db = match args.db.or_else(|| config.store.path.clone()) {
+        Some(db) => db,
+        None => dirs.ok_or(LaunchError::NoHome)?.default_db(),
+    };
+    let scenario = args.scenario.or_else(|| config.reader.scenario.clone());
+    let backend = match (args.reader, &scenario) {
+        (Some(backend), _) => backend,
+        (None, Some(_)) if args.headless || config.reader.backend == ReaderBackend::Pcsc => {
+            ReaderBackend::Sim
+        }
+        (None, _) => config.reader.backend,
+    };
+    let reader = match backend {
+        ReaderBackend::Pcsc => ReaderChoice::Pcsc,
+        ReaderBackend::Sim => {
+            let path = scenario.ok_or(LaunchError::NoScenario)?;
+            ReaderChoice::Sim(Script::load(&path)?)
+        }
+    };
+    Ok(Plan {
+        db,
+        course: args.course,
+        reader,
+        policy: Policy {
+            late_after: chrono::Duration::minutes(config.session.late_after_minutes.into()),
+            debounce: chrono::Duration::seconds(config.session.debounce_seconds.into()),
+        },
+        headless: args.headless,
+        demo: false,
+    })
+}
+
+fn run(plan: Plan) -> Result<(), LaunchError> {
+    let store = Store::open(&plan.db)?;
+    let now = reader::now();
+    let session = if plan.demo {
+        demo::seed(&store, &now)?
+    } else {
+        let course = match &plan.course {
+            Some(name) => store.ensure_course(name, &now)?,
+            None => store.last_used_course()?.ok_or(LaunchError::NoCourse)?,
+        };
+        store.start_or_resume_session(&course, &now)?
+    };
+    let engine = Engine::new(store, session, plan.policy);
+    let events = start_reader(plan.reader)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| LaunchError::Start {
+            what: "event loop",
+            source,
+        })?;
+    if plan.headless {
+        let mut stdout = std::io::stdout().lock();
+        runtime
+            .block_on(headless::run(engine, events, &mut stdout))
+            .map_err(LaunchError::Output)
+    } else {
+        let label = plan.db.display().to_string();
+        Ok(runtime.block_on(tui::run(engine, events, label))?)
+    }
+}
+
+fn start_reader(choice: ReaderChoice) -> Result<UnboundedReceiver<ReaderEvent>, LaunchError> {
+    let (tx, rx) = unbounded_channel();
+    let started = match choice {
+        ReaderChoice::Pcsc => reader::pcsc::spawn(tx),
+        ReaderChoice::Sim(script) => script.spawn(tx),
+    };
+    started.map_err(|source| LaunchError::Start {
+        what: "card reader thread",
+        source,
+    })?;
+    Ok(rx)
+}
+
+/// A fresh private folder for a demo database.
+fn demo_folder() -> Result<PathBuf, LaunchError> {
+    use std::os::unix::fs::DirBuilderExt;
+    let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
+    let dir = std::env::temp_dir().join(format!("taproll-demo-{stamp}-{}", std::process::id()));
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&dir)
+        .map_err(|source| LaunchError::Start {
+            what: "demo folder",
+            source,
+        })?;
+    Ok(dir)
+}
+
+fn start_logging(
+    dirs: Option<&Dirs>,
+    config: &Config,
+) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    let dir: &Path = &dirs?.state_dir;
+    match logging::init(dir, config.log.level) {
+        Ok(guard) => {
+            install_panic_logger();
+            Some(guard)
+        }
+        Err(reason) => {
+            eprintln!("taproll: logging is off: {reason}");
+            None
+        }
+    }
+}
+
+/// Panics go to the log file too; the TUI's own hook restores the terminal
+/// first so the message is readable.
+fn install_panic_logger() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        tracing::error!(panic = %info, "taproll panicked");
+        previous(info);
+    }));
+}

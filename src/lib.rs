@@ -1,0 +1,21 @@
+//! taproll: classroom attendance with NFC student cards.
+//!
+//! Follow one tap: `reader` (a backend thread sends `ReaderEvent::Card`) →
+//! `engine` (asks `rules`, commits through `store`) → `tui` or `headless`
+//! (shows what was committed).
+
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod domain;
+pub mod engine;
+pub mod headless;
+pub mod launch;
+pub mod logging;
+pub mod paths;
+pub mod reader;
+pub mod rules;
+pub mod store;
+pub mod text;
+pub mod toml_file;
+pub mod tui;

@@ -1,0 +1,42 @@
+//! Logs go to a file, never to the terminal the TUI is drawing on.
+
+use crate::config::LogLevel;
+use std::path::Path;
+use tracing_appender::non_blocking::WorkerGuard;
+use tracing_appender::rolling::{RollingFileAppender, Rotation};
+
+/// Starts logging to `dir/taproll.YYYY-MM-DD.log` (kept 14 days). Returns the
+/// guard that flushes the log on drop, or a reason logging is off.
+pub fn init(dir: &Path, level: LogLevel) -> Result<WorkerGuard, String> {
+    create_private_dir(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let appender = RollingFileAppender::builder()
+        .rotation(Rotation::DAILY)
+        .filename_prefix("taproll")
+        .filename_suffix("log")
+        .max_log_files(14)
+        .build(dir)
+        .map_err(|e| format!("cannot log to {}: {e}", dir.display()))?;
+    let (writer, guard) = tracing_appender::non_blocking(appender);
+    tracing_subscriber::fmt()
+        .with_writer(writer)
+        .with_ansi(false)
+        .with_max_level(match level {
+            LogLevel::Error => tracing::Level::ERROR,
+            LogLevel::Warn => tracing::Level::WARN,
+            LogLevel::Info => tracing::Level::INFO,
+            LogLevel::Debug => tracing::Level::DEBUG,
+            LogLevel::Trace => tracing::Level::TRACE,
+        })
+        .try_init()
+        .map_err(|e| format!("logging already set up: {e}"))?;
+    Ok(guard)
+}
+
+/// Logs hold names and card UIDs: only the user may read them.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}

@@ -1,0 +1,219 @@
+//! The attendance rules: what a tap means, and the roster's counts.
+//! Pure functions over plain data, so every boundary is unit-tested.
+
+use crate::domain::{Mark, Outcome, RosterRow, Timestamp};
+use chrono::Duration;
+
+/// The knobs that decide a tap's outcome, from config.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Policy {
+    /// A first tap later than this after the session start is late.
+    pub late_after: Duration,
+    /// A tap of the same card within this long of its previous tap is a repeat.
+    pub debounce: Duration,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            late_after: Duration::minutes(10),
+            debounce: Duration::seconds(3),
+        }
+    }
+}
+
+/// Who holds the tapped card, as far as this session is concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Holder {
+    /// No student has this card.
+    Nobody,
+    /// A student holds it but is not on this course's roster.
+    NotEnrolled,
+    /// A student on the roster holds it; `marked_at` is their existing mark's time.
+    Enrolled { marked_at: Option<Timestamp> },
+}
+
+/// Everything the rules need to know about one tap.
+#[derive(Clone, Copy, Debug)]
+pub struct TapFacts {
+    pub at: Timestamp,
+    pub session_start: Timestamp,
+    /// When this card was last tapped (any outcome), if ever.
+    pub card_last_tapped: Option<Timestamp>,
+    pub holder: Holder,
+}
+
+/// Decides what a tap means. The debounce comes first: a card held near the
+/// reader or tapped twice in a hurry must not produce a second event.
+pub fn decide(policy: &Policy, facts: &TapFacts) -> Outcome {
+    if let Some(last) = facts.card_last_tapped {
+        // abs(): a clock stepped backwards must not turn one tap into two events.
+        if (facts.at - last).abs() < policy.debounce {
+            return Outcome::Repeat;
+        }
+    }
+    match facts.holder {
+        Holder::Nobody => Outcome::Unknown,
+        Holder::NotEnrolled => Outcome::NotEnrolled,
+        Holder::Enrolled {
+            marked_at: Some(first_at),
+        } => Outcome::Duplicate { first_at },
+        Holder::Enrolled { marked_at: None } => {
+            if facts.at > facts.session_start + policy.late_after {
+                Outcome::Late
+            } else {
+                Outcome::Present
+            }
+        }
+    }
+}
+
+/// Header counts of a roster.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub present: usize,
+    pub late: usize,
+    /// Marked absent, or with no mark yet.
+    pub absent: usize,
+    pub excused: usize,
+}
+
+pub fn tally(rows: &[RosterRow]) -> Counts {
+    let mut counts = Counts::default();
+    for row in rows {
+        match row.mark {
+            Some(Mark::Present) => counts.present += 1,
+            Some(Mark::Late) => counts.late += 1,
+            Some(Mark::Excused) => counts.excused += 1,
+            Some(Mark::Absent) | None => counts.absent += 1,
+        }
+    }
+    counts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{MarkSource, Student};
+    use chrono::DateTime;
+
+    fn t(text: &str) -> Timestamp {
+        DateTime::parse_from_rfc3339(&format!("2026-11-30T{text}+01:00")).unwrap()
+    }
+
+    fn facts(at: &str, last: Option<&str>, holder: Holder) -> TapFacts {
+        TapFacts {
+            at: t(at),
+            session_start: t("09:00:00"),
+            card_last_tapped: last.map(t),
+            holder,
+        }
+    }
+
+    const ENROLLED: Holder = Holder::Enrolled { marked_at: None };
+
+    #[test]
+    fn first_tap_before_the_cutoff_is_present() {
+        let p = Policy::default();
+        assert_eq!(
+            decide(&p, &facts("09:03:00", None, ENROLLED)),
+            Outcome::Present
+        );
+    }
+
+    #[test]
+    fn late_starts_strictly_after_late_after_minutes() {
+        let p = Policy::default();
+        assert_eq!(
+            decide(&p, &facts("09:10:00", None, ENROLLED)),
+            Outcome::Present
+        );
+        assert_eq!(
+            decide(&p, &facts("09:10:00.001", None, ENROLLED)),
+            Outcome::Late
+        );
+    }
+
+    #[test]
+    fn a_second_tap_after_the_debounce_is_a_duplicate_with_the_first_time() {
+        let p = Policy::default();
+        let holder = Holder::Enrolled {
+            marked_at: Some(t("09:04:00")),
+        };
+        assert_eq!(
+            decide(&p, &facts("09:05:00", Some("09:04:00"), holder)),
+            Outcome::Duplicate {
+                first_at: t("09:04:00")
+            }
+        );
+    }
+
+    #[test]
+    fn the_same_card_within_the_debounce_is_a_repeat_whoever_holds_it() {
+        let p = Policy::default();
+        for holder in [Holder::Nobody, Holder::NotEnrolled, ENROLLED] {
+            assert_eq!(
+                decide(&p, &facts("09:04:02.999", Some("09:04:00"), holder)),
+                Outcome::Repeat
+            );
+        }
+        // Exactly at the debounce it counts again.
+        assert_eq!(
+            decide(&p, &facts("09:04:03", Some("09:04:00"), Holder::Nobody)),
+            Outcome::Unknown
+        );
+    }
+
+    #[test]
+    fn a_clock_stepped_back_does_not_split_a_tap() {
+        let p = Policy::default();
+        assert_eq!(
+            decide(&p, &facts("09:03:59", Some("09:04:00"), ENROLLED)),
+            Outcome::Repeat
+        );
+    }
+
+    #[test]
+    fn unknown_and_not_enrolled_cards() {
+        let p = Policy::default();
+        assert_eq!(
+            decide(&p, &facts("09:01:00", None, Holder::Nobody)),
+            Outcome::Unknown
+        );
+        assert_eq!(
+            decide(&p, &facts("09:01:00", None, Holder::NotEnrolled)),
+            Outcome::NotEnrolled
+        );
+    }
+
+    #[test]
+    fn tally_counts_unmarked_students_as_absent() {
+        let row = |mark| RosterRow {
+            student: Student {
+                id: 1,
+                student_no: "s1".into(),
+                name: "A".into(),
+            },
+            mark,
+            source: mark.map(|_| MarkSource::Card),
+            marked_at: None,
+        };
+        let rows = [
+            row(Some(Mark::Present)),
+            row(Some(Mark::Present)),
+            row(Some(Mark::Late)),
+            row(Some(Mark::Excused)),
+            row(Some(Mark::Absent)),
+            row(None),
+        ];
+        assert_eq!(
+            tally(&rows),
+            Counts {
+                present: 2,
+                late: 1,
+                absent: 2,
+                excused: 1
+            }
+        );
+    }
+}

@@ -1,0 +1,102 @@
+//! The SQLite store: the record of truth. One writer process per database
+//! file, enforced with a lock file next to it.
+
+mod lock;
+mod roster;
+mod schema;
+mod sessions;
+mod taps;
+
+pub use lock::WriterLock;
+
+use rusqlite::Connection;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "the database {path} is in use by another taproll process{holder}; close it first, or pass --db to use another file"
+    )]
+    InUse { path: PathBuf, holder: String },
+    #[error("cannot open the database {path}: {source}")]
+    Open {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "the database {path} was written by a newer taproll (schema {found}, this one knows up to {known}); upgrade taproll"
+    )]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("the database holds a bad value: {0}")]
+    BadValue(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+    // Held for the life of the store; dropping it lets the next writer in.
+    _lock: WriterLock,
+}
+
+impl Store {
+    /// Opens (creating if needed, mode 0600) the database as its one writer.
+    pub fn open(path: &Path) -> Result<Self> {
+        let lock = WriterLock::acquire(path)?;
+        create_private_file(path)?;
+        let mut conn = Connection::open(path)?;
+        // WAL lets a report read while the roster writes; synchronous=FULL makes
+        // each committed tap survive a power cut, not only a crash.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        schema::migrate(&mut conn, path)?;
+        Ok(Self {
+            conn,
+            path: path.to_path_buf(),
+            _lock: lock,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+fn create_private_file(path: &Path) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let open_error = |source| StoreError::Open {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(open_error)?;
+    }
+    // SQLite gives its -wal and -shm files the mode of the main file.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)
+        .map_err(open_error)?;
+    Ok(())
+}
+
+fn parse_time(text: &str) -> Result<crate::domain::Timestamp> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map_err(|e| StoreError::BadValue(format!("time `{text}`: {e}")))
+}
+
+fn format_time(at: &crate::domain::Timestamp) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, false)
+}

@@ -1,0 +1,95 @@
+//! Schema migrations, tracked with `PRAGMA user_version`. Each entry moves the
+//! database one version up; entries are never edited once released.
+
+use super::{Result, StoreError};
+use rusqlite::Connection;
+use std::path::Path;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: courses, students, cards, sessions, taps, marks, outbox.
+    r#"
+    CREATE TABLE courses (
+        id          INTEGER PRIMARY KEY,
+        name        TEXT NOT NULL UNIQUE,
+        created_at  TEXT NOT NULL
+    );
+    CREATE TABLE students (
+        id          INTEGER PRIMARY KEY,
+        student_no  TEXT NOT NULL UNIQUE,
+        name        TEXT NOT NULL,
+        email       TEXT
+    );
+    CREATE TABLE enrolments (
+        course_id   INTEGER NOT NULL REFERENCES courses(id),
+        student_id  INTEGER NOT NULL REFERENCES students(id),
+        PRIMARY KEY (course_id, student_id)
+    );
+    -- A student may have several cards; a card belongs to one student.
+    CREATE TABLE cards (
+        uid         TEXT PRIMARY KEY,
+        student_id  INTEGER NOT NULL REFERENCES students(id),
+        added_at    TEXT NOT NULL
+    );
+    CREATE INDEX cards_student ON cards(student_id);
+    CREATE TABLE sessions (
+        id          INTEGER PRIMARY KEY,
+        course_id   INTEGER NOT NULL REFERENCES courses(id),
+        started_at  TEXT NOT NULL,
+        ended_at    TEXT
+    );
+    CREATE INDEX sessions_course ON sessions(course_id, id);
+    -- Every raw tap, unknown cards and repeats included: the audit trail.
+    CREATE TABLE taps (
+        id          INTEGER PRIMARY KEY,
+        session_id  INTEGER NOT NULL REFERENCES sessions(id),
+        at          TEXT NOT NULL,
+        reader      TEXT NOT NULL,
+        uid         TEXT NOT NULL,
+        outcome     TEXT NOT NULL,
+        student_id  INTEGER REFERENCES students(id)
+    );
+    CREATE INDEX taps_uid ON taps(uid, id);
+    CREATE INDEX taps_session ON taps(session_id, id);
+    -- One mark per student per session.
+    CREATE TABLE marks (
+        session_id  INTEGER NOT NULL REFERENCES sessions(id),
+        student_id  INTEGER NOT NULL REFERENCES students(id),
+        mark        TEXT NOT NULL CHECK (mark IN ('present', 'late', 'absent', 'excused')),
+        source      TEXT NOT NULL CHECK (source IN ('card', 'manual')),
+        at          TEXT NOT NULL,
+        tap_id      INTEGER REFERENCES taps(id),
+        note        TEXT,
+        PRIMARY KEY (session_id, student_id)
+    );
+    -- Events waiting for the server push; written in the same transaction as
+    -- the tap, so nothing recorded is ever missing from the queue.
+    CREATE TABLE outbox (
+        id          INTEGER PRIMARY KEY,
+        event_id    TEXT NOT NULL UNIQUE,
+        kind        TEXT NOT NULL,
+        payload     TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        sent_at     TEXT
+    );
+    "#,
+];
+
+pub fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
+    let known = MIGRATIONS.len() as i64;
+    let found: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if found > known {
+        return Err(StoreError::TooNew {
+            path: path.to_path_buf(),
+            found,
+            known,
+        });
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", index as i64 + 1)?;
+        tx.commit()?;
+        tracing::info!(version = index + 1, "database migrated");
+    }
+    Ok(())
+}

@@ -1,0 +1,80 @@
+//! Class sessions and the live roster of one.
+
+use super::{Result, Store, StoreError, format_time, parse_time};
+use crate::domain::{Course, Mark, MarkSource, RosterRow, Session, Student, Timestamp};
+use rusqlite::{OptionalExtension, params};
+
+impl Store {
+    /// The course's open session if there is one, else a new one starting at `start`.
+    pub fn start_or_resume_session(&self, course: &Course, start: &Timestamp) -> Result<Session> {
+        let open = self
+            .conn
+            .query_row(
+                "SELECT id, started_at FROM sessions
+                 WHERE course_id = ?1 AND ended_at IS NULL ORDER BY id DESC LIMIT 1",
+                params![course.id],
+                |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?)),
+            )
+            .optional()?;
+        if let Some((id, started_at)) = open {
+            tracing::info!(session = id, course = %course.name, "session resumed");
+            return Ok(Session {
+                id,
+                course: course.clone(),
+                started_at: parse_time(&started_at)?,
+                ended_at: None,
+            });
+        }
+        self.conn.execute(
+            "INSERT INTO sessions (course_id, started_at) VALUES (?1, ?2)",
+            params![course.id, format_time(start)],
+        )?;
+        let id = self.conn.last_insert_rowid();
+        tracing::info!(session = id, course = %course.name, "session started");
+        Ok(Session {
+            id,
+            course: course.clone(),
+            started_at: *start,
+            ended_at: None,
+        })
+    }
+
+    /// Every student on the session's course roster with their mark so far,
+    /// sorted by name.
+    pub fn roster(&self, session: &Session) -> Result<Vec<RosterRow>> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT s.id, s.student_no, s.name, m.mark, m.source, m.at
+             FROM enrolments e
+             JOIN students s ON s.id = e.student_id
+             LEFT JOIN marks m ON m.student_id = s.id AND m.session_id = ?1
+             WHERE e.course_id = ?2
+             ORDER BY s.name COLLATE NOCASE, s.student_no",
+        )?;
+        let rows = statement.query_map(params![session.id, session.course.id], |row| {
+            Ok((
+                Student {
+                    id: row.get(0)?,
+                    student_no: row.get(1)?,
+                    name: row.get(2)?,
+                },
+                row.get::<_, Option<String>>(3)?,
+                row.get::<_, Option<String>>(4)?,
+                row.get::<_, Option<String>>(5)?,
+            ))
+        })?;
+        rows.map(|row| {
+            let (student, mark, source, at) = row?;
+            Ok(RosterRow {
+                student,
+                mark: mark
+                    .map(|m| Mark::parse(&m).ok_or_else(|| StoreError::BadValue(m)))
+                    .transpose()?,
+                source: source
+                    .map(|s| MarkSource::parse(&s).ok_or_else(|| StoreError::BadValue(s)))
+                    .transpose()?,
+                marked_at: at.as_deref().map(parse_time).transpose()?,
+            })
+        })
+        .collect()
+    }
+}

@@ -1,0 +1,146 @@
+//! Recording a tap: facts, decision and writes in one transaction.
+
+use super::{Result, Store, format_time, parse_time};
+use crate::domain::{CardUid, Session, Student, TapRecord, Timestamp};
+use crate::rules::{self, Holder, Policy, TapFacts};
+use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
+
+impl Store {
+    /// Decides what the tap means and commits the raw tap, the student's mark
+    /// and an outbox event together. Only a returned `Ok` may be shown as
+    /// recorded.
+    pub fn record_tap(
+        &mut self,
+        session: &Session,
+        policy: &Policy,
+        reader: &str,
+        uid: &CardUid,
+        at: &Timestamp,
+    ) -> Result<TapRecord> {
+        // IMMEDIATE: take the write lock before reading the facts we decide on.
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let card_last_tapped = last_tap_of_card(&tx, uid)?;
+        let (student, holder) = card_holder(&tx, uid, session)?;
+        let outcome = rules::decide(
+            policy,
+            &TapFacts {
+                at: *at,
+                session_start: session.started_at,
+                card_last_tapped,
+                holder,
+            },
+        );
+        let at_text = format_time(at);
+        let student_id = student.as_ref().map(|s| s.id);
+        tx.execute(
+            "INSERT INTO taps (session_id, at, reader, uid, outcome, student_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                session.id,
+                at_text,
+                reader,
+                uid.as_hex(),
+                outcome.as_str(),
+                student_id
+            ],
+        )?;
+        let tap_id = tx.last_insert_rowid();
+        if let (Some(mark), Some(student_id)) = (outcome.mark(), student_id) {
+            tx.execute(
+                "INSERT INTO marks (session_id, student_id, mark, source, at, tap_id)
+                 VALUES (?1, ?2, ?3, 'card', ?4, ?5)",
+                params![session.id, student_id, mark.as_str(), at_text, tap_id],
+            )?;
+        }
+        let event_id = uuid::Uuid::new_v4().to_string();
+        let payload = serde_json::json!({
+            "event_id": event_id,
+            "kind": "tap",
+            "session_id": session.id,
+            "at": at_text,
+            "reader": reader,
+            "uid": uid.as_hex(),
+            "outcome": outcome.as_str(),
+            "student_no": student.as_ref().map(|s| s.student_no.as_str()),
+        });
+        tx.execute(
+            "INSERT INTO outbox (event_id, kind, payload, created_at) VALUES (?1, 'tap', ?2, ?3)",
+            params![event_id, payload.to_string(), at_text],
+        )?;
+        tx.commit()?;
+        Ok(TapRecord {
+            tap_id,
+            session_id: session.id,
+            at: *at,
+            reader: reader.to_string(),
+            uid: uid.clone(),
+            outcome,
+            student,
+        })
+    }
+
+    /// Taps of a session in order, as (tap id, uid, outcome); for audits and tests.
+    pub fn session_taps(&self, session_id: i64) -> Result<Vec<(i64, String, String)>> {
+        let mut statement = self
+            .conn
+            .prepare("SELECT id, uid, outcome FROM taps WHERE session_id = ?1 ORDER BY id")?;
+        let rows = statement
+            .query_map(params![session_id], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+}
+
+fn last_tap_of_card(tx: &Transaction, uid: &CardUid) -> Result<Option<Timestamp>> {
+    let at: Option<String> = tx
+        .query_row(
+            "SELECT at FROM taps WHERE uid = ?1 ORDER BY id DESC LIMIT 1",
+            params![uid.as_hex()],
+            |row| row.get(0),
+        )
+        .optional()?;
+    at.as_deref().map(parse_time).transpose()
+}
+
+fn card_holder(
+    tx: &Transaction,
+    uid: &CardUid,
+    session: &Session,
+) -> Result<(Option<Student>, Holder)> {
+    let found = tx
+        .query_row(
+            "SELECT s.id, s.student_no, s.name,
+                    EXISTS (SELECT 1 FROM enrolments e WHERE e.student_id = s.id AND e.course_id = ?2),
+                    (SELECT m.at FROM marks m WHERE m.student_id = s.id AND m.session_id = ?3)
+             FROM cards c JOIN students s ON s.id = c.student_id
+             WHERE c.uid = ?1",
+            params![uid.as_hex(), session.course.id, session.id],
+            |row| {
+                Ok((
+                    Student {
+                        id: row.get(0)?,
+                        student_no: row.get(1)?,
+                        name: row.get(2)?,
+                    },
+                    row.get::<_, bool>(3)?,
+                    row.get::<_, Option<String>>(4)?,
+                ))
+            },
+        )
+        .optional()?;
+    let Some((student, enrolled, marked_at)) = found else {
+        return Ok((None, Holder::Nobody));
+    };
+    let holder = if enrolled {
+        Holder::Enrolled {
+            marked_at: marked_at.as_deref().map(parse_time).transpose()?,
+        }
+    } else {
+        Holder::NotEnrolled
+    };
+    Ok((Some(student), holder))
+}

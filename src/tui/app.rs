@@ -1,0 +1,246 @@
+//! The TUI's state as plain data, and how keys and engine updates change it.
+//! No terminal here: tests drive `App` directly and render it to a TestBackend.
+
+use crate::domain::{RosterRow, Session, TapRecord, Timestamp};
+use crate::engine::Update;
+use crate::reader::ReaderEvent;
+use crate::rules::{Counts, tally};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Normal,
+    /// Typing a filter after `/`.
+    Filter,
+    Help,
+    ConfirmQuit,
+}
+
+/// The big line under the roster: what the last tap did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Banner {
+    Ready,
+    Tap(TapRecord),
+    NotRecorded { uid: String, error: String },
+}
+
+/// What the event loop should do after a key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    None,
+    Redraw,
+    Quit,
+}
+
+#[derive(Clone, Debug)]
+pub struct App {
+    pub course: String,
+    pub session_id: i64,
+    pub started_at: Timestamp,
+    pub now: Timestamp,
+    pub rows: Vec<RosterRow>,
+    pub counts: Counts,
+    pub banner: Banner,
+    /// Readers currently connected, in the order they appeared.
+    pub readers: Vec<String>,
+    /// The last problem a reader backend reported, until a reader shows up.
+    pub reader_problem: Option<String>,
+    /// The simulated scenario has played to its end.
+    pub scenario_finished: bool,
+    /// Reloading the roster from the store failed; shown in the status line.
+    pub store_problem: Option<String>,
+    pub db_path: String,
+    pub sync: String,
+    pub mode: Mode,
+    pub filter: String,
+    /// Index into `visible_rows()`.
+    pub selected: usize,
+    /// First visible row of the table.
+    pub offset: usize,
+    /// Roster rows that fit on screen; the event loop keeps it current.
+    pub page_rows: usize,
+}
+
+impl App {
+    pub fn new(session: &Session, db_path: String, now: Timestamp) -> Self {
+        Self {
+            course: session.course.name.clone(),
+            session_id: session.id,
+            started_at: session.started_at,
+            now,
+            rows: Vec::new(),
+            counts: Counts::default(),
+            banner: Banner::Ready,
+            readers: Vec::new(),
+            reader_problem: None,
+            scenario_finished: false,
+            store_problem: None,
+            db_path,
+            sync: "off".to_string(),
+            mode: Mode::Normal,
+            filter: String::new(),
+            selected: 0,
+            offset: 0,
+            page_rows: 10,
+        }
+    }
+
+    pub fn set_rows(&mut self, rows: Vec<RosterRow>) {
+        self.counts = tally(&rows);
+        self.rows = rows;
+        self.clamp_selection();
+    }
+
+    /// Rows matching the filter (name or student id, ignoring case).
+    pub fn visible_rows(&self) -> Vec<&RosterRow> {
+        let needle = self.filter.to_lowercase();
+        self.rows
+            .iter()
+            .filter(|row| {
+                needle.is_empty()
+                    || row.student.name.to_lowercase().contains(&needle)
+                    || row.student.student_no.to_lowercase().contains(&needle)
+            })
+            .collect()
+    }
+
+    /// Applies an engine update. Returns true when the roster must be reloaded.
+    pub fn apply(&mut self, update: Update) -> bool {
+        match update {
+            Update::Tap(record) => {
+                // A repeat is stored but is not a new event: keep the banner.
+                if record.outcome == crate::domain::Outcome::Repeat {
+                    return false;
+                }
+                self.banner = Banner::Tap(record);
+                true
+            }
+            Update::NotRecorded { uid, error, .. } => {
+                self.banner = Banner::NotRecorded {
+                    uid: uid.to_string(),
+                    error,
+                };
+                false
+            }
+            Update::Reader(event) => {
+                self.apply_reader_event(event);
+                false
+            }
+        }
+    }
+
+    fn apply_reader_event(&mut self, event: ReaderEvent) {
+        match event {
+            ReaderEvent::ReaderAdded { reader } => {
+                if !self.readers.contains(&reader) {
+                    self.readers.push(reader);
+                }
+                self.reader_problem = None;
+            }
+            ReaderEvent::ReaderRemoved { reader } => self.readers.retain(|r| *r != reader),
+            ReaderEvent::Error { reader, message } => {
+                self.reader_problem = Some(match reader {
+                    Some(reader) => format!("{reader}: {message}"),
+                    None => message,
+                });
+            }
+            ReaderEvent::Card { .. } | ReaderEvent::CardRemoved { .. } => {}
+        }
+    }
+
+    pub fn on_key(&mut self, key: KeyEvent) -> Action {
+        if key.kind == KeyEventKind::Release {
+            return Action::None;
+        }
+        let ctrl_c =
+            key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c');
+        match self.mode {
+            Mode::Help => {
+                self.mode = Mode::Normal;
+                Action::Redraw
+            }
+            Mode::ConfirmQuit => match key.code {
+                KeyCode::Char('y' | 'Y' | 'q') => Action::Quit,
+                _ if ctrl_c => Action::Quit,
+                _ => {
+                    self.mode = Mode::Normal;
+                    Action::Redraw
+                }
+            },
+            Mode::Filter => self.on_filter_key(key),
+            Mode::Normal if ctrl_c => {
+                self.mode = Mode::ConfirmQuit;
+                Action::Redraw
+            }
+            Mode::Normal => self.on_normal_key(key.code),
+        }
+    }
+
+    fn on_normal_key(&mut self, code: KeyCode) -> Action {
+        let page = self.page_rows.max(1);
+        match code {
+            KeyCode::Char('q') => self.mode = Mode::ConfirmQuit,
+            KeyCode::Char('?') => self.mode = Mode::Help,
+            KeyCode::Char('/') => self.mode = Mode::Filter,
+            KeyCode::Esc if !self.filter.is_empty() => {
+                self.filter.clear();
+                self.clamp_selection();
+            }
+            KeyCode::Down | KeyCode::Char('j') => self.move_by(1),
+            KeyCode::Up | KeyCode::Char('k') => self.move_by(-1),
+            KeyCode::PageDown => self.move_by(page as isize),
+            KeyCode::PageUp => self.move_by(-(page as isize)),
+            KeyCode::Home | KeyCode::Char('g') => self.move_by(isize::MIN / 2),
+            KeyCode::End | KeyCode::Char('G') => self.move_by(isize::MAX / 2),
+            _ => return Action::None,
+        }
+        Action::Redraw
+    }
+
+    fn on_filter_key(&mut self, key: KeyEvent) -> Action {
+        match key.code {
+            KeyCode::Enter => self.mode = Mode::Normal,
+            KeyCode::Esc => {
+                self.filter.clear();
+                self.mode = Mode::Normal;
+            }
+            KeyCode::Backspace => {
+                self.filter.pop();
+            }
+            KeyCode::Char(c) if !c.is_control() => self.filter.push(c),
+            _ => return Action::None,
+        }
+        self.selected = 0;
+        self.offset = 0;
+        Action::Redraw
+    }
+
+    fn move_by(&mut self, delta: isize) {
+        let count = self.visible_rows().len();
+        if count == 0 {
+            self.selected = 0;
+            return;
+        }
+        let target = (self.selected as isize).saturating_add(delta);
+        self.selected = target.clamp(0, count as isize - 1) as usize;
+        self.scroll_into_view();
+    }
+
+    fn clamp_selection(&mut self) {
+        let count = self.visible_rows().len();
+        self.selected = self.selected.min(count.saturating_sub(1));
+        self.scroll_into_view();
+    }
+
+    /// Keeps the selected row on screen, moving the view as little as possible.
+    pub fn scroll_into_view(&mut self) {
+        let page = self.page_rows.max(1);
+        if self.selected < self.offset {
+            self.offset = self.selected;
+        } else if self.selected >= self.offset + page {
+            self.offset = self.selected + 1 - page;
+        }
+        let count = self.visible_rows().len();
+        self.offset = self.offset.min(count.saturating_sub(page));
+    }
+}

@@ -1,0 +1,156 @@
+//! The terminal front end: sets up the terminal, runs the event loop, and
+//! always restores the terminal on the way out (quit, error, panic, SIGTERM,
+//! SIGHUP).
+
+pub mod app;
+pub mod theme;
+pub mod view;
+
+use crate::engine::Engine;
+use crate::reader::{ReaderEvent, now};
+use app::{Action, App};
+use ratatui::DefaultTerminal;
+use ratatui::crossterm::event::{self, Event};
+use std::time::Duration;
+use theme::Theme;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+
+#[derive(Debug, thiserror::Error)]
+pub enum TuiError {
+    #[error("cannot use the terminal: {0}")]
+    Terminal(#[from] std::io::Error),
+}
+
+/// Restores the terminal when dropped, whatever the way out.
+struct TerminalGuard {
+    terminal: DefaultTerminal,
+}
+
+impl TerminalGuard {
+    fn enter() -> std::io::Result<Self> {
+        // try_init also installs a panic hook that restores the terminal
+        // before the panic message is printed.
+        match ratatui::try_init() {
+            Ok(terminal) => Ok(Self { terminal }),
+            Err(e) => {
+                let _ = ratatui::try_restore();
+                Err(e)
+            }
+        }
+    }
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        // Errors are ignored on purpose: after SIGHUP there is no terminal left.
+        let _ = self.terminal.show_cursor();
+        let _ = ratatui::try_restore();
+    }
+}
+
+/// Runs the live roster until the user quits or a signal arrives.
+pub async fn run(
+    mut engine: Engine,
+    mut events: UnboundedReceiver<ReaderEvent>,
+    db_label: String,
+) -> Result<(), TuiError> {
+    let theme = Theme::from_env();
+    let mut app = App::new(engine.session(), db_label, now());
+    reload_roster(&mut app, &engine);
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sighup = signal(SignalKind::hangup())?;
+    let mut sigint = signal(SignalKind::interrupt())?;
+    let mut guard = TerminalGuard::enter()?;
+    let mut input = spawn_input_thread()?;
+    let mut clock = clock_tick();
+    let mut reader_open = true;
+    let mut dirty = true;
+    loop {
+        if dirty {
+            let size = guard.terminal.size()?;
+            app.page_rows = view::page_rows(size.into());
+            app.scroll_into_view();
+            guard
+                .terminal
+                .draw(|frame| view::render(&app, theme, frame))?;
+            dirty = false;
+        }
+        tokio::select! {
+            event = events.recv(), if reader_open => match event {
+                Some(event) => {
+                    if app.apply(engine.handle(event)) {
+                        reload_roster(&mut app, &engine);
+                    }
+                    dirty = true;
+                }
+                None => {
+                    reader_open = false;
+                    app.scenario_finished = true;
+                    dirty = true;
+                }
+            },
+            input = input.recv() => match input {
+                Some(Ok(Event::Key(key))) => match app.on_key(key) {
+                    Action::Quit => break,
+                    Action::Redraw => dirty = true,
+                    Action::None => {}
+                },
+                Some(Ok(Event::Resize(..))) => dirty = true,
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(TuiError::Terminal(e)),
+                None => break,
+            },
+            _ = clock.tick() => {
+                app.now = now();
+                dirty = true;
+            }
+            _ = sigterm.recv() => break,
+            _ = sighup.recv() => break,
+            _ = sigint.recv() => break,
+        }
+    }
+    tracing::info!("TUI closed");
+    Ok(())
+}
+
+/// The roster on screen is always re-read from the store, the record of truth.
+fn reload_roster(app: &mut App, engine: &Engine) {
+    match engine.roster() {
+        Ok(rows) => {
+            app.set_rows(rows);
+            app.store_problem = None;
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read the roster");
+            app.store_problem = Some(format!("cannot read the roster: {e}"));
+        }
+    }
+}
+
+/// Ticks on each whole second, so the clock changes when the second does.
+fn clock_tick() -> tokio::time::Interval {
+    let into_second = chrono::Local::now().timestamp_subsec_millis().min(999);
+    let first = tokio::time::Instant::now() + Duration::from_millis(u64::from(1000 - into_second));
+    let mut interval = tokio::time::interval_at(first, Duration::from_secs(1));
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    interval
+}
+
+/// Crossterm's `read` blocks, so it gets a thread of its own that forwards
+/// terminal events; idle, it sleeps in the kernel and costs nothing.
+fn spawn_input_thread() -> std::io::Result<UnboundedReceiver<std::io::Result<Event>>> {
+    let (tx, rx): (UnboundedSender<_>, _) = unbounded_channel();
+    std::thread::Builder::new()
+        .name("terminal-input".into())
+        .spawn(move || {
+            loop {
+                let event = event::read();
+                let failed = event.is_err();
+                if tx.send(event).is_err() || failed {
+                    break;
+                }
+            }
+        })?;
+    Ok(rx)
+}

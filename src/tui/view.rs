@@ -1,0 +1,323 @@
+//! Drawing the App: header, counts, roster table, banner, status line, and the
+//! help / quit overlays. Pure function of `App`; nothing here changes state.
+
+use super::app::{App, Banner, Mode};
+use super::theme::Theme;
+use crate::domain::{Mark, Outcome, RosterRow};
+use crate::text::sanitize_for_terminal as clean;
+use ratatui::Frame;
+use ratatui::layout::{Alignment, Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table};
+
+const BANNER_HEIGHT: u16 = 3;
+
+/// Lines the roster table takes apart from its rows: borders and header.
+const TABLE_CHROME: u16 = 3;
+
+pub fn render(app: &App, theme: Theme, frame: &mut Frame) {
+    let [header, counts, table, banner, status] = layout(frame.area());
+    render_header(app, theme, frame, header);
+    render_counts(app, theme, frame, counts);
+    render_roster(app, theme, frame, table);
+    render_banner(app, theme, frame, banner);
+    render_status(app, theme, frame, status);
+    match app.mode {
+        Mode::Help => render_help(theme, frame),
+        Mode::ConfirmQuit => render_confirm_quit(theme, frame),
+        Mode::Normal | Mode::Filter => {}
+    }
+}
+
+fn layout(area: Rect) -> [Rect; 5] {
+    Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Min(TABLE_CHROME + 1),
+        Constraint::Length(BANNER_HEIGHT),
+        Constraint::Length(1),
+    ])
+    .areas(area)
+}
+
+/// How many roster rows fit in a terminal of this size.
+pub fn page_rows(area: Rect) -> usize {
+    let [_, _, table, _, _] = layout(area);
+    table.height.saturating_sub(TABLE_CHROME) as usize
+}
+
+fn render_header(app: &App, theme: Theme, frame: &mut Frame, area: Rect) {
+    let left = Line::from(vec![
+        Span::styled(" taproll ", theme.title()),
+        Span::raw("· "),
+        Span::styled(clean(&app.course), theme.title()),
+        Span::styled(
+            format!(
+                " · session {} · started {}",
+                app.session_id,
+                app.started_at.format("%a %d %b %H:%M")
+            ),
+            theme.dim(),
+        ),
+    ]);
+    frame.render_widget(Paragraph::new(left), area);
+    let clock = Line::from(format!("{} ", app.now.format("%H:%M:%S")));
+    frame.render_widget(Paragraph::new(clock).alignment(Alignment::Right), area);
+}
+
+fn render_counts(app: &App, theme: Theme, frame: &mut Frame, area: Rect) {
+    let c = app.counts;
+    let line = Line::from(vec![
+        Span::raw(" "),
+        Span::styled(format!("Present {}", c.present), theme.present()),
+        Span::raw("   "),
+        Span::styled(format!("Late {}", c.late), theme.late()),
+        Span::raw("   "),
+        Span::styled(format!("Absent {}", c.absent), theme.absent()),
+        Span::raw("   "),
+        Span::raw(format!("Excused {}", c.excused)),
+        Span::styled(format!("   of {}", app.rows.len()), theme.dim()),
+    ]);
+    frame.render_widget(Paragraph::new(line), area);
+}
+
+fn render_roster(app: &App, theme: Theme, frame: &mut Frame, area: Rect) {
+    let visible = app.visible_rows();
+    let title = if app.filter.is_empty() && app.mode != Mode::Filter {
+        " Roster ".to_string()
+    } else {
+        format!(
+            " Roster · filter: {} ({} of {}) ",
+            clean(&app.filter),
+            visible.len(),
+            app.rows.len()
+        )
+    };
+    let block = Block::new().borders(Borders::ALL).title(title);
+    let header = Row::new(["Name", "Student ID", "Status", "Time"]).style(theme.title());
+    let page = area.height.saturating_sub(TABLE_CHROME) as usize;
+    let rows = visible
+        .iter()
+        .enumerate()
+        .skip(app.offset)
+        .take(page)
+        .map(|(index, row)| {
+            let style = if index == app.selected {
+                theme.selected()
+            } else {
+                Style::new()
+            };
+            roster_row(row, theme).style(style)
+        });
+    let widths = [
+        Constraint::Fill(1),
+        Constraint::Length(12),
+        Constraint::Length(9),
+        Constraint::Length(8),
+    ];
+    let table = Table::new(rows, widths).header(header).block(block);
+    frame.render_widget(table, area);
+    if visible.is_empty() {
+        let empty = if app.rows.is_empty() {
+            "No students on this course's roster yet."
+        } else {
+            "No student matches the filter."
+        };
+        let inner = Rect {
+            y: area.y + 2,
+            height: 1,
+            ..area.inner(ratatui::layout::Margin::new(2, 0))
+        };
+        if area.height > TABLE_CHROME {
+            frame.render_widget(Paragraph::new(empty).style(theme.dim()), inner);
+        }
+    }
+}
+
+fn roster_row(row: &RosterRow, theme: Theme) -> Row<'static> {
+    let (status, style) = match row.mark {
+        Some(Mark::Present) => ("present", theme.present()),
+        Some(Mark::Late) => ("late", theme.late()),
+        Some(Mark::Excused) => ("excused", Style::new()),
+        Some(Mark::Absent) => ("absent", theme.absent()),
+        None => ("—", theme.dim()),
+    };
+    let time = row
+        .marked_at
+        .map(|at| at.format("%H:%M:%S").to_string())
+        .unwrap_or_default();
+    Row::new([
+        Cell::from(clean(&row.student.name)),
+        Cell::from(clean(&row.student.student_no)),
+        Cell::from(Span::styled(status, style)),
+        Cell::from(time),
+    ])
+}
+
+fn render_banner(app: &App, theme: Theme, frame: &mut Frame, area: Rect) {
+    let (text, style) = banner_text(app, theme);
+    let lines = vec![Line::default(), Line::from(text), Line::default()];
+    let paragraph = Paragraph::new(lines)
+        .alignment(Alignment::Center)
+        .style(style);
+    frame.render_widget(paragraph, area);
+}
+
+fn banner_text(app: &App, theme: Theme) -> (String, Style) {
+    let record = match &app.banner {
+        Banner::Ready => return ("Ready — tap your card".to_string(), theme.banner_idle()),
+        Banner::NotRecorded { uid, error } => {
+            return (
+                format!("✖ NOT RECORDED — tap again ({uid}): {}", clean(error)),
+                theme.banner_error(),
+            );
+        }
+        Banner::Tap(record) => record,
+    };
+    let name = record
+        .student
+        .as_ref()
+        .map(|s| clean(&s.name).to_uppercase())
+        .unwrap_or_default();
+    let at = record.at.format("%H:%M");
+    match record.outcome {
+        Outcome::Present => (format!("✔ {name} — PRESENT {at}"), theme.banner_ok()),
+        Outcome::Late => (format!("✔ {name} — LATE {at}"), theme.banner_ok()),
+        Outcome::Duplicate { first_at } => (
+            format!("{name} — already counted at {}", first_at.format("%H:%M")),
+            theme.banner_warn(),
+        ),
+        Outcome::Unknown => (
+            format!("? Unknown card {} — see the instructor", record.uid),
+            theme.banner_warn(),
+        ),
+        Outcome::NotEnrolled => (
+            format!("{name} — not on this course's roster"),
+            theme.banner_warn(),
+        ),
+        // Repeats never reach the banner (App::apply), but say something sane.
+        Outcome::Repeat => (format!("{name} — already seen"), theme.banner_idle()),
+    }
+}
+
+fn render_status(app: &App, theme: Theme, frame: &mut Frame, area: Rect) {
+    if app.mode == Mode::Filter {
+        let line = Line::from(vec![
+            Span::styled(" / ", theme.title()),
+            Span::raw(clean(&app.filter)),
+            Span::styled("█", theme.dim()),
+            Span::styled("   Enter keep · Esc clear", theme.dim()),
+        ]);
+        frame.render_widget(Paragraph::new(line), area);
+        return;
+    }
+    let (reader, reader_style) = reader_status(app, theme);
+    let mut spans = vec![Span::raw(" "), Span::styled(reader, reader_style)];
+    if let Some(problem) = &app.store_problem {
+        spans.push(Span::styled(
+            format!(" │ {}", clean(problem)),
+            theme.problem(),
+        ));
+    }
+    spans.push(Span::styled(
+        format!(
+            " │ db {} │ sync {}",
+            shorten_path(&app.db_path, 28),
+            app.sync
+        ),
+        theme.dim(),
+    ));
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+    let keys = Line::from(Span::styled("? help  / filter  q quit ", theme.dim()));
+    let keys_width = 24;
+    if area.width > 70 {
+        let right = Rect {
+            x: area.right() - keys_width,
+            width: keys_width,
+            ..area
+        };
+        frame.render_widget(Paragraph::new(keys).alignment(Alignment::Right), right);
+    }
+}
+
+fn reader_status(app: &App, theme: Theme) -> (String, Style) {
+    if let Some(problem) = &app.reader_problem {
+        return (format!("⚠ {}", clean(problem)), theme.problem());
+    }
+    if app.scenario_finished {
+        return ("● scenario finished".to_string(), theme.dim());
+    }
+    match app.readers.as_slice() {
+        [] => ("○ no reader".to_string(), theme.problem()),
+        readers => (format!("● {}", clean(&readers.join(", "))), theme.present()),
+    }
+}
+
+/// `/home/pi/.local/share/taproll/taproll.db` -> `…/taproll/taproll.db`.
+fn shorten_path(path: &str, max: usize) -> String {
+    let count = path.chars().count();
+    if count <= max {
+        return path.to_string();
+    }
+    let tail: String = path.chars().skip(count - (max - 1)).collect();
+    format!("…{tail}")
+}
+
+fn render_help(theme: Theme, frame: &mut Frame) {
+    let keys = [
+        ("↑ ↓  j k", "move in the roster"),
+        ("PgUp PgDn", "page up / down"),
+        ("g G  Home End", "first / last student"),
+        ("/", "filter by name or student id"),
+        ("Esc", "clear the filter"),
+        ("?", "this help"),
+        ("q  Ctrl-C", "quit (asks first)"),
+    ];
+    let mut lines: Vec<Line> = keys
+        .iter()
+        .map(|(key, what)| {
+            Line::from(vec![
+                Span::styled(format!(" {key:<14}"), theme.title()),
+                Span::raw(*what),
+            ])
+        })
+        .collect();
+    lines.push(Line::default());
+    lines.push(Line::styled(
+        " Taps are recorded while this is open.",
+        theme.dim(),
+    ));
+    lines.push(Line::styled(" Any key closes this help.", theme.dim()));
+    let area = popup(frame.area(), 52, lines.len() as u16 + 2);
+    frame.render_widget(Clear, area);
+    let block = Block::bordered().title(" Keys ");
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+fn render_confirm_quit(theme: Theme, frame: &mut Frame) {
+    let lines = vec![
+        Line::from(" Quit taproll?"),
+        Line::styled(
+            " The session stays open; `taproll run` resumes it.",
+            theme.dim(),
+        ),
+        Line::default(),
+        Line::from(vec![
+            Span::styled(" y", theme.title()),
+            Span::raw(" quit   "),
+            Span::styled("n", theme.title()),
+            Span::raw(" keep taking attendance"),
+        ]),
+    ];
+    let area = popup(frame.area(), 56, lines.len() as u16 + 2);
+    frame.render_widget(Clear, area);
+    frame.render_widget(Paragraph::new(lines).block(Block::bordered()), area);
+}
+
+fn popup(area: Rect, width: u16, height: u16) -> Rect {
+    area.centered(
+        Constraint::Length(width.min(area.width)),
+        Constraint::Length(height.min(area.height)),
+    )
+}
