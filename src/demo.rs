@@ -50,11 +50,13 @@ pub fn script() -> Result<Script, DemoError> {
 /// Loads the demo roster into the store and starts (or resumes) its session.
 pub fn seed(store: &Store, now: &Timestamp) -> Result<Session, DemoError> {
     let roster: DemoRoster = toml_file::parse(Path::new("assets/demo/roster.toml"), ROSTER)?;
-    let course = store.ensure_course(&roster.course, now)?;
-    for entry in &roster.student {
-        let student = store.upsert_student(&entry.id, &entry.name)?;
-        store.enrol(course.id, student.id)?;
-        store.bind_card(&CardUid::parse(&entry.card)?, student.id, now)?;
-    }
-    Ok(store.start_or_resume_session(&course, &(*now - BACKDATE))?)
+    store.in_transaction(|store| {
+        let course = store.ensure_course(&roster.course, now)?;
+        for entry in &roster.student {
+            let student = store.upsert_student(&entry.id, &entry.name)?;
+            store.enrol(course.id, student.id)?;
+            store.bind_card(&CardUid::parse(&entry.card)?, student.id, now)?;
+        }
+        Ok(store.start_or_resume_session(&course, &(*now - BACKDATE))?)
+    })
 }

@@ -70,6 +70,20 @@ impl Store {
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    /// Runs `work` in one transaction: all of it is stored, or none of it.
+    pub fn in_transaction<T, E: From<StoreError>>(
+        &self,
+        work: impl FnOnce(&Store) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let tx = self
+            .conn
+            .unchecked_transaction()
+            .map_err(StoreError::from)?;
+        let value = work(self)?;
+        tx.commit().map_err(StoreError::from)?;
+        Ok(value)
+    }
 }
 
 fn create_private_file(path: &Path) -> Result<()> {

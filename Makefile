@@ -1,0 +1,40 @@
+# The two set-up commands from the README, and what they need.
+#   make demo   build taproll and show the live roster filling in
+#   make test   run the whole test suite (real pcscd, real SQLite, real terminal)
+# Both first install the Debian / Ubuntu / Raspberry Pi OS packages they need.
+
+CARGO ?= cargo
+
+# The pcsc crate links libpcsclite, found through pkg-config.
+BUILD_PACKAGES := pkg-config libpcsclite-dev
+# Tests also run a real PC/SC stack with virtual readers, and the real binary in tmux.
+TEST_PACKAGES := $(BUILD_PACKAGES) pcscd vsmartcard-vpcd tmux
+
+.PHONY: demo test bench deps-build deps-test
+
+demo: deps-build
+	$(CARGO) run --release --locked -- demo
+
+test: deps-test
+	$(CARGO) test --locked
+
+bench: deps-test
+	$(CARGO) bench --locked --bench taproll
+
+deps-build:
+	@$(call apt_install,$(BUILD_PACKAGES))
+
+deps-test:
+	@$(call apt_install,$(TEST_PACKAGES))
+
+# Installs the packages that are missing, saying which, with sudo when not root.
+define apt_install
+missing=""; \
+for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+if [ -n "$$missing" ]; then \
+	echo "taproll: installing system packages:$$missing"; \
+	if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi; \
+	$$sudo apt-get update && \
+	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
+fi
+endef

@@ -1,0 +1,298 @@
+//! The real binary: headless output, kill -9, a second process, config errors.
+
+mod common;
+
+use common::{Sandbox, scenario};
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+/// One tap a minute from now: the run stays up until the test ends it.
+const LONG_SCENARIO: &str = "[[tap]]\nat_ms = 60000\nuid = \"04A1B2C3\"\n";
+
+fn json_lines(stdout: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect()
+}
+
+fn taps(lines: &[Value]) -> Vec<&Value> {
+    lines.iter().filter(|l| l["event"] == "tap").collect()
+}
+
+/// Reads stdout lines of a running child until `want` JSON lines arrived.
+fn read_lines(child: &mut Child, want: usize) -> Vec<Value> {
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut reader = BufReader::new(stdout);
+    let mut lines = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while lines.len() < want && Instant::now() < deadline {
+        let mut line = String::new();
+        if reader.read_line(&mut line).expect("read stdout") == 0 {
+            break;
+        }
+        lines.push(serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}")));
+    }
+    child.stdout = Some(reader.into_inner());
+    lines
+}
+
+#[test]
+fn headless_run_prints_one_committed_json_line_per_tap_and_exits_at_the_end() {
+    let sandbox = Sandbox::new();
+    let mut text = scenario(3, 10);
+    // The first card again at once: a repeat, stored but not printed.
+    text.push_str("[[tap]]\nat_ms = 15\nuid = \"04000000000000\"\nhold_ms = 0\n");
+    let scenario = sandbox.write("scenario.toml", &text);
+    let db = sandbox.path("taproll.db");
+    let output = sandbox
+        .taproll()
+        .args(["run", "--headless", "--course", "Networks 101", "--db"])
+        .arg(&db)
+        .arg("--scenario")
+        .arg(&scenario)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let lines = json_lines(&output.stdout);
+    assert_eq!(lines[0]["event"], "session");
+    assert_eq!(lines[0]["course"], "Networks 101");
+    let taps = taps(&lines);
+    assert_eq!(taps.len(), 3, "{lines:?}");
+    for (i, tap) in taps.iter().enumerate() {
+        assert_eq!(tap["uid"], format!("04{i:012X}"));
+        assert_eq!(tap["outcome"], "unknown");
+        assert_eq!(tap["reader"], "Simulated reader");
+        assert_eq!(tap["session_id"], lines[0]["session_id"]);
+        let at = tap["at"].as_str().unwrap();
+        chrono::DateTime::parse_from_rfc3339(at).expect("RFC 3339 with offset");
+    }
+    // Stored: the three taps and the repeat.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let stored: i64 = conn
+        .query_row("SELECT count(*) FROM taps", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(stored, 4);
+}
+
+#[test]
+fn the_demo_headless_starts_with_the_session_readers_and_a_known_student() {
+    let sandbox = Sandbox::new();
+    let mut child = sandbox
+        .taproll()
+        .args(["demo", "--headless", "--db"])
+        .arg(sandbox.path("demo.db"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The first lines are the session, the readers and the first known tap.
+    let lines = read_lines(&mut child, 4);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let tap = taps(&lines)[0];
+    assert_eq!(tap["outcome"], "present");
+    assert!(
+        tap["name"].is_string() && tap["student_id"].is_string(),
+        "{tap}"
+    );
+}
+
+#[test]
+fn kill_9_mid_scenario_loses_no_tap_that_was_printed() {
+    let sandbox = Sandbox::new();
+    let scenario = sandbox.write("scenario.toml", &scenario(200, 20));
+    let db = sandbox.path("taproll.db");
+    let mut child = sandbox
+        .taproll()
+        .args(["run", "--headless", "--course", "C", "--db"])
+        .arg(&db)
+        .arg("--scenario")
+        .arg(&scenario)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = read_lines(&mut child, 40);
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let printed = taps(&lines);
+    assert!(printed.len() >= 30, "{}", printed.len());
+
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    for tap in printed {
+        let (uid, outcome): (String, String) = conn
+            .query_row(
+                "SELECT uid, outcome FROM taps WHERE id = ?1",
+                [tap["tap_id"].as_i64().unwrap()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap_or_else(|e| panic!("tap {tap} printed but not stored: {e}"));
+        assert_eq!(uid, tap["uid"].as_str().unwrap());
+        assert_eq!(outcome, tap["outcome"].as_str().unwrap());
+    }
+}
+
+#[test]
+fn a_second_process_on_the_same_database_gets_a_clear_message() {
+    let sandbox = Sandbox::new();
+    let scenario = sandbox.write("scenario.toml", LONG_SCENARIO);
+    let db = sandbox.path("taproll.db");
+    let run = |sandbox: &Sandbox| {
+        let mut command = sandbox.taproll();
+        command
+            .args(["run", "--headless", "--course", "C", "--db"])
+            .arg(&db)
+            .arg("--scenario")
+            .arg(&scenario);
+        command
+    };
+    let mut first = run(&sandbox).stdout(Stdio::piped()).spawn().unwrap();
+    read_lines(&mut first, 1); // the session line: the first one holds the database
+    let second = run(&sandbox).output().unwrap();
+    first.kill().unwrap();
+    first.wait().unwrap();
+    assert!(!second.status.success());
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        stderr.contains("is in use by another taproll process")
+            && stderr.contains(&format!("pid {}", first.id())),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn sigterm_ends_a_headless_run_cleanly() {
+    let sandbox = Sandbox::new();
+    let scenario = sandbox.write("scenario.toml", LONG_SCENARIO);
+    let mut child = sandbox
+        .taproll()
+        .args(["run", "--headless", "--course", "C", "--db"])
+        .arg(sandbox.path("taproll.db"))
+        .arg("--scenario")
+        .arg(&scenario)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    read_lines(&mut child, 1);
+    let sent = send_signal(child.id(), "TERM");
+    assert!(sent, "kill(SIGTERM) failed");
+    let started = Instant::now();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "it ended on the signal, not the scenario"
+    );
+}
+
+/// Sends a signal through the `kill` command, keeping `unsafe` out of the tests.
+fn send_signal(pid: u32, signal: &str) -> bool {
+    std::process::Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+#[test]
+fn a_bad_config_value_names_the_file_line_and_key() {
+    let sandbox = Sandbox::new();
+    let config = sandbox.write(
+        "config.toml",
+        "# taproll\n[session]\nlate_after_minutes = 10\n\n[reader]\nbackend = \"usb\"\n",
+    );
+    let output = sandbox
+        .taproll()
+        .args(["run", "--headless", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let expected = format!("{}, line 6, key `reader.backend`:", config.display());
+    assert!(stderr.contains(&expected), "{stderr}");
+    assert!(stderr.contains("usb"), "{stderr}");
+}
+
+#[test]
+fn an_unknown_config_key_names_the_file_line_and_key() {
+    let sandbox = Sandbox::new();
+    let config = sandbox.write("config.toml", "[session]\nlate_after_minute = 5\n");
+    let output = sandbox
+        .taproll()
+        .args(["run", "--headless"])
+        .env("TAPROLL_CONFIG", &config)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let expected = format!(
+        "{}, line 2, key `session.late_after_minute`:",
+        config.display()
+    );
+    assert!(stderr.contains(&expected), "{stderr}");
+}
+
+#[test]
+fn an_out_of_range_config_value_names_the_file_line_and_key() {
+    let sandbox = Sandbox::new();
+    let config = sandbox.write("config.toml", "[session]\ndebounce_seconds = 9000\n");
+    let output = sandbox
+        .taproll()
+        .args(["run", "--headless", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let expected = format!(
+        "{}, line 2, key `session.debounce_seconds`: must be between 0 and 600",
+        config.display()
+    );
+    assert!(stderr.contains(&expected), "{stderr}");
+}
+
+#[test]
+fn run_without_a_course_the_first_time_says_what_to_do() {
+    let sandbox = Sandbox::new();
+    let scenario = sandbox.write("scenario.toml", &scenario(1, 10));
+    let output = sandbox
+        .taproll()
+        .args(["run", "--headless", "--scenario"])
+        .arg(&scenario)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("pass --course NAME"), "{stderr}");
+    // The default database went to the XDG data folder.
+    assert!(sandbox.path("data/taproll/taproll.db").exists());
+}
+
+#[test]
+fn logs_go_to_the_state_folder_not_the_terminal() {
+    let sandbox = Sandbox::new();
+    let scenario = sandbox.write("scenario.toml", &scenario(2, 10));
+    let output = sandbox
+        .taproll()
+        .args(["run", "--headless", "--course", "C", "--scenario"])
+        .arg(&scenario)
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert!(
+        output.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let logs: String = std::fs::read_dir(sandbox.path("state/taproll"))
+        .unwrap()
+        .map(|entry| std::fs::read_to_string(entry.unwrap().path()).unwrap())
+        .collect();
+    assert!(logs.contains("tap recorded"), "{logs}");
+}

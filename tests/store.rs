@@ -1,0 +1,251 @@
+//! The store on real SQLite files.
+
+mod common;
+
+use chrono::{DateTime, Duration};
+use common::Sandbox;
+use std::os::unix::fs::PermissionsExt;
+use taproll::domain::{CardUid, Mark, MarkSource, Outcome, Timestamp};
+use taproll::rules::Policy;
+use taproll::store::{Store, StoreError};
+
+fn at(time: &str) -> Timestamp {
+    DateTime::parse_from_rfc3339(&format!("2026-11-30T{time}+01:00")).unwrap()
+}
+
+fn uid(text: &str) -> CardUid {
+    CardUid::parse(text).unwrap()
+}
+
+/// A course with two students, Ada (card 04A1B2C3) and Alan (no card), and a
+/// session that started at 09:00.
+fn class(store: &Store) -> taproll::domain::Session {
+    let course = store
+        .ensure_course("Networks 101", &at("08:00:00"))
+        .unwrap();
+    let ada = store.upsert_student("s1", "Ada Lovelace").unwrap();
+    let alan = store.upsert_student("s2", "Alan Turing").unwrap();
+    store.enrol(course.id, ada.id).unwrap();
+    store.enrol(course.id, alan.id).unwrap();
+    store
+        .bind_card(&uid("04A1B2C3"), ada.id, &at("08:00:00"))
+        .unwrap();
+    store
+        .start_or_resume_session(&course, &at("09:00:00"))
+        .unwrap()
+}
+
+#[test]
+fn the_database_and_its_lock_are_created_private() {
+    let sandbox = Sandbox::new();
+    let path = sandbox.path("sub/taproll.db");
+    let store = Store::open(&path).unwrap();
+    class(&store);
+    for file in [path.clone(), sandbox.path("sub/taproll.db.lock")] {
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", file.display());
+    }
+    let wal = sandbox.path("sub/taproll.db-wal");
+    let mode = std::fs::metadata(&wal).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the WAL holds the same data");
+}
+
+#[test]
+fn a_tap_commits_the_raw_tap_the_mark_and_an_outbox_event() {
+    let sandbox = Sandbox::new();
+    let path = sandbox.path("taproll.db");
+    let mut store = Store::open(&path).unwrap();
+    let session = class(&store);
+    let record = store
+        .record_tap(
+            &session,
+            &Policy::default(),
+            "Door A",
+            &uid("04a1b2c3"),
+            &at("09:04:00"),
+        )
+        .unwrap();
+    assert_eq!(record.outcome, Outcome::Present);
+    assert_eq!(record.student.as_ref().unwrap().name, "Ada Lovelace");
+    drop(store);
+
+    // Read back with a plain SQLite connection: what is on disk is the truth.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let tap: (String, String, String, String) = conn
+        .query_row("SELECT at, reader, uid, outcome FROM taps", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
+        .unwrap();
+    assert_eq!(
+        tap,
+        (
+            "2026-11-30T09:04:00.000+01:00".into(),
+            "Door A".into(),
+            "04A1B2C3".into(),
+            "present".into()
+        )
+    );
+    let mark: (String, String, i64) = conn
+        .query_row("SELECT mark, source, tap_id FROM marks", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .unwrap();
+    assert_eq!(mark, ("present".into(), "card".into(), record.tap_id));
+    let payload: String = conn
+        .query_row(
+            "SELECT payload FROM outbox WHERE sent_at IS NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let payload: serde_json::Value = serde_json::from_str(&payload).unwrap();
+    assert_eq!(payload["student_no"], "s1");
+    assert_eq!(payload["outcome"], "present");
+}
+
+#[test]
+fn outcomes_follow_the_rules_across_taps() {
+    let sandbox = Sandbox::new();
+    let mut store = Store::open(&sandbox.path("taproll.db")).unwrap();
+    let session = class(&store);
+    let policy = Policy::default();
+    let mut tap = |card: &str, time: &str| {
+        store
+            .record_tap(&session, &policy, "Door", &uid(card), &at(time))
+            .unwrap()
+            .outcome
+    };
+    assert_eq!(tap("04A1B2C3", "09:12:00"), Outcome::Late);
+    assert_eq!(tap("04A1B2C3", "09:12:01"), Outcome::Repeat);
+    assert_eq!(
+        tap("04A1B2C3", "09:13:00"),
+        Outcome::Duplicate {
+            first_at: at("09:12:00")
+        }
+    );
+    assert_eq!(tap("DEADBEEF", "09:13:00"), Outcome::Unknown);
+    assert_eq!(tap("DEADBEEF", "09:13:02"), Outcome::Repeat);
+
+    let rows = store.roster(&session).unwrap();
+    let ada = rows.iter().find(|r| r.student.student_no == "s1").unwrap();
+    assert_eq!(ada.mark, Some(Mark::Late));
+    assert_eq!(ada.source, Some(MarkSource::Card));
+    assert_eq!(ada.marked_at, Some(at("09:12:00")));
+    let alan = rows.iter().find(|r| r.student.student_no == "s2").unwrap();
+    assert_eq!(alan.mark, None);
+    // Every raw tap is kept, repeats included.
+    let outcomes: Vec<String> = store
+        .session_taps(session.id)
+        .unwrap()
+        .into_iter()
+        .map(|(_, _, outcome)| outcome)
+        .collect();
+    assert_eq!(
+        outcomes,
+        ["late", "repeat", "duplicate", "unknown", "repeat"]
+    );
+}
+
+#[test]
+fn a_card_of_a_student_on_another_course_is_not_enrolled() {
+    let sandbox = Sandbox::new();
+    let mut store = Store::open(&sandbox.path("taproll.db")).unwrap();
+    class(&store);
+    let other = store.ensure_course("Databases", &at("08:00:00")).unwrap();
+    let session = store
+        .start_or_resume_session(&other, &at("11:00:00"))
+        .unwrap();
+    let record = store
+        .record_tap(
+            &session,
+            &Policy::default(),
+            "Door",
+            &uid("04A1B2C3"),
+            &at("11:01:00"),
+        )
+        .unwrap();
+    assert_eq!(record.outcome, Outcome::NotEnrolled);
+    assert!(store.roster(&session).unwrap().is_empty());
+}
+
+#[test]
+fn reopening_resumes_the_open_session_and_keeps_every_tap() {
+    let sandbox = Sandbox::new();
+    let path = sandbox.path("taproll.db");
+    let session = {
+        let mut store = Store::open(&path).unwrap();
+        let session = class(&store);
+        store
+            .record_tap(
+                &session,
+                &Policy::default(),
+                "Door",
+                &uid("04A1B2C3"),
+                &at("09:01:00"),
+            )
+            .unwrap();
+        session
+    };
+    let store = Store::open(&path).unwrap();
+    let course = store.last_used_course().unwrap().unwrap();
+    assert_eq!(course.name, "Networks 101");
+    let resumed = store
+        .start_or_resume_session(&course, &at("09:30:00"))
+        .unwrap();
+    assert_eq!(resumed.id, session.id);
+    assert_eq!(resumed.started_at, at("09:00:00"));
+    assert_eq!(store.session_taps(session.id).unwrap().len(), 1);
+}
+
+#[test]
+fn a_second_writer_is_refused_with_a_clear_message() {
+    let sandbox = Sandbox::new();
+    let path = sandbox.path("taproll.db");
+    let _first = Store::open(&path).unwrap();
+    let error = match Store::open(&path) {
+        Err(error) => error,
+        Ok(_) => panic!("a second writer must be refused"),
+    };
+    assert!(matches!(error, StoreError::InUse { .. }), "{error:?}");
+    let message = error.to_string();
+    assert!(
+        message.contains("in use by another taproll process")
+            && message.contains(&format!("pid {}", std::process::id())),
+        "{message}"
+    );
+}
+
+#[test]
+fn the_lock_is_released_when_the_store_closes() {
+    let sandbox = Sandbox::new();
+    let path = sandbox.path("taproll.db");
+    drop(Store::open(&path).unwrap());
+    Store::open(&path).expect("the next writer gets in");
+}
+
+#[test]
+fn a_database_from_a_newer_taproll_is_refused() {
+    let sandbox = Sandbox::new();
+    let path = sandbox.path("taproll.db");
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .pragma_update(None, "user_version", 99)
+        .unwrap();
+    let error = Store::open(&path).err().expect("refused");
+    assert!(error.to_string().contains("schema 99"), "{error}");
+}
+
+#[test]
+fn a_late_tap_uses_the_policy_cutoff() {
+    let sandbox = Sandbox::new();
+    let mut store = Store::open(&sandbox.path("taproll.db")).unwrap();
+    let session = class(&store);
+    let strict = Policy {
+        late_after: Duration::minutes(2),
+        ..Policy::default()
+    };
+    let record = store
+        .record_tap(&session, &strict, "Door", &uid("04A1B2C3"), &at("09:02:01"))
+        .unwrap();
+    assert_eq!(record.outcome, Outcome::Late);
+}
