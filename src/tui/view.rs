@@ -228,17 +228,17 @@ fn render_status(app: &App, theme: Theme, frame: &mut Frame, area: Rect) {
         ),
         theme.dim(),
     ));
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
-    let keys = Line::from(Span::styled("? help  / filter  q quit ", theme.dim()));
-    let keys_width = 24;
-    if area.width > 70 {
-        let right = Rect {
-            x: area.right() - keys_width,
-            width: keys_width,
-            ..area
-        };
-        frame.render_widget(Paragraph::new(keys).alignment(Alignment::Right), right);
+    let status = Line::from(spans);
+    // The key hint only where it fits; the status itself matters more.
+    let room = usize::from(area.width).saturating_sub(status.width() + 1);
+    let hint = ["? help  / filter  q quit ", "? help "]
+        .into_iter()
+        .find(|hint| hint.chars().count() <= room);
+    if let Some(hint) = hint {
+        let keys = Line::from(Span::styled(hint, theme.dim()));
+        frame.render_widget(Paragraph::new(keys).alignment(Alignment::Right), area);
     }
+    frame.render_widget(Paragraph::new(status), area);
 }
 
 fn reader_status(app: &App, theme: Theme) -> (String, Style) {

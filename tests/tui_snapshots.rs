@@ -1,0 +1,219 @@
+//! Screens rendered to ratatui's TestBackend and compared with insta snapshots.
+//! The App is built from fixed data, so clocks and paths are stable.
+
+use chrono::DateTime;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::style::Color;
+use taproll::domain::{
+    CardUid, Course, Mark, MarkSource, Outcome, RosterRow, Session, Student, TapRecord, Timestamp,
+};
+use taproll::engine::Update;
+use taproll::reader::ReaderEvent;
+use taproll::tui::app::App;
+use taproll::tui::theme::Theme;
+use taproll::tui::view;
+
+const NAMES: [&str; 12] = [
+    "Ada Lovelace",
+    "Alan Turing",
+    "Barbara Liskov",
+    "Dennis Ritchie",
+    "Edsger Dijkstra",
+    "Grace Hopper",
+    "Hedy Lamarr",
+    "José Ñúñez",
+    "Katherine Johnson",
+    "Ken Thompson",
+    "Margaret Hamilton",
+    "Zoë Ng",
+];
+
+fn at(time: &str) -> Timestamp {
+    DateTime::parse_from_rfc3339(&format!("2026-11-30T{time}+01:00")).unwrap()
+}
+
+fn student(i: usize) -> Student {
+    Student {
+        id: i as i64 + 1,
+        student_no: format!("s{}", 1001 + i),
+        name: NAMES[i % NAMES.len()].to_string(),
+    }
+}
+
+fn session() -> Session {
+    Session {
+        id: 7,
+        course: Course {
+            id: 1,
+            name: "Networks 101".into(),
+        },
+        started_at: at("09:00:00"),
+        ended_at: None,
+    }
+}
+
+/// An app with `count` students, the first `marked` of them present or late.
+fn app(count: usize, marked: usize) -> App {
+    let mut app = App::new(
+        &session(),
+        "/home/pi/.local/share/taproll/taproll.db".into(),
+        at("09:12:34"),
+    );
+    let rows = (0..count)
+        .map(|i| {
+            let mark = (i < marked).then(|| if i % 4 == 3 { Mark::Late } else { Mark::Present });
+            RosterRow {
+                student: student(i),
+                mark,
+                source: mark.map(|_| MarkSource::Card),
+                marked_at: mark.map(|_| at(&format!("09:{:02}:{:02}", 1 + i % 12, i % 60))),
+            }
+        })
+        .collect();
+    app.set_rows(rows);
+    app.apply(Update::Reader(ReaderEvent::ReaderAdded {
+        reader: "ACS ACR122U 00 00".into(),
+    }));
+    app
+}
+
+fn tap(app: &mut App, uid: &str, outcome: Outcome, student: Option<Student>) {
+    app.apply(Update::Tap(TapRecord {
+        tap_id: 1,
+        session_id: 7,
+        at: at("09:12:30"),
+        reader: "ACS ACR122U 00 00".into(),
+        uid: CardUid::parse(uid).unwrap(),
+        outcome,
+        student,
+    }));
+}
+
+fn render(app: &mut App, width: u16, height: u16, theme: Theme) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    app.page_rows = view::page_rows(ratatui::layout::Rect::new(0, 0, width, height));
+    app.scroll_into_view();
+    terminal
+        .draw(|frame| view::render(app, theme, frame))
+        .unwrap();
+    terminal
+}
+
+const COLOR: Theme = Theme { color: true };
+
+#[test]
+fn empty_roster() {
+    let mut app = app(0, 0);
+    insta::assert_snapshot!(render(&mut app, 80, 24, COLOR).backend());
+}
+
+#[test]
+fn half_full_roster_80x24() {
+    let mut app = app(30, 15);
+    tap(&mut app, "04A1B2C3D4E5F6", Outcome::Present, Some(student(14)));
+    insta::assert_snapshot!(render(&mut app, 80, 24, COLOR).backend());
+}
+
+#[test]
+fn unknown_card_banner() {
+    let mut app = app(30, 15);
+    tap(&mut app, "04DEADBEEF0001", Outcome::Unknown, None);
+    insta::assert_snapshot!(render(&mut app, 80, 24, COLOR).backend());
+}
+
+#[test]
+fn duplicate_banner_says_when_the_student_was_counted() {
+    let mut app = app(12, 3);
+    tap(
+        &mut app,
+        "04A1B2C3",
+        Outcome::Duplicate {
+            first_at: at("09:04:00"),
+        },
+        Some(student(0)),
+    );
+    insta::assert_snapshot!(render(&mut app, 80, 24, COLOR).backend());
+}
+
+#[test]
+fn not_recorded_banner_and_missing_reader() {
+    let mut app = app(12, 3);
+    app.apply(Update::Reader(ReaderEvent::ReaderRemoved {
+        reader: "ACS ACR122U 00 00".into(),
+    }));
+    app.apply(Update::NotRecorded {
+        reader: "ACS ACR122U 00 00".into(),
+        uid: CardUid::parse("04A1B2C3").unwrap(),
+        at: at("09:12:30"),
+        error: "database error: disk I/O error".into(),
+    });
+    insta::assert_snapshot!(render(&mut app, 80, 24, COLOR).backend());
+}
+
+#[test]
+fn scrolled_to_the_end_on_a_large_terminal() {
+    let mut app = app(1000, 500);
+    app.on_key(KeyEvent::from(KeyCode::End));
+    insta::assert_snapshot!(render(&mut app, 120, 40, COLOR).backend());
+}
+
+#[test]
+fn filter_narrows_the_roster() {
+    let mut app = app(30, 15);
+    for key in ['/', 'l', 'A', 'm'] {
+        app.on_key(KeyEvent::from(KeyCode::Char(key)));
+    }
+    insta::assert_snapshot!(render(&mut app, 80, 24, COLOR).backend());
+}
+
+#[test]
+fn help_overlay() {
+    let mut app = app(30, 15);
+    app.on_key(KeyEvent::from(KeyCode::Char('?')));
+    insta::assert_snapshot!(render(&mut app, 80, 24, COLOR).backend());
+}
+
+#[test]
+fn quit_asks_first() {
+    let mut app = app(30, 15);
+    let action = app.on_key(KeyEvent::from(KeyCode::Char('q')));
+    assert_eq!(action, taproll::tui::app::Action::Redraw);
+    insta::assert_snapshot!(render(&mut app, 80, 24, COLOR).backend());
+    let action = app.on_key(KeyEvent::from(KeyCode::Char('y')));
+    assert_eq!(action, taproll::tui::app::Action::Quit);
+}
+
+#[test]
+fn control_characters_in_names_never_reach_the_terminal() {
+    let mut app = app(1, 0);
+    let mut rows = app.rows.clone();
+    rows[0].student.name = "Evil\u{1b}]0;pwned\u{7}Name".into();
+    app.set_rows(rows);
+    let terminal = render(&mut app, 80, 24, COLOR);
+    let buffer = terminal.backend().buffer();
+    let text: String = buffer.content().iter().map(|cell| cell.symbol()).collect();
+    assert!(!text.contains('\u{1b}') && !text.contains('\u{7}'));
+    assert!(text.contains("Evil\u{FFFD}]0;pwned\u{FFFD}Name"), "{text}");
+}
+
+#[test]
+fn no_color_uses_no_colours_at_all() {
+    let mut app = app(30, 15);
+    tap(&mut app, "04DEADBEEF0001", Outcome::Unknown, None);
+    let plain = render(&mut app, 80, 24, Theme { color: false });
+    for cell in plain.backend().buffer().content() {
+        assert_eq!((cell.fg, cell.bg), (Color::Reset, Color::Reset), "{cell:?}");
+    }
+    // ...while the coloured theme does colour the same screen.
+    let colored = render(&mut app, 80, 24, COLOR);
+    assert!(
+        colored
+            .backend()
+            .buffer()
+            .content()
+            .iter()
+            .any(|cell| cell.bg == Color::Yellow)
+    );
+}
