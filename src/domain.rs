@@ -50,7 +50,7 @@ impl CardUid {
         if hex.is_empty() {
             return Err(UidError::Empty);
         }
-        if hex.len() % 2 != 0 {
+        if !hex.len().is_multiple_of(2) {
             return Err(UidError::OddLength);
         }
         let bytes = hex.len() / 2;

@@ -1,5 +1,7 @@
 //! The real binary: headless output, kill -9, a second process, config errors.
 
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
 mod common;
 
 use common::{Sandbox, scenario};

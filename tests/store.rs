@@ -1,5 +1,7 @@
 //! The store on real SQLite files.
 
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
 mod common;
 
 use chrono::{DateTime, Duration};

@@ -1,4 +1,6 @@
 //! Screens rendered to ratatui's TestBackend and compared with insta snapshots.
+
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 //! The App is built from fixed data, so clocks and paths are stable.
 
 use chrono::DateTime;
@@ -63,7 +65,11 @@ fn app(count: usize, marked: usize) -> App {
     );
     let rows = (0..count)
         .map(|i| {
-            let mark = (i < marked).then(|| if i % 4 == 3 { Mark::Late } else { Mark::Present });
+            let mark = (i < marked).then_some(if i % 4 == 3 {
+                Mark::Late
+            } else {
+                Mark::Present
+            });
             RosterRow {
                 student: student(i),
                 mark,
@@ -112,7 +118,12 @@ fn empty_roster() {
 #[test]
 fn half_full_roster_80x24() {
     let mut app = app(30, 15);
-    tap(&mut app, "04A1B2C3D4E5F6", Outcome::Present, Some(student(14)));
+    tap(
+        &mut app,
+        "04A1B2C3D4E5F6",
+        Outcome::Present,
+        Some(student(14)),
+    );
     insta::assert_snapshot!(render(&mut app, 80, 24, COLOR).backend());
 }
 
