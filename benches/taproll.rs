@@ -130,7 +130,10 @@ fn bench_render() {
 }
 
 fn tmux_available() -> bool {
-    Command::new("tmux").arg("-V").output().is_ok_and(|o| o.status.success())
+    Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 fn tmux(args: &[&str]) -> String {
@@ -142,14 +145,27 @@ fn tmux(args: &[&str]) -> String {
 /// took until `marker` was on the screen.
 fn time_to_screen(session: &str, command: &str, marker: &str) -> Duration {
     let start = Instant::now();
-    tmux(&["new-session", "-d", "-s", session, "-x", "80", "-y", "24", command]);
+    tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        session,
+        "-x",
+        "80",
+        "-y",
+        "24",
+        command,
+    ]);
     loop {
         if tmux(&["capture-pane", "-p", "-t", session]).contains(marker) {
             let elapsed = start.elapsed();
             tmux(&["kill-session", "-t", session]);
             return elapsed;
         }
-        assert!(start.elapsed() < Duration::from_secs(20), "{command} never showed {marker}");
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{command} never showed {marker}"
+        );
         std::thread::sleep(Duration::from_millis(2));
     }
 }
@@ -189,7 +205,12 @@ fn bench_startup(dir: &std::path::Path) {
 fn cpu_ticks(pid: &str) -> u64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
     // Fields after the command name (which may hold spaces) start after ')'.
-    let fields: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .collect();
     // utime and stime are fields 14 and 15 of the whole line: 11 and 12 here.
     fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
 }
@@ -204,7 +225,17 @@ fn bench_idle_cpu(dir: &std::path::Path) {
         scenario = scenario.display()
     );
     time_to_screen("taproll-idle-probe", &command, "Roster");
-    tmux(&["new-session", "-d", "-s", "taproll-idle", "-x", "80", "-y", "24", &command]);
+    tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        "taproll-idle",
+        "-x",
+        "80",
+        "-y",
+        "24",
+        &command,
+    ]);
     std::thread::sleep(Duration::from_secs(1));
     let pid = tmux(&["display-message", "-p", "-t", "taproll-idle", "#{pane_pid}"]);
     let pid = pid.trim();

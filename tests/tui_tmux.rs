@@ -1,0 +1,171 @@
+//! The real binary in a real terminal (tmux): the roster fills in, `q` asks
+//! before quitting, and every way out (quit, SIGTERM, SIGHUP) leaves the
+//! terminal usable again.
+
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+mod common;
+
+use common::Sandbox;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// A tmux server of our own, so tests never touch the user's sessions.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    /// `None` (with a loud message) when tmux is missing on a developer's
+    /// machine; in CI a missing tmux fails the test.
+    fn start(name: &str, width: u16, height: u16, command: &str) -> Option<Self> {
+        let available = Command::new("tmux")
+            .arg("-V")
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !available {
+            assert!(std::env::var_os("CI").is_none(), "tmux is required in CI");
+            eprintln!("SKIPPED {name}: tmux is not installed (make test installs it)");
+            return None;
+        }
+        let tmux = Self {
+            socket: format!("taproll-test-{}-{name}", std::process::id()),
+        };
+        let (w, h) = (width.to_string(), height.to_string());
+        tmux.run(&["new-session", "-d", "-s", "t", "-x", &w, "-y", &h, command]);
+        Some(tmux)
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let output = Command::new("tmux")
+            .args(["-L", &self.socket])
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    fn screen(&self) -> String {
+        self.run(&["capture-pane", "-p", "-t", "t"])
+    }
+
+    fn keys(&self, keys: &str) {
+        self.run(&["send-keys", "-t", "t", keys]);
+    }
+
+    /// Waits until `text` is on screen; panics with the screen if it never is.
+    fn wait_for(&self, text: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let screen = self.screen();
+            if screen.contains(text) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "never saw {text:?} on:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The pid of taproll, the shell's child in the pane.
+    fn taproll_pid(&self) -> String {
+        let shell = self.run(&["display-message", "-p", "-t", "t", "#{pane_pid}"]);
+        let output = Command::new("pgrep")
+            .args(["-P", shell.trim(), "taproll"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&output.stdout).trim().to_string()
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .output();
+    }
+}
+
+/// Runs the demo in a shell that reports, once taproll exits, its exit code
+/// and whether the terminal is back in normal (canonical, echoing) mode.
+fn demo_in_shell(sandbox: &Sandbox) -> String {
+    format!(
+        "XDG_STATE_HOME={state} {bin} demo --db {db}; \
+         echo EXIT=$?; stty -a | tr ' ' '\\n' | grep -E '^-?(icanon|echo)$' | tr '\\n' ' '; echo; sleep 60",
+        state = sandbox.path("state").display(),
+        bin = env!("CARGO_BIN_EXE_taproll"),
+        db = sandbox.path("demo.db").display(),
+    )
+}
+
+#[test]
+fn the_demo_fills_in_and_q_asks_before_quitting() {
+    let sandbox = Sandbox::new();
+    let Some(tmux) = Tmux::start("quit", 80, 24, &demo_in_shell(&sandbox)) else {
+        return;
+    };
+    tmux.wait_for("Roster");
+    let screen = tmux.wait_for("— PRESENT");
+    assert!(screen.contains("Networks 101 (demo)"), "{screen}");
+    assert!(screen.contains("Door"), "a reader is shown:\n{screen}");
+    tmux.keys("q");
+    tmux.wait_for("Quit taproll?");
+    tmux.keys("n");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while tmux.screen().contains("Quit taproll?") {
+        assert!(Instant::now() < deadline, "n did not close the question");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    tmux.keys("q");
+    tmux.wait_for("Quit taproll?");
+    tmux.keys("y");
+    let screen = tmux.wait_for("EXIT=");
+    assert!(screen.contains("EXIT=0"), "{screen}");
+    assert!(
+        screen.contains("icanon echo"),
+        "terminal not restored:\n{screen}"
+    );
+    assert!(
+        !screen.contains("Roster"),
+        "still on the alternate screen:\n{screen}"
+    );
+    // What was shown is in the database.
+    let conn = rusqlite::Connection::open(sandbox.path("demo.db")).unwrap();
+    let marks: i64 = conn
+        .query_row("SELECT count(*) FROM marks", [], |r| r.get(0))
+        .unwrap();
+    assert!(marks >= 1);
+}
+
+fn signal_restores_the_terminal(name: &str, signal: &str) {
+    let sandbox = Sandbox::new();
+    let Some(tmux) = Tmux::start(name, 80, 24, &demo_in_shell(&sandbox)) else {
+        return;
+    };
+    tmux.wait_for("Roster");
+    let pid = tmux.taproll_pid();
+    assert!(!pid.is_empty(), "taproll is running");
+    let sent = Command::new("kill")
+        .args([&format!("-{signal}"), &pid])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let screen = tmux.wait_for("EXIT=");
+    assert!(screen.contains("EXIT=0"), "{screen}");
+    assert!(
+        screen.contains("icanon echo"),
+        "terminal not restored:\n{screen}"
+    );
+}
+
+#[test]
+fn sigterm_restores_the_terminal() {
+    signal_restores_the_terminal("term", "TERM");
+}
+
+#[test]
+fn sighup_restores_the_terminal() {
+    signal_restores_the_terminal("hup", "HUP");
+}
