@@ -2,6 +2,7 @@
 //! The file layer lives here; environment variables and flags are applied by
 //! the CLI (clap reads both). Every key is documented in `config.example.toml`.
 
+use crate::reader::wedge::WedgeConfig;
 use crate::toml_file::{self, TomlFileError};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -13,6 +14,7 @@ pub struct Config {
     pub reader: ReaderConfig,
     pub store: StoreConfig,
     pub log: LogConfig,
+    pub feedback: FeedbackConfig,
 }
 
 #[derive(Deserialize, Debug, Clone, PartialEq, Eq)]
@@ -39,6 +41,8 @@ pub enum ReaderBackend {
     Pcsc,
     /// A scripted scenario of taps, for demos and tests.
     Sim,
+    /// A keyboard-wedge reader that types the UID and Enter.
+    Wedge,
 }
 
 #[derive(Deserialize, Debug, Clone, PartialEq, Eq, Default)]
@@ -47,6 +51,34 @@ pub struct ReaderConfig {
     pub backend: ReaderBackend,
     /// Scenario file for the `sim` backend.
     pub scenario: Option<PathBuf>,
+    /// PC/SC: only watch readers whose name contains this (any case).
+    pub name: Option<String>,
+    /// How a keyboard-wedge reader writes UIDs.
+    pub wedge: WedgeConfig,
+}
+
+/// What the terminal bell can ring for.
+#[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Cue {
+    Present,
+    Late,
+    Duplicate,
+    Unknown,
+    RandomId,
+    NotEnrolled,
+    /// A tap that was not recorded, or a card that could not be read.
+    Error,
+}
+
+#[derive(Deserialize, Debug, Clone, PartialEq, Eq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct FeedbackConfig {
+    /// Outcomes that ring the terminal bell (TUI only).
+    pub bell: Vec<Cue>,
+    /// Flash the LED and sound the buzzer of ACR122U-class readers on each
+    /// read (green: read, red: card refused). Other readers ignore it.
+    pub reader_led: bool,
 }
 
 #[derive(Deserialize, Debug, Clone, PartialEq, Eq, Default)]

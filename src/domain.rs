@@ -60,6 +60,12 @@ impl CardUid {
         Ok(Self(hex))
     }
 
+    /// A 4-byte UID starting with 08 is a random ID: phones and some cards
+    /// present a new one at every tap, so it cannot identify anyone.
+    pub fn is_random_id(&self) -> bool {
+        self.0.len() == 8 && self.0.starts_with("08")
+    }
+
     /// Canonical form, as stored: `04A1B2C3`.
     pub fn as_hex(&self) -> &str {
         &self.0
@@ -145,6 +151,9 @@ pub enum Outcome {
     },
     /// No student holds this card.
     Unknown,
+    /// A random ID (phone, some cards): it changes at every tap, so it can
+    /// never be enrolled.
+    RandomId,
     /// The card's holder is not on this course's roster.
     NotEnrolled,
     /// The same card again within the debounce window: stored, not a new event.
@@ -158,6 +167,7 @@ impl Outcome {
             Outcome::Late => "late",
             Outcome::Duplicate { .. } => "duplicate",
             Outcome::Unknown => "unknown",
+            Outcome::RandomId => "random_id",
             Outcome::NotEnrolled => "not_enrolled",
             Outcome::Repeat => "repeat",
         }
@@ -245,6 +255,13 @@ mod tests {
         assert_eq!(uid.as_hex(), "04A10B00FF1080");
         assert_eq!(uid.to_string(), "04:A1:0B:00:FF:10:80");
         assert_eq!(CardUid::from_bytes(&[]), Err(UidError::Empty));
+    }
+
+    #[test]
+    fn only_four_byte_uids_starting_with_08_are_random_ids() {
+        assert!(CardUid::parse("08A1B2C3").unwrap().is_random_id());
+        assert!(!CardUid::parse("04A1B2C3").unwrap().is_random_id());
+        assert!(!CardUid::parse("08A1B2C3D4E5F6").unwrap().is_random_id());
     }
 
     #[test]

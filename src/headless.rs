@@ -113,6 +113,15 @@ impl Line {
                 message: Some(message.clone()),
                 ..Self::new("reader_error", &now())
             }),
+            Update::Reader(ReaderEvent::CardError {
+                reader,
+                message,
+                at,
+            }) => Some(Self {
+                reader: Some(reader.clone()),
+                message: Some(message.clone()),
+                ..Self::new("card_error", at)
+            }),
             Update::Reader(ReaderEvent::Card { .. } | ReaderEvent::CardRemoved { .. }) => None,
         }
     }

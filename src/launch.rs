@@ -3,10 +3,12 @@
 //! TUI or headless loop.
 
 use crate::cli::{Cli, Command, DemoArgs, RunArgs};
-use crate::config::{self, Config, ConfigError, ReaderBackend};
+use crate::config::{self, Config, ConfigError, Cue, ReaderBackend};
 use crate::demo::{self, DemoError};
 use crate::engine::Engine;
 use crate::paths::Dirs;
+use crate::reader::pcsc::{PcscReader, ReaderFilter};
+use crate::reader::wedge::{self, WedgeConfig};
 use crate::reader::{self, ReaderEvent, sim::Script};
 use crate::rules::Policy;
 use crate::store::{Store, StoreError};
@@ -50,11 +52,23 @@ struct Plan {
     policy: Policy,
     headless: bool,
     demo: bool,
+    bell: Vec<Cue>,
 }
 
 enum ReaderChoice {
-    Pcsc,
+    Pcsc { filter: ReaderFilter, led: bool },
     Sim(Script),
+    Wedge(WedgeConfig),
+}
+
+/// A started reader backend, kept until the front end is done.
+enum RunningReader {
+    Pcsc(PcscReader),
+    /// Sim and stdin-wedge threads end on their own.
+    Thread,
+    /// The TUI reads a wedge reader from the keyboard; holding the sender
+    /// keeps the (otherwise silent) reader stream open.
+    Keyboard { _keep_open: reader::EventSender },
 }
 
 pub fn main(cli: Cli) -> Result<(), LaunchError> {
@@ -92,6 +106,7 @@ fn plan_demo(args: DemoArgs) -> Result<Plan, LaunchError> {
         policy: Policy::default(),
         headless: args.headless,
         demo: true,
+        bell: Vec::new(),
     })
 }
 
@@ -109,11 +124,15 @@ fn plan_run(args: RunArgs, config: &Config, dirs: Option<&Dirs>) -> Result<Plan,
         (None, _) => config.reader.backend,
     };
     let reader = match backend {
-        ReaderBackend::Pcsc => ReaderChoice::Pcsc,
+        ReaderBackend::Pcsc => ReaderChoice::Pcsc {
+            filter: ReaderFilter(config.reader.name.clone().filter(|n| !n.is_empty())),
+            led: config.feedback.reader_led,
+        },
         ReaderBackend::Sim => {
             let path = scenario.ok_or(LaunchError::NoScenario)?;
             ReaderChoice::Sim(Script::load(&path)?)
         }
+        ReaderBackend::Wedge => ReaderChoice::Wedge(config.reader.wedge),
     };
     Ok(Plan {
         db,
@@ -125,6 +144,7 @@ fn plan_run(args: RunArgs, config: &Config, dirs: Option<&Dirs>) -> Result<Plan,
         },
         headless: args.headless,
         demo: false,
+        bell: config.feedback.bell.clone(),
     })
 }
 
@@ -141,7 +161,6 @@ fn run(plan: Plan) -> Result<(), LaunchError> {
         store.start_or_resume_session(&course, &now)?
     };
     let engine = Engine::new(store, session, plan.policy);
-    let events = start_reader(plan.reader)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -149,28 +168,54 @@ fn run(plan: Plan) -> Result<(), LaunchError> {
             what: "event loop",
             source,
         })?;
-    if plan.headless {
+    let reader_end = match &plan.reader {
+        ReaderChoice::Sim(_) => "scenario finished",
+        ReaderChoice::Pcsc { .. } | ReaderChoice::Wedge(_) => "card reader stopped — see the log",
+    };
+    let wedge = match &plan.reader {
+        ReaderChoice::Wedge(config) if !plan.headless => Some(*config),
+        _ => None,
+    };
+    let (reader, events) = start_reader(plan.reader, plan.headless)?;
+    let result = if plan.headless {
         let mut stdout = std::io::stdout().lock();
         runtime
             .block_on(headless::run(engine, events, &mut stdout))
             .map_err(LaunchError::Output)
     } else {
-        let label = plan.db.display().to_string();
-        Ok(runtime.block_on(tui::run(engine, events, label))?)
+        let options = tui::TuiOptions {
+            db_label: plan.db.display().to_string(),
+            wedge,
+            bell: plan.bell,
+            reader_end: reader_end.to_string(),
+        };
+        Ok(runtime.block_on(tui::run(engine, events, options))?)
+    };
+    match reader {
+        RunningReader::Pcsc(pcsc) => pcsc.stop(),
+        RunningReader::Thread | RunningReader::Keyboard { .. } => {}
     }
+    result
 }
 
-fn start_reader(choice: ReaderChoice) -> Result<UnboundedReceiver<ReaderEvent>, LaunchError> {
+fn start_reader(
+    choice: ReaderChoice,
+    headless: bool,
+) -> Result<(RunningReader, UnboundedReceiver<ReaderEvent>), LaunchError> {
     let (tx, rx) = unbounded_channel();
     let started = match choice {
-        ReaderChoice::Pcsc => reader::pcsc::spawn(tx),
-        ReaderChoice::Sim(script) => script.spawn(tx),
+        ReaderChoice::Pcsc { filter, led } => PcscReader::spawn(filter, led, tx).map(RunningReader::Pcsc),
+        ReaderChoice::Sim(script) => script.spawn(tx).map(|_| RunningReader::Thread),
+        ReaderChoice::Wedge(config) if headless => {
+            wedge::spawn_stdin(config, tx).map(|_| RunningReader::Thread)
+        }
+        ReaderChoice::Wedge(_) => Ok(RunningReader::Keyboard { _keep_open: tx }),
     };
-    started.map_err(|source| LaunchError::Start {
+    let reader = started.map_err(|source| LaunchError::Start {
         what: "card reader thread",
         source,
     })?;
-    Ok(rx)
+    Ok((reader, rx))
 }
 
 /// A fresh private folder for a demo database.

@@ -41,6 +41,8 @@ pub struct TapFacts {
     /// When this card was last tapped (any outcome), if ever.
     pub card_last_tapped: Option<Timestamp>,
     pub holder: Holder,
+    /// The UID is a random ID (see `CardUid::is_random_id`).
+    pub random_uid: bool,
 }
 
 /// Decides what a tap means. The debounce comes first: a card held near the
@@ -53,6 +55,7 @@ pub fn decide(policy: &Policy, facts: &TapFacts) -> Outcome {
         }
     }
     match facts.holder {
+        Holder::Nobody if facts.random_uid => Outcome::RandomId,
         Holder::Nobody => Outcome::Unknown,
         Holder::NotEnrolled => Outcome::NotEnrolled,
         Holder::Enrolled {
@@ -107,6 +110,7 @@ mod tests {
             session_start: t("09:00:00"),
             card_last_tapped: last.map(t),
             holder,
+            random_uid: false,
         }
     }
 
@@ -184,6 +188,17 @@ mod tests {
             decide(&p, &facts("09:01:00", None, Holder::NotEnrolled)),
             Outcome::NotEnrolled
         );
+    }
+
+    #[test]
+    fn an_unknown_random_id_is_its_own_outcome() {
+        let p = Policy::default();
+        let mut f = facts("09:01:00", None, Holder::Nobody);
+        f.random_uid = true;
+        assert_eq!(decide(&p, &f), Outcome::RandomId);
+        // An enrolled card is a student's card, whatever its first byte.
+        f.holder = ENROLLED;
+        assert_eq!(decide(&p, &f), Outcome::Present);
     }
 
     #[test]

@@ -228,3 +228,49 @@ fn no_color_uses_no_colours_at_all() {
             .any(|cell| cell.bg == Color::Yellow)
     );
 }
+
+#[test]
+fn random_id_banner_asks_for_the_student_card() {
+    let mut app = app(30, 15);
+    tap(&mut app, "08A1B2C3", Outcome::RandomId, None);
+    insta::assert_snapshot!(render(&mut app, 80, 24, COLOR).backend());
+}
+
+#[test]
+fn a_card_that_cannot_be_read_says_tap_again() {
+    let mut app = app(30, 15);
+    app.apply(Update::Reader(ReaderEvent::CardError {
+        reader: "Door B 00 01".into(),
+        message: "the card refused to give its UID (status 6A 81)".into(),
+        at: at("09:12:30"),
+    }));
+    insta::assert_snapshot!(render(&mut app, 80, 24, COLOR).backend());
+}
+
+#[test]
+fn a_wedge_reader_types_into_the_card_field_and_enter_submits() {
+    let mut app = app(30, 15);
+    app.wedge_input = Some(String::new());
+    for key in "04a1B2".chars() {
+        app.on_key(KeyEvent::from(KeyCode::Char(key)));
+    }
+    insta::assert_snapshot!(render(&mut app, 80, 24, COLOR).backend());
+    let action = app.on_key(KeyEvent::from(KeyCode::Enter));
+    assert_eq!(action, taproll::tui::app::Action::WedgeLine("04a1B2".into()));
+    assert_eq!(app.wedge_input.as_deref(), Some(""));
+    // Keys that are not hex digits still work as keys.
+    assert_eq!(
+        app.on_key(KeyEvent::from(KeyCode::Char('j'))),
+        taproll::tui::app::Action::Redraw
+    );
+}
+
+#[test]
+fn the_bell_rings_only_for_configured_outcomes() {
+    let mut app = app(30, 15);
+    app.bell = vec![taproll::config::Cue::Unknown];
+    tap(&mut app, "04A1B2C3", Outcome::Present, Some(student(1)));
+    assert!(!app.ring_bell);
+    tap(&mut app, "04DEADBEEF0001", Outcome::Unknown, None);
+    assert!(app.ring_bell);
+}

@@ -5,6 +5,7 @@
 
 pub mod pcsc;
 pub mod sim;
+pub mod wedge;
 
 use crate::domain::{CardUid, Timestamp};
 use tokio::sync::mpsc::UnboundedSender;
@@ -25,6 +26,13 @@ pub enum ReaderEvent {
     },
     CardRemoved {
         reader: String,
+    },
+    /// A card was seen but its UID could not be read (refused GET DATA, a
+    /// failed connect): the student must tap again.
+    CardError {
+        reader: String,
+        message: String,
+        at: Timestamp,
     },
     /// Something went wrong that a person should see (and maybe fix).
     Error {

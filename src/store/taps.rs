@@ -30,6 +30,7 @@ impl Store {
                 session_start: session.started_at,
                 card_last_tapped,
                 holder,
+                random_uid: uid.is_random_id(),
             },
         );
         let at_text = format_time(at);

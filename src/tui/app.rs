@@ -1,7 +1,8 @@
 //! The TUI's state as plain data, and how keys and engine updates change it.
 //! No terminal here: tests drive `App` directly and render it to a TestBackend.
 
-use crate::domain::{RosterRow, Session, TapRecord, Timestamp};
+use crate::config::Cue;
+use crate::domain::{Outcome, RosterRow, Session, TapRecord, Timestamp};
 use crate::engine::Update;
 use crate::reader::ReaderEvent;
 use crate::rules::{Counts, tally};
@@ -22,14 +23,18 @@ pub enum Banner {
     Ready,
     Tap(TapRecord),
     NotRecorded { uid: String, error: String },
+    /// A card was seen but could not be read.
+    CardError { reader: String, message: String },
 }
 
 /// What the event loop should do after a key.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
     None,
     Redraw,
     Quit,
+    /// A keyboard-wedge reader typed a card number and Enter.
+    WedgeLine(String),
 }
 
 #[derive(Clone, Debug)]
@@ -45,8 +50,15 @@ pub struct App {
     pub readers: Vec<String>,
     /// The last problem a reader backend reported, until a reader shows up.
     pub reader_problem: Option<String>,
-    /// The simulated scenario has played to its end.
-    pub scenario_finished: bool,
+    /// Set when the reader stream ended: what to show instead of the readers
+    /// ("scenario finished" for the simulator).
+    pub reader_ended: Option<String>,
+    /// Keyboard-wedge input typed so far; `None` when no wedge reader is used.
+    pub wedge_input: Option<String>,
+    /// Outcomes that ring the terminal bell.
+    pub bell: Vec<Cue>,
+    /// The next frame should ring the bell.
+    pub ring_bell: bool,
     /// Reloading the roster from the store failed; shown in the status line.
     pub store_problem: Option<String>,
     pub db_path: String,
@@ -73,7 +85,10 @@ impl App {
             banner: Banner::Ready,
             readers: Vec::new(),
             reader_problem: None,
-            scenario_finished: false,
+            reader_ended: None,
+            wedge_input: None,
+            bell: Vec::new(),
+            ring_bell: false,
             store_problem: None,
             db_path,
             sync: "off".to_string(),
@@ -109,13 +124,15 @@ impl App {
         match update {
             Update::Tap(record) => {
                 // A repeat is stored but is not a new event: keep the banner.
-                if record.outcome == crate::domain::Outcome::Repeat {
+                if record.outcome == Outcome::Repeat {
                     return false;
                 }
+                self.cue(cue_of(record.outcome));
                 self.banner = Banner::Tap(record);
                 true
             }
             Update::NotRecorded { uid, error, .. } => {
+                self.cue(Some(Cue::Error));
                 self.banner = Banner::NotRecorded {
                     uid: uid.to_string(),
                     error,
@@ -144,7 +161,19 @@ impl App {
                     None => message,
                 });
             }
+            ReaderEvent::CardError {
+                reader, message, ..
+            } => {
+                self.cue(Some(Cue::Error));
+                self.banner = Banner::CardError { reader, message };
+            }
             ReaderEvent::Card { .. } | ReaderEvent::CardRemoved { .. } => {}
+        }
+    }
+
+    fn cue(&mut self, cue: Option<Cue>) {
+        if cue.is_some_and(|cue| self.bell.contains(&cue)) {
+            self.ring_bell = true;
         }
     }
 
@@ -177,6 +206,24 @@ impl App {
     }
 
     fn on_normal_key(&mut self, code: KeyCode) -> Action {
+        if let Some(input) = &mut self.wedge_input {
+            // Wedge readers type hex or decimal digits, none of which is a key
+            // of ours (j k g G q ? / are not hex), then Enter.
+            match code {
+                KeyCode::Char(c) if c.is_ascii_hexdigit() => {
+                    input.push(c);
+                    return Action::Redraw;
+                }
+                KeyCode::Enter if !input.is_empty() => {
+                    return Action::WedgeLine(std::mem::take(input));
+                }
+                KeyCode::Backspace => {
+                    input.pop();
+                    return Action::Redraw;
+                }
+                _ => {}
+            }
+        }
         let page = self.page_rows.max(1);
         match code {
             KeyCode::Char('q') => self.mode = Mode::ConfirmQuit,
@@ -242,5 +289,18 @@ impl App {
         }
         let count = self.visible_rows().len();
         self.offset = self.offset.min(count.saturating_sub(page));
+    }
+}
+
+/// The bell cue for an outcome, if it has one.
+fn cue_of(outcome: Outcome) -> Option<Cue> {
+    match outcome {
+        Outcome::Present => Some(Cue::Present),
+        Outcome::Late => Some(Cue::Late),
+        Outcome::Duplicate { .. } => Some(Cue::Duplicate),
+        Outcome::Unknown => Some(Cue::Unknown),
+        Outcome::RandomId => Some(Cue::RandomId),
+        Outcome::NotEnrolled => Some(Cue::NotEnrolled),
+        Outcome::Repeat => None,
     }
 }

@@ -3,10 +3,13 @@
 //! SIGHUP).
 
 pub mod app;
+pub mod banner;
 pub mod theme;
 pub mod view;
 
-use crate::engine::Engine;
+use crate::config::Cue;
+use crate::engine::{Engine, Update};
+use crate::reader::wedge::{self, WEDGE_READER, WedgeConfig};
 use crate::reader::{ReaderEvent, now};
 use app::{Action, App};
 use ratatui::DefaultTerminal;
@@ -49,14 +52,32 @@ impl Drop for TerminalGuard {
     }
 }
 
+/// How the TUI is set up, from the config.
+pub struct TuiOptions {
+    /// The database path as shown in the status line.
+    pub db_label: String,
+    /// Read a keyboard-wedge reader from the keyboard.
+    pub wedge: Option<WedgeConfig>,
+    pub bell: Vec<Cue>,
+    /// Shown when the reader stream ends (e.g. "scenario finished").
+    pub reader_end: String,
+}
+
 /// Runs the live roster until the user quits or a signal arrives.
 pub async fn run(
     mut engine: Engine,
     mut events: UnboundedReceiver<ReaderEvent>,
-    db_label: String,
+    options: TuiOptions,
 ) -> Result<(), TuiError> {
     let theme = Theme::from_env();
-    let mut app = App::new(engine.session(), db_label, now());
+    let mut app = App::new(engine.session(), options.db_label, now());
+    app.bell = options.bell;
+    if options.wedge.is_some() {
+        app.wedge_input = Some(String::new());
+        app.apply(Update::Reader(ReaderEvent::ReaderAdded {
+            reader: WEDGE_READER.to_string(),
+        }));
+    }
     reload_roster(&mut app, &engine);
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
@@ -75,6 +96,9 @@ pub async fn run(
                 .terminal
                 .draw(|frame| view::render(&app, theme, frame))?;
             dirty = false;
+            if std::mem::take(&mut app.ring_bell) {
+                ring_bell();
+            }
         }
         tokio::select! {
             event = events.recv(), if reader_open => match event {
@@ -86,7 +110,7 @@ pub async fn run(
                 }
                 None => {
                     reader_open = false;
-                    app.scenario_finished = true;
+                    app.reader_ended = Some(options.reader_end.clone());
                     dirty = true;
                 }
             },
@@ -95,6 +119,13 @@ pub async fn run(
                     Action::Quit => break,
                     Action::Redraw => dirty = true,
                     Action::None => {}
+                    Action::WedgeLine(typed) => {
+                        let config = options.wedge.unwrap_or_default();
+                        if app.apply(engine.handle(wedge::event(&typed, &config))) {
+                            reload_roster(&mut app, &engine);
+                        }
+                        dirty = true;
+                    }
                 },
                 Some(Ok(Event::Resize(..))) => dirty = true,
                 Some(Ok(_)) => {}
@@ -112,6 +143,13 @@ pub async fn run(
     }
     tracing::info!("TUI closed");
     Ok(())
+}
+
+/// The terminal bell (BEL), after the frame that shows the tap.
+fn ring_bell() {
+    use std::io::Write;
+    let mut out = std::io::stdout();
+    let _ = out.write_all(b"\x07").and_then(|()| out.flush());
 }
 
 /// The roster on screen is always re-read from the store, the record of truth.

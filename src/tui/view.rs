@@ -1,9 +1,10 @@
 //! Drawing the App: header, counts, roster table, banner, status line, and the
 //! help / quit overlays. Pure function of `App`; nothing here changes state.
 
-use super::app::{App, Banner, Mode};
+use super::app::{App, Mode};
+use super::banner::{self, Tone};
 use super::theme::Theme;
-use crate::domain::{Mark, Outcome, RosterRow};
+use crate::domain::{Mark, RosterRow};
 use crate::text::sanitize_for_terminal as clean;
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
@@ -156,49 +157,22 @@ fn roster_row(row: &RosterRow, theme: Theme) -> Row<'static> {
 }
 
 fn render_banner(app: &App, theme: Theme, frame: &mut Frame, area: Rect) {
-    let (text, style) = banner_text(app, theme);
-    let lines = vec![Line::default(), Line::from(text), Line::default()];
+    let banner = banner::describe(&app.banner);
+    let style = match banner.tone {
+        Tone::Idle => theme.banner_idle(),
+        Tone::Ok => theme.banner_ok(),
+        Tone::Warn => theme.banner_warn(),
+        Tone::Error => theme.banner_error(),
+    };
+    let lines = vec![
+        Line::default(),
+        Line::from(banner.headline),
+        Line::from(banner.detail),
+    ];
     let paragraph = Paragraph::new(lines)
         .alignment(Alignment::Center)
         .style(style);
     frame.render_widget(paragraph, area);
-}
-
-fn banner_text(app: &App, theme: Theme) -> (String, Style) {
-    let record = match &app.banner {
-        Banner::Ready => return ("Ready — tap your card".to_string(), theme.banner_idle()),
-        Banner::NotRecorded { uid, error } => {
-            return (
-                format!("✖ NOT RECORDED — tap again ({uid}): {}", clean(error)),
-                theme.banner_error(),
-            );
-        }
-        Banner::Tap(record) => record,
-    };
-    let name = record
-        .student
-        .as_ref()
-        .map(|s| clean(&s.name).to_uppercase())
-        .unwrap_or_default();
-    let at = record.at.format("%H:%M");
-    match record.outcome {
-        Outcome::Present => (format!("✔ {name} — PRESENT {at}"), theme.banner_ok()),
-        Outcome::Late => (format!("✔ {name} — LATE {at}"), theme.banner_ok()),
-        Outcome::Duplicate { first_at } => (
-            format!("{name} — already counted at {}", first_at.format("%H:%M")),
-            theme.banner_warn(),
-        ),
-        Outcome::Unknown => (
-            format!("? Unknown card {} — see the instructor", record.uid),
-            theme.banner_warn(),
-        ),
-        Outcome::NotEnrolled => (
-            format!("{name} — not on this course's roster"),
-            theme.banner_warn(),
-        ),
-        // Repeats never reach the banner (App::apply), but say something sane.
-        Outcome::Repeat => (format!("{name} — already seen"), theme.banner_idle()),
-    }
 }
 
 fn render_status(app: &App, theme: Theme, frame: &mut Frame, area: Rect) {
@@ -214,6 +188,9 @@ fn render_status(app: &App, theme: Theme, frame: &mut Frame, area: Rect) {
     }
     let (reader, reader_style) = reader_status(app, theme);
     let mut spans = vec![Span::raw(" "), Span::styled(reader, reader_style)];
+    if let Some(typed) = app.wedge_input.as_deref().filter(|t| !t.is_empty()) {
+        spans.push(Span::styled(format!(" │ card: {typed}█"), theme.title()));
+    }
     if let Some(problem) = &app.store_problem {
         spans.push(Span::styled(
             format!(" │ {}", clean(problem)),
@@ -245,8 +222,8 @@ fn reader_status(app: &App, theme: Theme) -> (String, Style) {
     if let Some(problem) = &app.reader_problem {
         return (format!("⚠ {}", clean(problem)), theme.problem());
     }
-    if app.scenario_finished {
-        return ("● scenario finished".to_string(), theme.dim());
+    if let Some(ended) = &app.reader_ended {
+        return (format!("● {ended}"), theme.dim());
     }
     match app.readers.as_slice() {
         [] => ("○ no reader".to_string(), theme.problem()),

@@ -1,0 +1,208 @@
+//! Keyboard-wedge readers: cheap USB readers that type the card number as
+//! keystrokes followed by Enter. They disagree on how to write a UID (hex or
+//! decimal, byte order, dropped leading zeros), so the typed text goes
+//! through a configurable normalisation that gives the same canonical UID a
+//! PC/SC reader reads from the same card.
+
+use super::{EventSender, ReaderEvent, now};
+use crate::domain::{CardUid, UidError};
+use serde::Deserialize;
+use std::io::BufRead;
+
+/// The reader name stored with wedge taps.
+pub const WEDGE_READER: &str = "Keyboard reader";
+
+#[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum WedgeFormat {
+    /// `04A1B2C3`, `04:a1:b2:c3`
+    #[default]
+    Hex,
+    /// The UID bytes as one decimal number, e.g. `0077705923`.
+    Decimal,
+}
+
+#[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct WedgeConfig {
+    pub format: WedgeFormat,
+    /// The reader types the bytes last-first (common for 4-byte UIDs).
+    pub reversed: bool,
+    /// UID length in bytes, to restore leading zeros the reader dropped;
+    /// 0 takes the typed length (hex) or 4 bytes (decimal).
+    pub bytes: u8,
+}
+
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum WedgeError {
+    #[error("`{0}` is not a decimal card number")]
+    NotDecimal(String),
+    #[error("`{typed}` does not fit in {bytes} bytes")]
+    TooLong { typed: String, bytes: u8 },
+    #[error(transparent)]
+    Uid(#[from] UidError),
+}
+
+/// Turns what the reader typed into the canonical UID.
+pub fn normalise(typed: &str, config: &WedgeConfig) -> Result<CardUid, WedgeError> {
+    let typed = typed.trim();
+    let mut bytes = match config.format {
+        WedgeFormat::Hex => hex_bytes(typed)?,
+        WedgeFormat::Decimal => decimal_bytes(typed)?,
+    };
+    let want = match (config.bytes, config.format) {
+        (0, WedgeFormat::Hex) => bytes.len(),
+        (0, WedgeFormat::Decimal) => 4.max(bytes.len()),
+        (n, _) => usize::from(n),
+    };
+    if bytes.len() > want {
+        return Err(WedgeError::TooLong {
+            typed: typed.to_string(),
+            bytes: want as u8,
+        });
+    }
+    // Leading zeros come back in front of the number as typed...
+    let mut padded = vec![0u8; want - bytes.len()];
+    padded.append(&mut bytes);
+    // ...and only then is the byte order undone.
+    if config.reversed {
+        padded.reverse();
+    }
+    Ok(CardUid::from_bytes(&padded)?)
+}
+
+fn hex_bytes(typed: &str) -> Result<Vec<u8>, WedgeError> {
+    let mut digits: String = typed
+        .chars()
+        .filter(|c| !matches!(c, ':' | '-' | ' '))
+        .collect();
+    if digits.len() % 2 == 1 {
+        digits.insert(0, '0'); // a dropped leading zero
+    }
+    let uid = CardUid::parse(&digits)?;
+    Ok(uid
+        .as_hex()
+        .as_bytes()
+        .chunks(2)
+        .filter_map(|pair| u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok())
+        .collect())
+}
+
+fn decimal_bytes(typed: &str) -> Result<Vec<u8>, WedgeError> {
+    if typed.is_empty() || !typed.chars().all(|c| c.is_ascii_digit()) {
+        return Err(WedgeError::NotDecimal(typed.to_string()));
+    }
+    let value: u128 = typed
+        .parse()
+        .map_err(|_| WedgeError::NotDecimal(typed.to_string()))?;
+    let bytes = value.to_be_bytes();
+    let first = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len() - 1);
+    Ok(bytes[first..].to_vec())
+}
+
+/// The reader event for one typed line.
+pub fn event(typed: &str, config: &WedgeConfig) -> ReaderEvent {
+    let at = now();
+    match normalise(typed, config) {
+        Ok(uid) => ReaderEvent::Card {
+            reader: WEDGE_READER.to_string(),
+            uid,
+            at,
+        },
+        Err(e) => ReaderEvent::CardError {
+            reader: WEDGE_READER.to_string(),
+            message: e.to_string(),
+            at,
+        },
+    }
+}
+
+/// Headless: reads typed lines from standard input until it closes.
+pub fn spawn_stdin(
+    config: WedgeConfig,
+    events: EventSender,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("reader-wedge".into())
+        .spawn(move || {
+            let _ = events.send(ReaderEvent::ReaderAdded {
+                reader: WEDGE_READER.to_string(),
+            });
+            for line in std::io::stdin().lock().lines() {
+                let Ok(line) = line else { break };
+                if line.trim().is_empty() {
+                    continue;
+                }
+                if events.send(event(&line, &config)).is_err() {
+                    break;
+                }
+            }
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hex(text: &str, reversed: bool, bytes: u8) -> String {
+        let config = WedgeConfig {
+            format: WedgeFormat::Hex,
+            reversed,
+            bytes,
+        };
+        normalise(text, &config).unwrap().as_hex().to_string()
+    }
+
+    fn decimal(text: &str, reversed: bool, bytes: u8) -> String {
+        let config = WedgeConfig {
+            format: WedgeFormat::Decimal,
+            reversed,
+            bytes,
+        };
+        normalise(text, &config).unwrap().as_hex().to_string()
+    }
+
+    // One card, UID 04 A1 B2 C3 as PC/SC reads it, typed by different readers.
+    #[test]
+    fn one_card_typed_many_ways_gives_one_uid() {
+        assert_eq!(hex("04A1B2C3", false, 0), "04A1B2C3");
+        assert_eq!(hex("04:a1:b2:c3", false, 0), "04A1B2C3");
+        assert_eq!(hex("4A1B2C3", false, 0), "04A1B2C3"); // dropped leading zero
+        assert_eq!(hex("C3B2A104", true, 0), "04A1B2C3"); // bytes reversed
+        assert_eq!(decimal("77705923", false, 0), "04A1B2C3"); // 0x04A1B2C3
+        assert_eq!(decimal("0077705923", false, 0), "04A1B2C3");
+        assert_eq!(decimal("3283263748", true, 0), "04A1B2C3"); // 0xC3B2A104
+    }
+
+    #[test]
+    fn a_configured_length_restores_leading_zero_bytes() {
+        assert_eq!(hex("A1B2C3", false, 4), "00A1B2C3");
+        assert_eq!(decimal("10597059", false, 4), "00A1B2C3");
+        assert_eq!(decimal("10597059", true, 4), "C3B2A100");
+        assert_eq!(decimal("1", false, 7), "00000000000001");
+    }
+
+    #[test]
+    fn bad_input_is_a_clear_error() {
+        let decimal = WedgeConfig {
+            format: WedgeFormat::Decimal,
+            ..WedgeConfig::default()
+        };
+        assert_eq!(
+            normalise("12ab", &decimal),
+            Err(WedgeError::NotDecimal("12ab".into()))
+        );
+        let four = WedgeConfig {
+            bytes: 4,
+            ..WedgeConfig::default()
+        };
+        assert!(matches!(
+            normalise("04A1B2C3D4", &four),
+            Err(WedgeError::TooLong { .. })
+        ));
+        assert!(matches!(
+            normalise("xyz", &WedgeConfig::default()),
+            Err(WedgeError::Uid(_))
+        ));
+    }
+}

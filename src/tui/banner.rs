@@ -1,0 +1,86 @@
+//! What the banner under the roster says about the last tap: a headline a
+//! student can read from a metre away, and a detail line (reader, time).
+
+use super::app::Banner;
+use crate::domain::Outcome;
+use crate::text::sanitize_for_terminal as clean;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tone {
+    Idle,
+    /// Counted: green.
+    Ok,
+    /// Look at this: yellow (unknown card, already counted, ...).
+    Warn,
+    /// Not recorded: red.
+    Error,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BannerText {
+    pub headline: String,
+    pub detail: String,
+    pub tone: Tone,
+}
+
+fn text(headline: String, detail: String, tone: Tone) -> BannerText {
+    BannerText {
+        headline,
+        detail,
+        tone,
+    }
+}
+
+pub fn describe(banner: &Banner) -> BannerText {
+    let record = match banner {
+        Banner::Ready => return text("Ready — tap your card".into(), String::new(), Tone::Idle),
+        Banner::NotRecorded { uid, error } => {
+            return text(
+                format!("✖ NOT RECORDED ({uid}) — TAP AGAIN"),
+                clean(error),
+                Tone::Error,
+            );
+        }
+        Banner::CardError { reader, message } => {
+            return text(
+                "✖ CARD NOT READ — TAP AGAIN".into(),
+                format!("{}: {}", clean(reader), clean(message)),
+                Tone::Error,
+            );
+        }
+        Banner::Tap(record) => record,
+    };
+    let name = record
+        .student
+        .as_ref()
+        .map(|s| clean(&s.name).to_uppercase())
+        .unwrap_or_default();
+    let detail = format!("{} · {}", clean(&record.reader), record.at.format("%H:%M:%S"));
+    let uid = &record.uid;
+    match record.outcome {
+        Outcome::Present => text(format!("✔ {name} — PRESENT"), detail, Tone::Ok),
+        Outcome::Late => text(format!("✔ {name} — LATE"), detail, Tone::Ok),
+        Outcome::Duplicate { first_at } => text(
+            format!("{name} — already counted at {}", first_at.format("%H:%M")),
+            detail,
+            Tone::Warn,
+        ),
+        Outcome::Unknown => text(
+            format!("? Unknown card {uid} — see the instructor"),
+            detail,
+            Tone::Warn,
+        ),
+        Outcome::RandomId => text(
+            "Phone or random-ID card — please tap your student card".into(),
+            format!("random ID {uid}, cannot be enrolled · {}", clean(&record.reader)),
+            Tone::Warn,
+        ),
+        Outcome::NotEnrolled => text(
+            format!("{name} — not on this course's roster"),
+            detail,
+            Tone::Warn,
+        ),
+        // Repeats never reach the banner (App::apply), but say something sane.
+        Outcome::Repeat => text(format!("{name} — already seen"), detail, Tone::Idle),
+    }
+}

@@ -1,0 +1,99 @@
+//! A virtual contactless card for vpcd: a TCP client speaking vpcd's frames
+//! (2-byte big-endian length, then payload). A 1-byte payload is a control
+//! (0 power off, 1 power on, 2 reset, 4 "send your ATR"); anything longer is
+//! an APDU to answer. Connecting puts the card on the reader; closing the
+//! socket takes it off.
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// ATR of a contactless storage card as PC/SC part 3 readers report it.
+const ATR: [u8; 20] = [
+    0x3B, 0x8F, 0x80, 0x01, 0x80, 0x4F, 0x0C, 0xA0, 0x00, 0x00, 0x03, 0x06, 0x03, 0x00, 0x01, 0x00,
+    0x00, 0x00, 0x00, 0x6A,
+];
+
+/// How the card answers GET DATA (UID).
+#[derive(Clone, Copy, Debug)]
+pub enum Behaviour {
+    /// UID then 90 00.
+    GiveUid,
+    /// Only this status word, e.g. 6A 81 (function not supported).
+    Refuse(u8, u8),
+}
+
+pub struct Card {
+    stream: TcpStream,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Card {
+    /// Puts a card with this UID on the reader listening at `port`.
+    pub fn insert(port: u16, uid: &[u8], behaviour: Behaviour) -> Self {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let stream = loop {
+            match TcpStream::connect(("127.0.0.1", port)) {
+                Ok(stream) => break stream,
+                Err(e) => {
+                    assert!(Instant::now() < deadline, "vpcd port {port}: {e}");
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+        };
+        stream.set_nodelay(true).expect("nodelay");
+        let reader = stream.try_clone().expect("clone the card's socket");
+        let uid = uid.to_vec();
+        let thread = std::thread::spawn(move || serve(reader, &uid, behaviour));
+        Self {
+            stream,
+            thread: Some(thread),
+        }
+    }
+
+    /// Takes the card off the reader.
+    pub fn remove(mut self) {
+        self.close();
+    }
+
+    fn close(&mut self) {
+        let _ = self.stream.shutdown(Shutdown::Both);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Card {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+fn serve(mut stream: TcpStream, uid: &[u8], behaviour: Behaviour) {
+    loop {
+        let mut length = [0u8; 2];
+        if stream.read_exact(&mut length).is_err() {
+            return;
+        }
+        let mut payload = vec![0u8; usize::from(u16::from_be_bytes(length))];
+        if stream.read_exact(&mut payload).is_err() {
+            return;
+        }
+        let answer: Vec<u8> = match payload.as_slice() {
+            [4] => ATR.to_vec(),
+            [_] => continue, // power on / off / reset: no answer
+            [0xFF, 0xCA, 0x00, 0x00, ..] => match behaviour {
+                Behaviour::GiveUid => [uid, &[0x90, 0x00]].concat(),
+                Behaviour::Refuse(sw1, sw2) => vec![sw1, sw2],
+            },
+            _ => vec![0x6D, 0x00], // instruction not supported
+        };
+        let mut frame = (answer.len() as u16).to_be_bytes().to_vec();
+        frame.extend_from_slice(&answer);
+        if stream.write_all(&frame).is_err() {
+            return;
+        }
+    }
+}
