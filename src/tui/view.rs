@@ -198,10 +198,11 @@ fn render_status(app: &App, theme: Theme, frame: &mut Frame, area: Rect) {
         ));
     }
     spans.push(Span::styled(
+        // The path last: on a narrow screen it is what gets cut.
         format!(
-            " │ db {} │ sync {}",
-            shorten_path(&app.db_path, 28),
-            app.sync
+            " │ sync {} │ db {}",
+            app.sync,
+            shorten_path(&app.db_path, 28)
         ),
         theme.dim(),
     ));
