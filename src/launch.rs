@@ -68,7 +68,9 @@ enum RunningReader {
     Thread,
     /// The TUI reads a wedge reader from the keyboard; holding the sender
     /// keeps the (otherwise silent) reader stream open.
-    Keyboard { _keep_open: reader::EventSender },
+    Keyboard {
+        _keep_open: reader::EventSender,
+    },
 }
 
 pub fn main(cli: Cli) -> Result<(), LaunchError> {
@@ -204,7 +206,9 @@ fn start_reader(
 ) -> Result<(RunningReader, UnboundedReceiver<ReaderEvent>), LaunchError> {
     let (tx, rx) = unbounded_channel();
     let started = match choice {
-        ReaderChoice::Pcsc { filter, led } => PcscReader::spawn(filter, led, tx).map(RunningReader::Pcsc),
+        ReaderChoice::Pcsc { filter, led } => {
+            PcscReader::spawn(filter, led, tx).map(RunningReader::Pcsc)
+        }
         ReaderChoice::Sim(script) => script.spawn(tx).map(|_| RunningReader::Thread),
         ReaderChoice::Wedge(config) if headless => {
             wedge::spawn_stdin(config, tx).map(|_| RunningReader::Thread)

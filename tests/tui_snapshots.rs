@@ -256,7 +256,10 @@ fn a_wedge_reader_types_into_the_card_field_and_enter_submits() {
     }
     insta::assert_snapshot!(render(&mut app, 80, 24, COLOR).backend());
     let action = app.on_key(KeyEvent::from(KeyCode::Enter));
-    assert_eq!(action, taproll::tui::app::Action::WedgeLine("04a1B2".into()));
+    assert_eq!(
+        action,
+        taproll::tui::app::Action::WedgeLine("04a1B2".into())
+    );
     assert_eq!(app.wedge_input.as_deref(), Some(""));
     // Keys that are not hex digits still work as keys.
     assert_eq!(

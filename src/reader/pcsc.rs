@@ -176,7 +176,11 @@ impl Watcher {
                     let reader = name_of(state.name());
                     let event = match read_uid(context, state.name(), self.led) {
                         Ok(uid) => ReaderEvent::Card { reader, uid, at },
-                        Err(message) => ReaderEvent::CardError { reader, message, at },
+                        Err(message) => ReaderEvent::CardError {
+                            reader,
+                            message,
+                            at,
+                        },
                     };
                     self.send(event);
                 } else if was.contains(State::PRESENT) && !is.contains(State::PRESENT) {
@@ -189,7 +193,11 @@ impl Watcher {
     }
 
     /// Drops readers that went away and adds new ones, telling the front end.
-    fn sync_readers(&mut self, context: &Context, states: &mut Vec<ReaderState>) -> Result<(), Error> {
+    fn sync_readers(
+        &mut self,
+        context: &Context,
+        states: &mut Vec<ReaderState>,
+    ) -> Result<(), Error> {
         let mut removed = Vec::new();
         states.retain(|state| {
             let gone = is_reader(state)
@@ -253,7 +261,11 @@ fn read_uid(context: &Context, reader: &CStr, led: bool) -> Result<CardUid, Stri
         .map_err(|e| format!("could not read the card ({e}) — tap again"))
         .and_then(uid_from_answer);
     if led {
-        let signal = if answer.is_ok() { &LED_READ } else { &LED_REFUSED };
+        let signal = if answer.is_ok() {
+            &LED_READ
+        } else {
+            &LED_REFUSED
+        };
         // Readers without LED control answer with an error status: ignored.
         let _ = card.transmit(signal, &mut buffer);
     }

@@ -96,7 +96,10 @@ fn decimal_bytes(typed: &str) -> Result<Vec<u8>, WedgeError> {
         .parse()
         .map_err(|_| WedgeError::NotDecimal(typed.to_string()))?;
     let bytes = value.to_be_bytes();
-    let first = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len() - 1);
+    let first = bytes
+        .iter()
+        .position(|b| *b != 0)
+        .unwrap_or(bytes.len() - 1);
     Ok(bytes[first..].to_vec())
 }
 

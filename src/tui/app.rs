@@ -22,9 +22,15 @@ pub enum Mode {
 pub enum Banner {
     Ready,
     Tap(TapRecord),
-    NotRecorded { uid: String, error: String },
+    NotRecorded {
+        uid: String,
+        error: String,
+    },
     /// A card was seen but could not be read.
-    CardError { reader: String, message: String },
+    CardError {
+        reader: String,
+        message: String,
+    },
 }
 
 /// What the event loop should do after a key.

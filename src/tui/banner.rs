@@ -55,7 +55,11 @@ pub fn describe(banner: &Banner) -> BannerText {
         .as_ref()
         .map(|s| clean(&s.name).to_uppercase())
         .unwrap_or_default();
-    let detail = format!("{} · {}", clean(&record.reader), record.at.format("%H:%M:%S"));
+    let detail = format!(
+        "{} · {}",
+        clean(&record.reader),
+        record.at.format("%H:%M:%S")
+    );
     let uid = &record.uid;
     match record.outcome {
         Outcome::Present => text(format!("✔ {name} — PRESENT"), detail, Tone::Ok),
@@ -72,7 +76,10 @@ pub fn describe(banner: &Banner) -> BannerText {
         ),
         Outcome::RandomId => text(
             "Phone or random-ID card — please tap your student card".into(),
-            format!("random ID {uid}, cannot be enrolled · {}", clean(&record.reader)),
+            format!(
+                "random ID {uid}, cannot be enrolled · {}",
+                clean(&record.reader)
+            ),
             Tone::Warn,
         ),
         Outcome::NotEnrolled => text(

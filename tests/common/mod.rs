@@ -3,6 +3,9 @@
 
 #![allow(dead_code)] // each test file uses a different part of this
 
+pub mod pcscd;
+pub mod vcard;
+
 use std::path::PathBuf;
 use std::process::Command;
 use tempfile::TempDir;

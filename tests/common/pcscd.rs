@@ -4,8 +4,10 @@
 //! PCSCLITE_CSOCK_NAME for its own socket), so it never clashes with the
 //! system daemon. Clients find it through PCSCLITE_CSOCK_NAME.
 //!
-//! Each `[entry]` gives two readers, "NAME 00 00" on `port` and
-//! "NAME 00 01" on `port + 1`; a virtual card is a TCP client of that port.
+//! The vpcd entry gives two readers, "NAME 00 00" on `port` and "NAME 00 01"
+//! on `port + 1`; a virtual card is a TCP client of that port. (A second vpcd
+//! entry in the same pcscd does not work: the driver keeps its slots in
+//! globals, so the entries overwrite each other.)
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -16,40 +18,39 @@ use tempfile::TempDir;
 pub struct Pcscd {
     dir: TempDir,
     child: Option<Child>,
-    /// (friendly name, base port) of each vpcd entry.
-    entries: Vec<(String, u16)>,
+    name: String,
+    port: u16,
 }
 
 impl Pcscd {
-    /// Starts pcscd with one vpcd entry per name. `None`, with a loud message,
-    /// on a developer machine without pcscd, vpcd or root; a failure in CI.
-    pub fn start(names: &[&str]) -> Option<Self> {
+    /// Starts pcscd with the two vpcd readers "NAME 00 00" and "NAME 00 01".
+    /// `None`, with a loud message, on a developer machine without pcscd,
+    /// vpcd or root; a failure in CI.
+    pub fn start(name: &str) -> Option<Self> {
         if let Some(reason) = missing_prerequisite() {
             assert!(
                 std::env::var_os("CI").is_none(),
                 "PC/SC tests cannot run in CI: {reason}"
             );
-            eprintln!("SKIPPED: PC/SC test needs {reason} (make test installs pcscd and vsmartcard-vpcd)");
+            eprintln!(
+                "SKIPPED: PC/SC test needs {reason} (make test installs pcscd and vsmartcard-vpcd)"
+            );
             return None;
         }
         let dir = tempfile::tempdir().expect("a temporary folder");
         std::fs::create_dir_all(dir.path().join("conf")).expect("conf folder");
         std::fs::create_dir_all(dir.path().join("run")).expect("run folder");
-        let mut entries = Vec::new();
-        for name in names {
-            let port = free_port_pair();
-            let conf = format!(
-                "FRIENDLYNAME \"{name}\"\nDEVICENAME /dev/null:0x{port:04X}\n\
-                 LIBPATH /usr/lib/pcsc/drivers/serial/libifdvpcd.so\nCHANNELID 0x{port:04X}\n"
-            );
-            let file = dir.path().join("conf").join(name.replace(' ', "_"));
-            std::fs::write(file, conf).expect("reader.conf entry");
-            entries.push((name.to_string(), port));
-        }
+        let port = free_port_pair();
+        let conf = format!(
+            "FRIENDLYNAME \"{name}\"\nDEVICENAME /dev/null:0x{port:04X}\n\
+             LIBPATH /usr/lib/pcsc/drivers/serial/libifdvpcd.so\nCHANNELID 0x{port:04X}\n"
+        );
+        std::fs::write(dir.path().join("conf/vpcd"), conf).expect("reader.conf entry");
         let mut pcscd = Self {
             dir,
             child: None,
-            entries,
+            name: name.to_string(),
+            port,
         };
         pcscd.launch();
         Some(pcscd)
@@ -62,15 +63,11 @@ impl Pcscd {
 
     /// The TCP port of a reader, by its PC/SC name ("Door A 00 01").
     pub fn port(&self, reader: &str) -> u16 {
-        for (name, port) in &self.entries {
-            if reader == format!("{name} 00 00") {
-                return *port;
-            }
-            if reader == format!("{name} 00 01") {
-                return port + 1;
-            }
+        match reader.strip_prefix(self.name.as_str()) {
+            Some(" 00 00") => self.port,
+            Some(" 00 01") => self.port + 1,
+            _ => panic!("no reader {reader}"),
         }
-        panic!("no reader {reader}");
     }
 
     pub fn kill(&mut self) {
@@ -112,14 +109,15 @@ impl Pcscd {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let listening = listening_ports();
-            let ready = self
-                .entries
-                .iter()
-                .all(|(_, port)| listening.contains(port) && listening.contains(&(port + 1)));
+            let ready = listening.contains(&self.port) && listening.contains(&(self.port + 1));
             if self.socket().exists() && ready {
                 return;
             }
-            assert!(Instant::now() < deadline, "pcscd did not start: {}", self.log());
+            assert!(
+                Instant::now() < deadline,
+                "pcscd did not start: {}",
+                self.log()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }

@@ -1,0 +1,385 @@
+//! taproll against a real PC/SC stack: a private pcscd with vpcd virtual
+//! readers, and virtual cards written in `common::vcard`. Each case asserts
+//! what taproll recorded. Without pcscd these tests skip loudly, except in
+//! CI, where they fail.
+
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+mod common;
+
+use common::Sandbox;
+use common::pcscd::Pcscd;
+use common::vcard::{Behaviour, Card};
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+/// `taproll run --reader pcsc --headless` against the private pcscd, with its
+/// output lines arriving on a channel.
+struct Taproll {
+    child: Child,
+    lines: Receiver<Value>,
+    db: std::path::PathBuf,
+}
+
+impl Taproll {
+    fn start(sandbox: &Sandbox, socket: &std::path::Path, extra: &[&str]) -> Self {
+        let db = sandbox.path("taproll.db");
+        let mut child = sandbox
+            .taproll()
+            .args([
+                "run",
+                "--reader",
+                "pcsc",
+                "--headless",
+                "--course",
+                "Networks",
+                "--db",
+            ])
+            .arg(&db)
+            .args(extra)
+            .env("PCSCLITE_CSOCK_NAME", socket)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                let value: Value = serde_json::from_str(&line).unwrap();
+                if tx.send(value).is_err() {
+                    break;
+                }
+            }
+        });
+        Self { child, lines, db }
+    }
+
+    /// The next line matching `want`, skipping others; panics after 15 s.
+    fn expect(&self, what: &str, want: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) if want(&line) => return line,
+                Ok(_) => {}
+                Err(RecvTimeoutError::Timeout) => panic!("no {what} within 15 s"),
+                Err(RecvTimeoutError::Disconnected) => panic!("taproll exited before {what}"),
+            }
+        }
+    }
+
+    fn expect_reader(&self, reader: &str) {
+        self.expect(&format!("reader {reader}"), |l| {
+            l["event"] == "reader_added" && l["reader"] == reader
+        });
+    }
+
+    fn expect_tap(&self, uid: &str) -> Value {
+        self.expect(&format!("tap of {uid}"), |l| {
+            l["event"] == "tap" && l["uid"] == uid
+        })
+    }
+
+    /// Every line that arrives within `quiet`.
+    fn drain(&self, quiet: Duration) -> Vec<Value> {
+        let mut lines = Vec::new();
+        while let Ok(line) = self.lines.recv_timeout(quiet) {
+            lines.push(line);
+        }
+        lines
+    }
+
+    fn stored_taps(&self) -> Vec<(String, String, String)> {
+        let conn = rusqlite::Connection::open(&self.db).unwrap();
+        let mut statement = conn
+            .prepare("SELECT reader, uid, outcome FROM taps ORDER BY id")
+            .unwrap();
+        statement
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+}
+
+impl Drop for Taproll {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02X}")).collect()
+}
+
+/// A card on the reader until the tap is seen, then off again.
+fn tap(pcscd: &Pcscd, taproll: &Taproll, reader: &str, uid: &[u8]) -> Value {
+    let card = Card::insert(pcscd.port(reader), uid, Behaviour::GiveUid);
+    let line = taproll.expect_tap(&hex(uid));
+    card.remove();
+    line
+}
+
+#[test]
+fn a_tap_is_recorded_with_its_reader() {
+    let Some(pcscd) = Pcscd::start("Door") else {
+        return;
+    };
+    let sandbox = Sandbox::new();
+    let taproll = Taproll::start(&sandbox, &pcscd.socket(), &[]);
+    taproll.expect_reader("Door 00 00");
+    let line = tap(
+        &pcscd,
+        &taproll,
+        "Door 00 00",
+        &[0x04, 0xA1, 0xB2, 0xC3, 0xD4, 0xE5, 0xF6],
+    );
+    assert_eq!(line["outcome"], "unknown");
+    assert_eq!(line["reader"], "Door 00 00");
+    assert_eq!(
+        taproll.stored_taps(),
+        [(
+            "Door 00 00".into(),
+            "04A1B2C3D4E5F6".into(),
+            "unknown".into()
+        )]
+    );
+}
+
+#[test]
+fn a_card_held_for_five_seconds_is_one_tap() {
+    let Some(pcscd) = Pcscd::start("Door") else {
+        return;
+    };
+    let sandbox = Sandbox::new();
+    let taproll = Taproll::start(&sandbox, &pcscd.socket(), &[]);
+    taproll.expect_reader("Door 00 00");
+    let card = Card::insert(
+        pcscd.port("Door 00 00"),
+        &[0x04, 1, 2, 3],
+        Behaviour::GiveUid,
+    );
+    taproll.expect_tap("04010203");
+    std::thread::sleep(Duration::from_secs(5));
+    card.remove();
+    let later = taproll.drain(Duration::from_secs(1));
+    assert!(later.iter().all(|l| l["event"] != "tap"), "{later:?}");
+    assert_eq!(taproll.stored_taps().len(), 1);
+}
+
+#[test]
+fn uids_of_4_7_and_10_bytes() {
+    let Some(pcscd) = Pcscd::start("Door") else {
+        return;
+    };
+    let sandbox = Sandbox::new();
+    let taproll = Taproll::start(&sandbox, &pcscd.socket(), &[]);
+    taproll.expect_reader("Door 00 00");
+    let uids: [&[u8]; 3] = [
+        &[0x04, 0x11, 0x22, 0x33],
+        &[0x04, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66],
+        &[0x04, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99],
+    ];
+    for uid in uids {
+        tap(&pcscd, &taproll, "Door 00 00", uid);
+    }
+    let stored: Vec<String> = taproll.stored_taps().into_iter().map(|t| t.1).collect();
+    assert_eq!(
+        stored,
+        ["04112233", "04112233445566", "04112233445566778899"]
+    );
+}
+
+#[test]
+fn a_card_that_refuses_get_data_is_an_error_not_a_tap() {
+    let Some(pcscd) = Pcscd::start("Door") else {
+        return;
+    };
+    let sandbox = Sandbox::new();
+    let taproll = Taproll::start(&sandbox, &pcscd.socket(), &[]);
+    taproll.expect_reader("Door 00 00");
+    let card = Card::insert(
+        pcscd.port("Door 00 00"),
+        &[4, 3, 2, 1],
+        Behaviour::Refuse(0x6A, 0x81),
+    );
+    let error = taproll.expect("a card error", |l| l["event"] == "card_error");
+    card.remove();
+    assert_eq!(error["reader"], "Door 00 00");
+    assert!(
+        error["message"].as_str().unwrap().contains("6A 81"),
+        "{error}"
+    );
+    // The next card still works, and nothing fake was stored.
+    tap(&pcscd, &taproll, "Door 00 00", &[4, 9, 9, 9]);
+    let stored: Vec<String> = taproll.stored_taps().into_iter().map(|t| t.1).collect();
+    assert_eq!(stored, ["04090909"]);
+}
+
+#[test]
+fn a_random_id_is_recorded_as_such() {
+    let Some(pcscd) = Pcscd::start("Door") else {
+        return;
+    };
+    let sandbox = Sandbox::new();
+    let taproll = Taproll::start(&sandbox, &pcscd.socket(), &[]);
+    taproll.expect_reader("Door 00 00");
+    let line = tap(&pcscd, &taproll, "Door 00 00", &[0x08, 0x5A, 0x11, 0x42]);
+    assert_eq!(line["outcome"], "random_id");
+}
+
+#[test]
+fn pcscd_killed_and_restarted_mid_session() {
+    let Some(mut pcscd) = Pcscd::start("Door") else {
+        return;
+    };
+    let sandbox = Sandbox::new();
+    let taproll = Taproll::start(&sandbox, &pcscd.socket(), &[]);
+    taproll.expect_reader("Door 00 00");
+    tap(&pcscd, &taproll, "Door 00 00", &[4, 0, 0, 1]);
+
+    pcscd.kill();
+    let down = taproll.expect("the service-down message", |l| l["event"] == "reader_error");
+    assert_eq!(down["message"], "PC/SC service not running — start pcscd");
+    pcscd.restart();
+    let back = Instant::now();
+    taproll.expect_reader("Door 00 00");
+    tap(&pcscd, &taproll, "Door 00 00", &[4, 0, 0, 2]);
+    eprintln!(
+        "taps flowing again {:?} after pcscd came back",
+        back.elapsed()
+    );
+    let stored: Vec<String> = taproll.stored_taps().into_iter().map(|t| t.1).collect();
+    assert_eq!(stored, ["04000001", "04000002"]);
+}
+
+#[test]
+fn pcscd_not_running_at_start_then_started() {
+    let Some(mut pcscd) = Pcscd::start("Door") else {
+        return;
+    };
+    pcscd.kill();
+    let sandbox = Sandbox::new();
+    let taproll = Taproll::start(&sandbox, &pcscd.socket(), &[]);
+    let down = taproll.expect("the service-down message", |l| l["event"] == "reader_error");
+    assert_eq!(down["message"], "PC/SC service not running — start pcscd");
+    pcscd.restart();
+    taproll.expect_reader("Door 00 00");
+    tap(&pcscd, &taproll, "Door 00 00", &[4, 0, 0, 3]);
+}
+
+#[test]
+fn two_readers_tapped_at_the_same_moment() {
+    let Some(pcscd) = Pcscd::start("Door") else {
+        return;
+    };
+    let sandbox = Sandbox::new();
+    let taproll = Taproll::start(&sandbox, &pcscd.socket(), &[]);
+    taproll.expect_reader("Door 00 00");
+    taproll.expect_reader("Door 00 01");
+    let a = Card::insert(
+        pcscd.port("Door 00 00"),
+        &[4, 0xAA, 0, 1],
+        Behaviour::GiveUid,
+    );
+    let b = Card::insert(
+        pcscd.port("Door 00 01"),
+        &[4, 0xBB, 0, 1],
+        Behaviour::GiveUid,
+    );
+    let first = taproll.expect("a tap", |l| l["event"] == "tap");
+    let second = taproll.expect("a tap", |l| l["event"] == "tap");
+    a.remove();
+    b.remove();
+    let mut seen = vec![
+        (first["reader"].to_string(), first["uid"].to_string()),
+        (second["reader"].to_string(), second["uid"].to_string()),
+    ];
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            ("\"Door 00 00\"".into(), "\"04AA0001\"".into()),
+            ("\"Door 00 01\"".into(), "\"04BB0001\"".into())
+        ]
+    );
+    assert_eq!(taproll.stored_taps().len(), 2);
+}
+
+#[test]
+fn only_readers_matching_the_configured_name_are_watched() {
+    let Some(pcscd) = Pcscd::start("Door") else {
+        return;
+    };
+    let sandbox = Sandbox::new();
+    let config = sandbox.write("config.toml", "[reader]\nname = \"door 00 01\"\n");
+    let taproll = Taproll::start(
+        &sandbox,
+        &pcscd.socket(),
+        &["--config", config.to_str().unwrap()],
+    );
+    taproll.expect_reader("Door 00 01");
+    let ignored = Card::insert(pcscd.port("Door 00 00"), &[4, 1, 1, 1], Behaviour::GiveUid);
+    tap(&pcscd, &taproll, "Door 00 01", &[4, 2, 2, 2]);
+    ignored.remove();
+    let stored: Vec<String> = taproll.stored_taps().into_iter().map(|t| t.1).collect();
+    assert_eq!(stored, ["04020202"]);
+}
+
+#[test]
+fn five_hundred_taps_in_a_row_none_lost_or_doubled() {
+    let Some(pcscd) = Pcscd::start("Door") else {
+        return;
+    };
+    let sandbox = Sandbox::new();
+    let taproll = Taproll::start(&sandbox, &pcscd.socket(), &[]);
+    let readers = ["Door 00 00", "Door 00 01"];
+    for reader in readers {
+        taproll.expect_reader(reader);
+    }
+    // Both doors at once, 250 rounds: each card stays until its tap is
+    // printed, then the next card comes at once.
+    let mut expected = Vec::new();
+    let mut printed = Vec::new();
+    for round in 0..250u16 {
+        let [hi, lo] = round.to_be_bytes();
+        let cards: Vec<(String, Card)> = readers
+            .iter()
+            .enumerate()
+            .map(|(door, reader)| {
+                let uid = [0x04, door as u8, hi, lo];
+                (
+                    hex(&uid),
+                    Card::insert(pcscd.port(reader), &uid, Behaviour::GiveUid),
+                )
+            })
+            .collect();
+        for _ in 0..cards.len() {
+            let line = taproll.expect("a tap", |l| l["event"] == "tap");
+            printed.push(line["uid"].as_str().unwrap().to_string());
+        }
+        for (uid, card) in cards {
+            card.remove();
+            expected.push(uid);
+        }
+    }
+    printed.extend(
+        taproll
+            .drain(Duration::from_secs(1))
+            .into_iter()
+            .filter(|l| l["event"] == "tap")
+            .map(|l| l["uid"].as_str().unwrap().to_string()),
+    );
+    printed.sort();
+    expected.sort();
+    assert_eq!(printed.len(), 500, "printed taps");
+    assert_eq!(printed, expected);
+    let mut stored: Vec<String> = taproll.stored_taps().into_iter().map(|t| t.1).collect();
+    stored.sort();
+    assert_eq!(stored, expected);
+}
