@@ -22,6 +22,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// Take attendance: open the live roster for a course and record taps.
     Run(RunArgs),
+    /// List the PC/SC card readers and their card state.
+    Readers,
 }
 
 #[derive(Args, Debug)]

@@ -42,6 +42,8 @@ pub enum LaunchError {
     Tui(#[from] tui::TuiError),
     #[error("cannot write to standard output: {0}")]
     Output(std::io::Error),
+    #[error(transparent)]
+    Readers(#[from] reader::list::ListError),
 }
 
 /// How a run is set up, after flags, environment, config and defaults.
@@ -76,6 +78,7 @@ enum RunningReader {
 pub fn main(cli: Cli) -> Result<(), LaunchError> {
     let dirs = Dirs::from_env();
     let (plan, config) = match cli.command {
+        Command::Readers => return print_readers(),
         Command::Demo(args) => (plan_demo(args)?, Config::default()),
         Command::Run(args) => {
             let default_file = dirs.as_ref().map(|d| d.config_file.clone());
@@ -94,6 +97,13 @@ pub fn main(cli: Cli) -> Result<(), LaunchError> {
         eprintln!("The demo database is kept at {}", db.display());
     }
     result
+}
+
+fn print_readers() -> Result<(), LaunchError> {
+    for (index, reader) in reader::list::list()?.iter().enumerate() {
+        println!("{index}: {}  ({})", reader.name, reader.state);
+    }
+    Ok(())
 }
 
 fn plan_demo(args: DemoArgs) -> Result<Plan, LaunchError> {

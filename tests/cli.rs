@@ -298,3 +298,35 @@ fn logs_go_to_the_state_folder_not_the_terminal() {
         .collect();
     assert!(logs.contains("tap recorded"), "{logs}");
 }
+
+#[test]
+fn a_wedge_reader_on_stdin_records_normalised_uids() {
+    let sandbox = Sandbox::new();
+    // A reader that types 4-byte UIDs as reversed decimal numbers.
+    let config = sandbox.write(
+        "config.toml",
+        "[reader]\nbackend = \"wedge\"\n\n[reader.wedge]\nformat = \"decimal\"\nreversed = true\n",
+    );
+    let mut child = sandbox
+        .taproll()
+        .args(["run", "--headless", "--course", "C", "--config"])
+        .arg(&config)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        // 0xC3B2A104 reversed is 04 A1 B2 C3; then a line that is not a number.
+        stdin.write_all(b"3283263748\n\nnot-a-card\n").unwrap();
+    } // closing stdin ends the run
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success());
+    let lines = json_lines(&output.stdout);
+    let tap = taps(&lines)[0];
+    assert_eq!(tap["uid"], "04A1B2C3");
+    assert_eq!(tap["reader"], "Keyboard reader");
+    let error = lines.iter().find(|l| l["event"] == "card_error").unwrap();
+    assert!(error["message"].as_str().unwrap().contains("not-a-card"), "{error}");
+}

@@ -61,13 +61,16 @@ impl Taproll {
     /// The next line matching `want`, skipping others; panics after 15 s.
     fn expect(&self, what: &str, want: impl Fn(&Value) -> bool) -> Value {
         let deadline = Instant::now() + Duration::from_secs(15);
+        let mut skipped = Vec::new();
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.lines.recv_timeout(left) {
                 Ok(line) if want(&line) => return line,
-                Ok(_) => {}
-                Err(RecvTimeoutError::Timeout) => panic!("no {what} within 15 s"),
-                Err(RecvTimeoutError::Disconnected) => panic!("taproll exited before {what}"),
+                Ok(line) => skipped.push(line),
+                Err(RecvTimeoutError::Timeout) => panic!("no {what} within 15 s; saw {skipped:?}"),
+                Err(RecvTimeoutError::Disconnected) => {
+                    panic!("taproll exited before {what}; saw {skipped:?}")
+                }
             }
         }
     }
@@ -110,6 +113,27 @@ impl Drop for Taproll {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// `taproll readers` output, once `reader` shows `state`.
+fn wait_for_reader_state(sandbox: &Sandbox, pcscd: &Pcscd, reader: &str, state: &str) -> String {
+    let want = format!("{reader}  ({state})");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let output = sandbox
+            .taproll()
+            .arg("readers")
+            .env("PCSCLITE_CSOCK_NAME", pcscd.socket())
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        if stdout.contains(&want) {
+            return stdout;
+        }
+        assert!(Instant::now() < deadline, "never saw {want:?}; last:\n{stdout}");
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
@@ -382,4 +406,63 @@ fn five_hundred_taps_in_a_row_none_lost_or_doubled() {
     let mut stored: Vec<String> = taproll.stored_taps().into_iter().map(|t| t.1).collect();
     stored.sort();
     assert_eq!(stored, expected);
+}
+
+#[test]
+fn taproll_readers_lists_readers_and_card_state() {
+    let Some(pcscd) = Pcscd::start("Door") else { return };
+    let sandbox = Sandbox::new();
+    let card = Card::insert(pcscd.port("Door 00 01"), &[4, 1, 2, 3], Behaviour::GiveUid);
+    // The listing is a snapshot: wait until pcscd has seen the card.
+    let stdout = wait_for_reader_state(&sandbox, &pcscd, "Door 00 01", "card present");
+    card.remove();
+    assert_eq!(stdout, "0: Door 00 00  (empty)\n1: Door 00 01  (card present)\n");
+}
+
+#[test]
+fn taproll_readers_without_pcscd_exits_non_zero_with_a_hint() {
+    let sandbox = Sandbox::new();
+    let output = sandbox
+        .taproll()
+        .arg("readers")
+        .env("PCSCLITE_CSOCK_NAME", sandbox.path("no-pcscd.comm"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("is pcscd running?"), "{stderr}");
+}
+
+#[test]
+fn reader_led_feedback_is_sent_only_when_configured() {
+    let Some(pcscd) = Pcscd::start("Door") else { return };
+    const GET_UID: [u8; 5] = [0xFF, 0xCA, 0, 0, 0];
+    let sandbox = Sandbox::new();
+    let config = sandbox.write("config.toml", "[feedback]\nreader_led = true\n");
+    let taproll = Taproll::start(&sandbox, &pcscd.socket(), &["--config", config.to_str().unwrap()]);
+    taproll.expect_reader("Door 00 00");
+    let card = Card::insert(pcscd.port("Door 00 00"), &[4, 5, 6, 7], Behaviour::GiveUid);
+    taproll.expect_tap("04050607");
+    let read = card.apdus();
+    card.remove();
+    assert_eq!(read[0], GET_UID);
+    assert_eq!(read[1][..4], [0xFF, 0x00, 0x40, 0xA0], "green blink: {read:02X?}");
+    let card = Card::insert(pcscd.port("Door 00 00"), &[4, 5, 6, 8], Behaviour::Refuse(0x63, 0x00));
+    taproll.expect("a card error", |l| l["event"] == "card_error");
+    let refused = card.apdus();
+    card.remove();
+    assert_eq!(refused[1][..4], [0xFF, 0x00, 0x40, 0x50], "red blink: {refused:02X?}");
+    drop(taproll);
+    // vpcd swaps a card taken off and the next one put on within one poll
+    // without an "empty" in between; a real reader does not.
+    wait_for_reader_state(&sandbox, &pcscd, "Door 00 00", "empty");
+
+    // Off by default: the card only hears GET DATA.
+    let sandbox = Sandbox::new();
+    let taproll = Taproll::start(&sandbox, &pcscd.socket(), &[]);
+    taproll.expect_reader("Door 00 00");
+    let card = Card::insert(pcscd.port("Door 00 00"), &[4, 5, 6, 9], Behaviour::GiveUid);
+    taproll.expect_tap("04050609");
+    assert_eq!(card.apdus(), [GET_UID.to_vec()]);
 }

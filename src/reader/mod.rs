@@ -3,6 +3,7 @@
 //!
 //! Backends: `sim` (a scripted scenario) and `pcsc` (USB readers through pcscd).
 
+pub mod list;
 pub mod pcsc;
 pub mod sim;
 pub mod wedge;

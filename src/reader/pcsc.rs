@@ -4,8 +4,8 @@
 //! Loop: wait in `SCardGetStatusChange` on every reader plus the PnP
 //! pseudo-reader (which wakes us when a reader is plugged in or out). When a
 //! card appears, connect (shared), send GET DATA for the UID, disconnect
-//! leaving the card. Only the empty -> present change is acted on, so a card
-//! left on the reader is one event. When pcscd goes away (restart, update)
+//! leaving the card. Only the empty -> present change (or a new card event
+//! count) is acted on, so a card left on the reader is one event. When pcscd goes away (restart, update)
 //! the context is re-established every 2 s. `PcscReader::stop` cancels the
 //! blocking wait.
 
@@ -14,6 +14,7 @@ use crate::domain::CardUid;
 use pcsc::{
     Context, Disposition, Error, PNP_NOTIFICATION, Protocols, ReaderState, Scope, ShareMode, State,
 };
+use std::collections::HashMap;
 use std::ffi::{CStr, CString};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -159,6 +160,9 @@ impl Watcher {
     /// Watches readers until stopped (`Ok`) or the context fails.
     fn watch(&mut self, context: &Context) -> Result<(), Error> {
         let mut states = vec![ReaderState::new(PNP_NOTIFICATION(), State::UNAWARE)];
+        // pcscd's card event counter per reader: a card swapped between two
+        // polls shows as present -> present with a new count.
+        let mut counts: HashMap<String, u32> = HashMap::new();
         loop {
             if !self.running() {
                 return Ok(());
@@ -171,7 +175,12 @@ impl Watcher {
             context.get_status_change(None, &mut states)?;
             for state in states.iter().filter(|s| is_reader(s)) {
                 let (was, is) = (state.current_state(), state.event_state());
-                if is.contains(State::PRESENT) && !was.contains(State::PRESENT) {
+                let count = state.event_count();
+                let swapped = counts
+                    .insert(name_of(state.name()), count)
+                    .is_some_and(|previous| previous != count);
+                let arrived = !was.contains(State::PRESENT) || swapped;
+                if is.contains(State::PRESENT) && arrived {
                     let at = now();
                     let reader = name_of(state.name());
                     let event = match read_uid(context, state.name(), self.led) {

@@ -6,6 +6,7 @@
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -27,6 +28,7 @@ pub enum Behaviour {
 pub struct Card {
     stream: TcpStream,
     thread: Option<JoinHandle<()>>,
+    apdus: Arc<Mutex<Vec<Vec<u8>>>>,
 }
 
 impl Card {
@@ -45,11 +47,19 @@ impl Card {
         stream.set_nodelay(true).expect("nodelay");
         let reader = stream.try_clone().expect("clone the card's socket");
         let uid = uid.to_vec();
-        let thread = std::thread::spawn(move || serve(reader, &uid, behaviour));
+        let apdus = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::clone(&apdus);
+        let thread = std::thread::spawn(move || serve(reader, &uid, behaviour, &log));
         Self {
             stream,
             thread: Some(thread),
+            apdus,
         }
+    }
+
+    /// Every APDU the card was sent so far.
+    pub fn apdus(&self) -> Vec<Vec<u8>> {
+        self.apdus.lock().expect("apdu log").clone()
     }
 
     /// Takes the card off the reader.
@@ -71,7 +81,7 @@ impl Drop for Card {
     }
 }
 
-fn serve(mut stream: TcpStream, uid: &[u8], behaviour: Behaviour) {
+fn serve(mut stream: TcpStream, uid: &[u8], behaviour: Behaviour, log: &Mutex<Vec<Vec<u8>>>) {
     loop {
         let mut length = [0u8; 2];
         if stream.read_exact(&mut length).is_err() {
@@ -80,6 +90,9 @@ fn serve(mut stream: TcpStream, uid: &[u8], behaviour: Behaviour) {
         let mut payload = vec![0u8; usize::from(u16::from_be_bytes(length))];
         if stream.read_exact(&mut payload).is_err() {
             return;
+        }
+        if payload.len() > 1 {
+            log.lock().expect("apdu log").push(payload.clone());
         }
         let answer: Vec<u8> = match payload.as_slice() {
             [4] => ATR.to_vec(),
