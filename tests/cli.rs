@@ -328,5 +328,8 @@ fn a_wedge_reader_on_stdin_records_normalised_uids() {
     assert_eq!(tap["uid"], "04A1B2C3");
     assert_eq!(tap["reader"], "Keyboard reader");
     let error = lines.iter().find(|l| l["event"] == "card_error").unwrap();
-    assert!(error["message"].as_str().unwrap().contains("not-a-card"), "{error}");
+    assert!(
+        error["message"].as_str().unwrap().contains("not-a-card"),
+        "{error}"
+    );
 }

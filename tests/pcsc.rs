@@ -127,12 +127,19 @@ fn wait_for_reader_state(sandbox: &Sandbox, pcscd: &Pcscd, reader: &str, state: 
             .env("PCSCLITE_CSOCK_NAME", pcscd.socket())
             .output()
             .unwrap();
-        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
         if stdout.contains(&want) {
             return stdout;
         }
-        assert!(Instant::now() < deadline, "never saw {want:?}; last:\n{stdout}");
+        assert!(
+            Instant::now() < deadline,
+            "never saw {want:?}; last:\n{stdout}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -410,13 +417,18 @@ fn five_hundred_taps_in_a_row_none_lost_or_doubled() {
 
 #[test]
 fn taproll_readers_lists_readers_and_card_state() {
-    let Some(pcscd) = Pcscd::start("Door") else { return };
+    let Some(pcscd) = Pcscd::start("Door") else {
+        return;
+    };
     let sandbox = Sandbox::new();
     let card = Card::insert(pcscd.port("Door 00 01"), &[4, 1, 2, 3], Behaviour::GiveUid);
     // The listing is a snapshot: wait until pcscd has seen the card.
     let stdout = wait_for_reader_state(&sandbox, &pcscd, "Door 00 01", "card present");
     card.remove();
-    assert_eq!(stdout, "0: Door 00 00  (empty)\n1: Door 00 01  (card present)\n");
+    assert_eq!(
+        stdout,
+        "0: Door 00 00  (empty)\n1: Door 00 01  (card present)\n"
+    );
 }
 
 #[test]
@@ -436,23 +448,41 @@ fn taproll_readers_without_pcscd_exits_non_zero_with_a_hint() {
 
 #[test]
 fn reader_led_feedback_is_sent_only_when_configured() {
-    let Some(pcscd) = Pcscd::start("Door") else { return };
+    let Some(pcscd) = Pcscd::start("Door") else {
+        return;
+    };
     const GET_UID: [u8; 5] = [0xFF, 0xCA, 0, 0, 0];
     let sandbox = Sandbox::new();
     let config = sandbox.write("config.toml", "[feedback]\nreader_led = true\n");
-    let taproll = Taproll::start(&sandbox, &pcscd.socket(), &["--config", config.to_str().unwrap()]);
+    let taproll = Taproll::start(
+        &sandbox,
+        &pcscd.socket(),
+        &["--config", config.to_str().unwrap()],
+    );
     taproll.expect_reader("Door 00 00");
     let card = Card::insert(pcscd.port("Door 00 00"), &[4, 5, 6, 7], Behaviour::GiveUid);
     taproll.expect_tap("04050607");
     let read = card.apdus();
     card.remove();
     assert_eq!(read[0], GET_UID);
-    assert_eq!(read[1][..4], [0xFF, 0x00, 0x40, 0xA0], "green blink: {read:02X?}");
-    let card = Card::insert(pcscd.port("Door 00 00"), &[4, 5, 6, 8], Behaviour::Refuse(0x63, 0x00));
+    assert_eq!(
+        read[1][..4],
+        [0xFF, 0x00, 0x40, 0xA0],
+        "green blink: {read:02X?}"
+    );
+    let card = Card::insert(
+        pcscd.port("Door 00 00"),
+        &[4, 5, 6, 8],
+        Behaviour::Refuse(0x63, 0x00),
+    );
     taproll.expect("a card error", |l| l["event"] == "card_error");
     let refused = card.apdus();
     card.remove();
-    assert_eq!(refused[1][..4], [0xFF, 0x00, 0x40, 0x50], "red blink: {refused:02X?}");
+    assert_eq!(
+        refused[1][..4],
+        [0xFF, 0x00, 0x40, 0x50],
+        "red blink: {refused:02X?}"
+    );
     drop(taproll);
     // vpcd swaps a card taken off and the next one put on within one poll
     // without an "empty" in between; a real reader does not.

@@ -89,11 +89,12 @@ impl Drop for Tmux {
 }
 
 /// Runs the demo in a shell that reports, once taproll exits, its exit code
-/// and whether the terminal is back in normal (canonical, echoing) mode.
+/// and whether the terminal is back in normal (canonical, echoing) mode,
+/// on one line ending in DONE.
 fn demo_in_shell(sandbox: &Sandbox) -> String {
     format!(
         "XDG_STATE_HOME={state} {bin} demo --db {db}; \
-         echo EXIT=$?; stty -a | tr ' ' '\\n' | grep -E '^-?(icanon|echo)$' | tr '\\n' ' '; echo; sleep 60",
+         echo EXIT=$? TTY=$(stty -a | tr ' ' '\\n' | grep -E '^-?(icanon|echo)$' | tr '\\n' ' ')DONE; sleep 60",
         state = sandbox.path("state").display(),
         bin = env!("CARGO_BIN_EXE_taproll"),
         db = sandbox.path("demo.db").display(),
@@ -121,7 +122,7 @@ fn the_demo_fills_in_and_q_asks_before_quitting() {
     tmux.keys("q");
     tmux.wait_for("Quit taproll?");
     tmux.keys("y");
-    let screen = tmux.wait_for("EXIT=");
+    let screen = tmux.wait_for("DONE");
     assert!(screen.contains("EXIT=0"), "{screen}");
     assert!(
         screen.contains("icanon echo"),
@@ -152,7 +153,7 @@ fn signal_restores_the_terminal(name: &str, signal: &str) {
         .status()
         .unwrap();
     assert!(sent.success());
-    let screen = tmux.wait_for("EXIT=");
+    let screen = tmux.wait_for("DONE");
     assert!(screen.contains("EXIT=0"), "{screen}");
     assert!(
         screen.contains("icanon echo"),
@@ -168,4 +169,41 @@ fn sigterm_restores_the_terminal() {
 #[test]
 fn sighup_restores_the_terminal() {
     signal_restores_the_terminal("hup", "HUP");
+}
+
+#[test]
+fn the_tui_records_taps_from_a_pcsc_reader() {
+    use common::pcscd::Pcscd;
+    use common::vcard::{Behaviour, Card};
+    let Some(pcscd) = Pcscd::start("Door") else {
+        return;
+    };
+    let sandbox = Sandbox::new();
+    let command = format!(
+        "PCSCLITE_CSOCK_NAME={socket} XDG_STATE_HOME={state} {bin} run --reader pcsc --course Networks --db {db}",
+        socket = pcscd.socket().display(),
+        state = sandbox.path("state").display(),
+        bin = env!("CARGO_BIN_EXE_taproll"),
+        db = sandbox.path("taproll.db").display(),
+    );
+    let Some(tmux) = Tmux::start("pcsc", 80, 24, &command) else {
+        return;
+    };
+    tmux.wait_for("Door 00 00, Door 00 01");
+    let card = Card::insert(
+        pcscd.port("Door 00 01"),
+        &[4, 0xA1, 0xB2, 0xC3],
+        Behaviour::GiveUid,
+    );
+    let screen = tmux.wait_for("Unknown card 04:A1:B2:C3");
+    card.remove();
+    assert!(
+        screen.contains("Door 00 01 ·"),
+        "the banner names the reader:\n{screen}"
+    );
+    let conn = rusqlite::Connection::open(sandbox.path("taproll.db")).unwrap();
+    let reader: String = conn
+        .query_row("SELECT reader FROM taps", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(reader, "Door 00 01");
 }

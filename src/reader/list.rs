@@ -6,7 +6,9 @@ use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ListError {
-    #[error("PC/SC service not reachable — is pcscd running? Start it with: sudo systemctl start pcscd")]
+    #[error(
+        "PC/SC service not reachable — is pcscd running? Start it with: sudo systemctl start pcscd"
+    )]
     NoService,
     #[error("no card reader found.{}", pn533_hint())]
     NoReaders,
