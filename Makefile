@@ -9,6 +9,8 @@ CARGO ?= cargo
 BUILD_PACKAGES := pkg-config libpcsclite-dev
 # Tests also run a real PC/SC stack with virtual readers, and the real binary in tmux.
 TEST_PACKAGES := $(BUILD_PACKAGES) pcscd vsmartcard-vpcd tmux
+# The latency benchmark compares taproll with pcsc_scan on the same taps.
+BENCH_PACKAGES := $(TEST_PACKAGES) pcsc-tools
 
 .PHONY: demo test bench deps-build deps-test
 
@@ -18,8 +20,10 @@ demo: deps-build
 test: deps-test
 	$(CARGO) test --locked
 
-bench: deps-test
+bench:
+	@$(call apt_install,$(BENCH_PACKAGES))
 	$(CARGO) bench --locked --bench taproll
+	$(CARGO) bench --locked --bench pcsc_latency
 
 deps-build:
 	@$(call apt_install,$(BUILD_PACKAGES))

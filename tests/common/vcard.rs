@@ -4,6 +4,7 @@
 //! an APDU to answer. Connecting puts the card on the reader; closing the
 //! socket takes it off.
 
+use socket2::SockRef;
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::{Arc, Mutex};
@@ -28,8 +29,11 @@ pub enum Behaviour {
 pub struct Card {
     stream: TcpStream,
     thread: Option<JoinHandle<()>>,
-    apdus: Arc<Mutex<Vec<Vec<u8>>>>,
+    apdus: Arc<ApduLog>,
 }
+
+/// Each APDU the card received, with the time its answer was sent.
+type ApduLog = Mutex<Vec<(Vec<u8>, Instant)>>;
 
 impl Card {
     /// Puts a card with this UID on the reader listening at `port`.
@@ -59,7 +63,16 @@ impl Card {
 
     /// Every APDU the card was sent so far.
     pub fn apdus(&self) -> Vec<Vec<u8>> {
-        self.apdus.lock().expect("apdu log").clone()
+        let log = self.apdus.lock().expect("apdu log");
+        log.iter().map(|(apdu, _)| apdu.clone()).collect()
+    }
+
+    /// When the card sent its answer to the first GET DATA (UID).
+    pub fn uid_answered_at(&self) -> Option<Instant> {
+        let log = self.apdus.lock().expect("apdu log");
+        log.iter()
+            .find(|(apdu, _)| apdu.starts_with(&[0xFF, 0xCA]))
+            .map(|(_, at)| *at)
     }
 
     /// Takes the card off the reader.
@@ -81,18 +94,21 @@ impl Drop for Card {
     }
 }
 
-fn serve(mut stream: TcpStream, uid: &[u8], behaviour: Behaviour, log: &Mutex<Vec<Vec<u8>>>) {
+fn serve(mut stream: TcpStream, uid: &[u8], behaviour: Behaviour, log: &ApduLog) {
     loop {
+        // vpcd writes a frame's length and payload separately; without quick
+        // ACKs, Nagle's algorithm on its side and delayed ACKs on ours add
+        // about 40 ms to every APDU, which a USB reader does not have.
+        let quick = |stream: &TcpStream| SockRef::from(stream).set_tcp_quickack(true);
+        let _ = quick(&stream);
         let mut length = [0u8; 2];
         if stream.read_exact(&mut length).is_err() {
             return;
         }
+        let _ = quick(&stream);
         let mut payload = vec![0u8; usize::from(u16::from_be_bytes(length))];
         if stream.read_exact(&mut payload).is_err() {
             return;
-        }
-        if payload.len() > 1 {
-            log.lock().expect("apdu log").push(payload.clone());
         }
         let answer: Vec<u8> = match payload.as_slice() {
             [4] => ATR.to_vec(),
@@ -107,6 +123,11 @@ fn serve(mut stream: TcpStream, uid: &[u8], behaviour: Behaviour, log: &Mutex<Ve
         frame.extend_from_slice(&answer);
         if stream.write_all(&frame).is_err() {
             return;
+        }
+        if payload.len() > 1 {
+            log.lock()
+                .expect("apdu log")
+                .push((payload, Instant::now()));
         }
     }
 }
