@@ -17,8 +17,10 @@ BENCH_PACKAGES := $(TEST_PACKAGES) pcsc-tools
 demo: deps-build
 	$(CARGO) run --release --locked -- demo
 
+# --show-output: a test that skips (no pcscd or tmux on a developer machine)
+# says so loudly instead of passing in silence. In CI such a test fails.
 test: deps-test
-	$(CARGO) test --locked
+	$(CARGO) test --locked -- --show-output
 
 bench:
 	@$(call apt_install,$(BENCH_PACKAGES))

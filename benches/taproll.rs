@@ -58,7 +58,9 @@ fn bench_tap_cost(db: &std::path::Path) {
             Ok(())
         })
         .unwrap();
-    let session = store.start_or_resume_session(&course, &when).unwrap();
+    let session = store
+        .start_or_resume_session(&course, &when, &when)
+        .unwrap();
     let mut engine = Engine::new(store, session, Policy::default());
     let mut times = Vec::with_capacity(TAPS);
     for i in 0..TAPS {

@@ -53,7 +53,16 @@ pub struct RunArgs {
     /// Scenario of simulated taps, for the sim reader.
     #[arg(long, value_name = "FILE")]
     pub scenario: Option<PathBuf>,
+    /// When class starts today, for counting late arrivals [default: now].
+    /// Used when a new session starts; a resumed session keeps its start.
+    #[arg(long, value_name = "HH:MM", value_parser = parse_clock)]
+    pub starts_at: Option<chrono::NaiveTime>,
     /// Print one JSON line per event instead of showing the roster.
     #[arg(long)]
     pub headless: bool,
+}
+
+fn parse_clock(text: &str) -> Result<chrono::NaiveTime, String> {
+    chrono::NaiveTime::parse_from_str(text, "%H:%M")
+        .map_err(|_| format!("`{text}` is not a time like 09:15"))
 }

@@ -57,6 +57,6 @@ pub fn seed(store: &Store, now: &Timestamp) -> Result<Session, DemoError> {
             store.enrol(course.id, student.id)?;
             store.bind_card(&CardUid::parse(&entry.card)?, student.id, now)?;
         }
-        Ok(store.start_or_resume_session(&course, &(*now - BACKDATE))?)
+        Ok(store.start_or_resume_session(&course, &(*now - BACKDATE), now)?)
     })
 }

@@ -6,6 +6,12 @@ use std::fmt;
 /// Local time with its UTC offset, as stored and shown everywhere.
 pub type Timestamp = DateTime<FixedOffset>;
 
+/// The one text form of a time, in the database and in JSON output:
+/// RFC 3339 with milliseconds and the offset, `2026-11-30T09:04:12.345+01:00`.
+pub fn rfc3339(at: &Timestamp) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, false)
+}
+
 /// A card's UID in canonical form: uppercase hex, no separators (`04A1B2C3`).
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
 pub struct CardUid(String);

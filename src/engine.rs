@@ -74,8 +74,4 @@ impl Engine {
     pub fn session(&self) -> &Session {
         &self.session
     }
-
-    pub fn store(&self) -> &Store {
-        &self.store
-    }
 }

@@ -1,7 +1,7 @@
 //! The headless front end: one JSON object per line on stdout for every
 //! event, each tap line printed (and flushed) only after its tap is committed.
 
-use crate::domain::{Outcome, Session, TapRecord, Timestamp};
+use crate::domain::{Outcome, Session, TapRecord, Timestamp, rfc3339};
 use crate::engine::{Engine, Update};
 use crate::reader::{ReaderEvent, now};
 use serde::Serialize;
@@ -34,10 +34,6 @@ pub struct Line {
     pub first_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
-}
-
-fn rfc3339(at: &Timestamp) -> String {
-    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, false)
 }
 
 impl Line {
@@ -133,18 +129,27 @@ fn emit(out: &mut impl Write, line: &Line) -> std::io::Result<()> {
     out.flush()
 }
 
-/// Runs until the reader stream ends (a finished scenario) or SIGINT,
-/// SIGTERM or SIGHUP arrives.
+/// Why a headless run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// The reader stream ended (a finished scenario, stdin closed, or a
+    /// reader thread that died).
+    ReaderEnded,
+    /// SIGINT, SIGTERM or SIGHUP.
+    Signal,
+}
+
+/// Runs until the reader stream ends or SIGINT, SIGTERM or SIGHUP arrives.
 pub async fn run(
     mut engine: Engine,
     mut events: UnboundedReceiver<ReaderEvent>,
     out: &mut impl Write,
-) -> std::io::Result<()> {
+) -> std::io::Result<Ending> {
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
     let mut sigint = signal(SignalKind::interrupt())?;
     emit(out, &Line::session(engine.session()))?;
-    loop {
+    let ending = loop {
         tokio::select! {
             event = events.recv() => match event {
                 Some(event) => {
@@ -153,13 +158,13 @@ pub async fn run(
                         emit(out, &line)?;
                     }
                 }
-                None => break,
+                None => break Ending::ReaderEnded,
             },
-            _ = sigterm.recv() => break,
-            _ = sighup.recv() => break,
-            _ = sigint.recv() => break,
+            _ = sigterm.recv() => break Ending::Signal,
+            _ = sighup.recv() => break Ending::Signal,
+            _ = sigint.recv() => break Ending::Signal,
         }
-    }
-    tracing::info!("headless run ended");
-    Ok(())
+    };
+    tracing::info!(?ending, "headless run ended");
+    Ok(ending)
 }

@@ -44,12 +44,15 @@ pub enum LaunchError {
     Output(std::io::Error),
     #[error(transparent)]
     Readers(#[from] reader::list::ListError),
+    #[error("the card reader thread stopped unexpectedly; see the log")]
+    ReaderStopped,
 }
 
 /// How a run is set up, after flags, environment, config and defaults.
 struct Plan {
     db: PathBuf,
     course: Option<String>,
+    starts_at: Option<chrono::NaiveTime>,
     reader: ReaderChoice,
     policy: Policy,
     headless: bool,
@@ -114,6 +117,7 @@ fn plan_demo(args: DemoArgs) -> Result<Plan, LaunchError> {
     Ok(Plan {
         db,
         course: None,
+        starts_at: None,
         reader: ReaderChoice::Sim(demo::script()?),
         policy: Policy::default(),
         headless: args.headless,
@@ -127,14 +131,14 @@ fn plan_run(args: RunArgs, config: &Config, dirs: Option<&Dirs>) -> Result<Plan,
         Some(db) => db,
         None => dirs.ok_or(LaunchError::NoHome)?.default_db(),
     };
-    let scenario = args.scenario.or_else(|| config.reader.scenario.clone());
-    let backend = match (args.reader, &scenario) {
+    // Only the --scenario flag implies the simulator: a scenario left in the
+    // config must never replace the real reader unnoticed.
+    let backend = match (args.reader, &args.scenario) {
         (Some(backend), _) => backend,
-        (None, Some(_)) if args.headless || config.reader.backend == ReaderBackend::Pcsc => {
-            ReaderBackend::Sim
-        }
-        (None, _) => config.reader.backend,
+        (None, Some(_)) => ReaderBackend::Sim,
+        (None, None) => config.reader.backend,
     };
+    let scenario = args.scenario.or_else(|| config.reader.scenario.clone());
     let reader = match backend {
         ReaderBackend::Pcsc => ReaderChoice::Pcsc {
             filter: ReaderFilter(config.reader.name.clone().filter(|n| !n.is_empty())),
@@ -149,6 +153,7 @@ fn plan_run(args: RunArgs, config: &Config, dirs: Option<&Dirs>) -> Result<Plan,
     Ok(Plan {
         db,
         course: args.course,
+        starts_at: args.starts_at,
         reader,
         policy: Policy {
             late_after: chrono::Duration::minutes(config.session.late_after_minutes.into()),
@@ -170,7 +175,11 @@ fn run(plan: Plan) -> Result<(), LaunchError> {
             Some(name) => store.ensure_course(name, &now)?,
             None => store.last_used_course()?.ok_or(LaunchError::NoCourse)?,
         };
-        store.start_or_resume_session(&course, &now)?
+        let start = plan
+            .starts_at
+            .and_then(|t| today_at(&now, t))
+            .unwrap_or(now);
+        store.start_or_resume_session(&course, &start, &now)?
     };
     let engine = Engine::new(store, session, plan.policy);
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -181,8 +190,10 @@ fn run(plan: Plan) -> Result<(), LaunchError> {
             source,
         })?;
     let reader_end = match &plan.reader {
-        ReaderChoice::Sim(_) => "scenario finished",
-        ReaderChoice::Pcsc { .. } | ReaderChoice::Wedge(_) => "card reader stopped — see the log",
+        ReaderChoice::Sim(_) => None,
+        ReaderChoice::Pcsc { .. } | ReaderChoice::Wedge(_) => {
+            Some("card reader stopped — restart taproll; details in the log")
+        }
     };
     let wedge = match &plan.reader {
         ReaderChoice::Wedge(config) if !plan.headless => Some(*config),
@@ -191,15 +202,21 @@ fn run(plan: Plan) -> Result<(), LaunchError> {
     let (reader, events) = start_reader(plan.reader, plan.headless)?;
     let result = if plan.headless {
         let mut stdout = std::io::stdout().lock();
-        runtime
-            .block_on(headless::run(engine, events, &mut stdout))
-            .map_err(LaunchError::Output)
+        let ending = runtime.block_on(headless::run(engine, events, &mut stdout));
+        // A scenario or standard input may end; a PC/SC reader thread may not.
+        match (ending, &reader) {
+            (Err(e), _) => Err(LaunchError::Output(e)),
+            (Ok(headless::Ending::ReaderEnded), RunningReader::Pcsc(_)) => {
+                Err(LaunchError::ReaderStopped)
+            }
+            (Ok(_), _) => Ok(()),
+        }
     } else {
         let options = tui::TuiOptions {
             db_label: plan.db.display().to_string(),
             wedge,
             bell: plan.bell,
-            reader_end: reader_end.to_string(),
+            reader_end: reader_end.map(str::to_string),
         };
         Ok(runtime.block_on(tui::run(engine, events, options))?)
     };
@@ -208,6 +225,18 @@ fn run(plan: Plan) -> Result<(), LaunchError> {
         RunningReader::Thread | RunningReader::Keyboard { .. } => {}
     }
     result
+}
+
+/// Today at `time`, local; `None` in a daylight-saving gap.
+fn today_at(
+    now: &crate::domain::Timestamp,
+    time: chrono::NaiveTime,
+) -> Option<crate::domain::Timestamp> {
+    use chrono::TimeZone;
+    chrono::Local
+        .from_local_datetime(&now.date_naive().and_time(time))
+        .earliest()
+        .map(|at| at.fixed_offset())
 }
 
 fn start_reader(

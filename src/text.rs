@@ -1,11 +1,17 @@
 //! Making outside text safe to show in a terminal.
 
-/// Replaces control characters (ESC, BEL, CR, ...) with `�` so a name from a
-/// roster file cannot move the cursor, change colours or ring the bell.
+/// Replaces control characters (ESC, BEL, CR, ...) and bidirectional
+/// overrides with `�`, so a name from a roster file cannot move the cursor,
+/// change colours, ring the bell or make the text on screen read differently
+/// from what is stored.
 pub fn sanitize_for_terminal(text: &str) -> String {
     text.chars()
-        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+        .map(|c| if is_unsafe(c) { '\u{FFFD}' } else { c })
         .collect()
+}
+
+fn is_unsafe(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 #[cfg(test)]
@@ -19,5 +25,9 @@ mod tests {
             "Zoë\u{FFFD}[31m Ng\u{FFFD}\u{FFFD}\u{FFFD}"
         );
         assert_eq!(sanitize_for_terminal("José Ñúñez 李"), "José Ñúñez 李");
+        assert_eq!(
+            sanitize_for_terminal("Ann\u{202E}nimda"),
+            "Ann\u{FFFD}nimda"
+        );
     }
 }

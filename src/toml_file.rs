@@ -53,7 +53,8 @@ pub fn invalid_value(path: &Path, text: &str, key: &str, message: String) -> Tom
 }
 
 fn line_of_offset(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].matches('\n').count() + 1
+    let before = text.get(..offset).unwrap_or(text);
+    before.matches('\n').count() + 1
 }
 
 /// The dotted key on a 1-based line: `reader.backend`, `tap[3].uid`, or the

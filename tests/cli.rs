@@ -333,3 +333,63 @@ fn a_wedge_reader_on_stdin_records_normalised_uids() {
         "{error}"
     );
 }
+
+#[test]
+fn starts_at_sets_the_session_start_for_late_arrivals() {
+    let sandbox = Sandbox::new();
+    let scenario = sandbox.write("scenario.toml", &scenario(1, 10));
+    let output = sandbox
+        .taproll()
+        .args([
+            "run",
+            "--headless",
+            "--course",
+            "C",
+            "--starts-at",
+            "00:00",
+            "--scenario",
+        ])
+        .arg(&scenario)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let session = &json_lines(&output.stdout)[0];
+    let start = chrono::DateTime::parse_from_rfc3339(session["at"].as_str().unwrap()).unwrap();
+    assert_eq!(start.time(), chrono::NaiveTime::MIN, "{session}");
+    assert_eq!(start.date_naive(), chrono::Local::now().date_naive());
+
+    let bad = sandbox
+        .taproll()
+        .args(["run", "--headless", "--starts-at", "9am"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("not a time like 09:15"));
+}
+
+#[test]
+fn a_scenario_in_the_config_does_not_replace_the_real_reader() {
+    let sandbox = Sandbox::new();
+    sandbox.write("scenario.toml", &scenario(1, 10));
+    let config = sandbox.write("config.toml", "[reader]\nscenario = \"scenario.toml\"\n");
+    let mut child = sandbox
+        .taproll()
+        .args(["run", "--headless", "--course", "C", "--config"])
+        .arg(&config)
+        .env("PCSCLITE_CSOCK_NAME", sandbox.path("no-pcscd.comm"))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = read_lines(&mut child, 2);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(lines[1]["event"], "reader_error", "{lines:?}");
+    assert_eq!(
+        lines[1]["message"],
+        "PC/SC service not running — start pcscd"
+    );
+}

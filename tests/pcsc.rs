@@ -496,3 +496,66 @@ fn reader_led_feedback_is_sent_only_when_configured() {
     taproll.expect_tap("04050609");
     assert_eq!(card.apdus(), [GET_UID.to_vec()]);
 }
+
+#[test]
+fn no_reader_at_all_is_said_and_taproll_waits() {
+    let Some(pcscd) = Pcscd::start_without_readers() else {
+        return;
+    };
+    let sandbox = Sandbox::new();
+    let taproll = Taproll::start(&sandbox, &pcscd.socket(), &[]);
+    let line = taproll.expect("the no-reader message", |l| l["event"] == "reader_error");
+    assert_eq!(line["message"], "no card reader connected — plug one in");
+    // Still running, waiting for a reader.
+    assert!(taproll.drain(Duration::from_millis(500)).is_empty());
+    let mut taproll = taproll;
+    assert!(
+        taproll.child.try_wait().unwrap().is_none(),
+        "taproll exited"
+    );
+    let output = sandbox
+        .taproll()
+        .arg("readers")
+        .env("PCSCLITE_CSOCK_NAME", pcscd.socket())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no card reader found"));
+}
+
+#[test]
+fn sigterm_stops_a_pcsc_run_whether_pcscd_is_up_or_down() {
+    let Some(mut pcscd) = Pcscd::start("Door") else {
+        return;
+    };
+    for pcscd_up in [true, false] {
+        if !pcscd_up {
+            pcscd.kill();
+        }
+        let sandbox = Sandbox::new();
+        let mut taproll = Taproll::start(&sandbox, &pcscd.socket(), &[]);
+        if pcscd_up {
+            taproll.expect_reader("Door 00 00");
+        } else {
+            taproll.expect("the service-down message", |l| l["event"] == "reader_error");
+        }
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &taproll.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        // The reader thread is stopped and joined before taproll exits.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let status = loop {
+            if let Some(status) = taproll.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "taproll did not stop (pcscd up: {pcscd_up})"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        assert!(status.success(), "{status:?}");
+    }
+}

@@ -33,7 +33,7 @@ fn class(store: &Store) -> taproll::domain::Session {
         .bind_card(&uid("04A1B2C3"), ada.id, &at("08:00:00"))
         .unwrap();
     store
-        .start_or_resume_session(&course, &at("09:00:00"))
+        .start_or_resume_session(&course, &at("09:00:00"), &at("09:00:00"))
         .unwrap()
 }
 
@@ -155,7 +155,7 @@ fn a_card_of_a_student_on_another_course_is_not_enrolled() {
     class(&store);
     let other = store.ensure_course("Databases", &at("08:00:00")).unwrap();
     let session = store
-        .start_or_resume_session(&other, &at("11:00:00"))
+        .start_or_resume_session(&other, &at("11:00:00"), &at("11:00:00"))
         .unwrap();
     let record = store
         .record_tap(
@@ -192,7 +192,7 @@ fn reopening_resumes_the_open_session_and_keeps_every_tap() {
     let course = store.last_used_course().unwrap().unwrap();
     assert_eq!(course.name, "Networks 101");
     let resumed = store
-        .start_or_resume_session(&course, &at("09:30:00"))
+        .start_or_resume_session(&course, &at("09:30:00"), &at("09:30:00"))
         .unwrap();
     assert_eq!(resumed.id, session.id);
     assert_eq!(resumed.started_at, at("09:00:00"));
@@ -250,4 +250,50 @@ fn a_late_tap_uses_the_policy_cutoff() {
         .record_tap(&session, &strict, "Door", &uid("04A1B2C3"), &at("09:02:01"))
         .unwrap();
     assert_eq!(record.outcome, Outcome::Late);
+}
+
+#[test]
+fn an_open_session_from_an_earlier_class_is_closed_not_resumed() {
+    let sandbox = Sandbox::new();
+    let mut store = Store::open(&sandbox.path("taproll.db")).unwrap();
+    let old = class(&store);
+    store
+        .record_tap(
+            &old,
+            &Policy::default(),
+            "Door",
+            &uid("04A1B2C3"),
+            &at("09:04:00"),
+        )
+        .unwrap();
+    // Next week's class: the old session was never ended.
+    let next_week = at("09:00:00") + Duration::days(7);
+    let new = store
+        .start_or_resume_session(&old.course, &next_week, &next_week)
+        .unwrap();
+    assert_ne!(new.id, old.id);
+    assert_eq!(new.started_at, next_week);
+    // Ada is not "already counted": it is a new session.
+    let record = store
+        .record_tap(
+            &new,
+            &Policy::default(),
+            "Door",
+            &uid("04A1B2C3"),
+            &(next_week + Duration::minutes(1)),
+        )
+        .unwrap();
+    assert_eq!(record.outcome, Outcome::Present);
+    let conn = rusqlite::Connection::open(sandbox.path("taproll.db")).unwrap();
+    let ended: String = conn
+        .query_row(
+            "SELECT ended_at FROM sessions WHERE id = ?1",
+            [old.id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        ended, "2026-11-30T09:04:00.000+01:00",
+        "closed at its last tap"
+    );
 }

@@ -277,3 +277,27 @@ fn the_bell_rings_only_for_configured_outcomes() {
     tap(&mut app, "04DEADBEEF0001", Outcome::Unknown, None);
     assert!(app.ring_bell);
 }
+
+#[test]
+fn wedge_digits_are_not_swallowed_by_help_or_the_quit_question() {
+    use taproll::tui::app::{Action, Mode};
+    let mut app = app(3, 0);
+    app.wedge_input = Some(String::new());
+    app.on_key(KeyEvent::from(KeyCode::Char('?')));
+    app.on_key(KeyEvent::from(KeyCode::Char('0')));
+    assert_eq!(app.mode, Mode::Help, "a digit does not close the help");
+    app.on_key(KeyEvent::from(KeyCode::Char('q'))); // closes the help
+    app.on_key(KeyEvent::from(KeyCode::Char('q'))); // asks to quit
+    assert_eq!(app.mode, Mode::ConfirmQuit);
+    app.on_key(KeyEvent::from(KeyCode::Char('4')));
+    assert_eq!(
+        app.on_key(KeyEvent::from(KeyCode::Enter)),
+        Action::WedgeLine("04".into())
+    );
+    assert_eq!(app.mode, Mode::ConfirmQuit, "the question stays");
+    // Esc drops half-typed input.
+    app.on_key(KeyEvent::from(KeyCode::Char('n')));
+    app.on_key(KeyEvent::from(KeyCode::Char('a')));
+    app.on_key(KeyEvent::from(KeyCode::Esc));
+    assert_eq!(app.wedge_input.as_deref(), Some(""));
+}

@@ -24,9 +24,12 @@ pub struct ReaderInfo {
 }
 
 pub fn list() -> Result<Vec<ReaderInfo>, ListError> {
-    let context = Context::establish(Scope::User).map_err(|e| match e {
-        Error::NoService | Error::ServiceStopped | Error::CommError => ListError::NoService,
-        other => ListError::Pcsc(other),
+    let context = Context::establish(Scope::User).map_err(|e| {
+        if super::pcsc::is_service_down(e) {
+            ListError::NoService
+        } else {
+            ListError::Pcsc(e)
+        }
     })?;
     let names = match context.list_readers_owned() {
         Ok(names) if !names.is_empty() => names,

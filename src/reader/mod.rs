@@ -1,7 +1,8 @@
 //! Card readers. Each backend runs on its own thread and sends `ReaderEvent`s
 //! into a channel; the engine never knows which backend produced them.
 //!
-//! Backends: `sim` (a scripted scenario) and `pcsc` (USB readers through pcscd).
+//! Backends: `pcsc` (USB readers through pcscd), `wedge` (keyboard-wedge
+//! readers) and `sim` (a scripted scenario); `list` is `taproll readers`.
 
 pub mod list;
 pub mod pcsc;

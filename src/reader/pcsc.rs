@@ -27,6 +27,8 @@ const GET_UID: [u8; 5] = [0xFF, 0xCA, 0x00, 0x00, 0x00];
 const LED_READ: [u8; 9] = [0xFF, 0x00, 0x40, 0xA0, 0x04, 0x01, 0x01, 0x01, 0x01];
 const LED_REFUSED: [u8; 9] = [0xFF, 0x00, 0x40, 0x50, 0x04, 0x02, 0x02, 0x03, 0x03];
 const RETRY_EVERY: Duration = Duration::from_secs(2);
+/// Longest blocking wait; see `watch`.
+const WAIT_AT_MOST: Duration = Duration::from_secs(1);
 pub const SERVICE_DOWN: &str = "PC/SC service not running — start pcscd";
 pub const NO_READER: &str = "no card reader connected — plug one in";
 
@@ -82,6 +84,8 @@ impl PcscReader {
         {
             let _ = context.cancel();
         }
+        // Bounded: the thread checks `stopping` at least every WAIT_AT_MOST
+        // (or RETRY_EVERY while pcscd is down).
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
@@ -171,14 +175,26 @@ impl Watcher {
             for state in &mut states {
                 state.sync_current_state();
             }
-            // Blocks until a card or reader changes, or stop() cancels it.
-            context.get_status_change(None, &mut states)?;
+            // Blocks until a card or reader changes, or stop() cancels it. The
+            // timeout bounds a stop() that lands just before the call, when
+            // SCardCancel has nothing to cancel yet.
+            match context.get_status_change(WAIT_AT_MOST, &mut states) {
+                Ok(()) => {}
+                Err(Error::Timeout) => continue,
+                Err(e) => return Err(e),
+            }
             for state in states.iter().filter(|s| is_reader(s)) {
                 let (was, is) = (state.current_state(), state.event_state());
                 let count = state.event_count();
                 let swapped = counts
                     .insert(name_of(state.name()), count)
                     .is_some_and(|previous| previous != count);
+                // First sight of a reader (at start, after a pcscd restart, or
+                // when plugged in): a card already lying on it was counted
+                // before or was forgotten there; it is not a new tap.
+                if was == State::UNAWARE {
+                    continue;
+                }
                 let arrived = !was.contains(State::PRESENT) || swapped;
                 if is.contains(State::PRESENT) && arrived {
                     let at = now();
@@ -236,7 +252,11 @@ impl Watcher {
             }
         }
         if states.len() == 1 {
-            self.problem(NO_READER.to_string());
+            let message = match &self.filter.0 {
+                Some(part) => format!("no card reader matches reader.name \"{part}\""),
+                None => NO_READER.to_string(),
+            };
+            self.problem(message);
         } else {
             self.last_problem.clear();
         }
@@ -244,10 +264,19 @@ impl Watcher {
     }
 }
 
+/// The errors that mean pcscd is not there (not started, stopped, restarting).
+pub fn is_service_down(error: Error) -> bool {
+    matches!(
+        error,
+        Error::NoService | Error::ServiceStopped | Error::CommError
+    )
+}
+
 fn describe(error: Error) -> String {
-    match error {
-        Error::NoService | Error::ServiceStopped | Error::CommError => SERVICE_DOWN.to_string(),
-        other => format!("PC/SC error: {other}"),
+    if is_service_down(error) {
+        SERVICE_DOWN.to_string()
+    } else {
+        format!("PC/SC error: {error}")
     }
 }
 

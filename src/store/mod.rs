@@ -86,23 +86,30 @@ impl Store {
     }
 }
 
+/// Creates the database file with mode 0600, or tightens an existing one
+/// (and its -wal and -shm files) to it. The folder exists: the lock made it.
 fn create_private_file(path: &Path) -> Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     let open_error = |source| StoreError::Open {
         path: path.to_path_buf(),
         source,
     };
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(open_error)?;
-    }
-    // SQLite gives its -wal and -shm files the mode of the main file.
-    std::fs::OpenOptions::new()
+    // SQLite gives new -wal and -shm files the mode of the main file.
+    let file = std::fs::OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(false)
         .mode(0o600)
         .open(path)
         .map_err(open_error)?;
+    let private = std::fs::Permissions::from_mode(0o600);
+    file.set_permissions(private.clone()).map_err(open_error)?;
+    for suffix in ["-wal", "-shm"] {
+        let mut side = path.as_os_str().to_owned();
+        side.push(suffix);
+        // Absent until SQLite makes them; then made with the mode above.
+        let _ = std::fs::set_permissions(side, private.clone());
+    }
     Ok(())
 }
 
@@ -111,6 +118,4 @@ fn parse_time(text: &str) -> Result<crate::domain::Timestamp> {
         .map_err(|e| StoreError::BadValue(format!("time `{text}`: {e}")))
 }
 
-fn format_time(at: &crate::domain::Timestamp) -> String {
-    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, false)
-}
+use crate::domain::rfc3339 as format_time;

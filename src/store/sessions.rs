@@ -4,9 +4,20 @@ use super::{Result, Store, StoreError, format_time, parse_time};
 use crate::domain::{Course, Mark, MarkSource, RosterRow, Session, Student, Timestamp};
 use rusqlite::{OptionalExtension, params};
 
+/// An open session older than this is not resumed: it was never ended (a
+/// crash, a pulled plug) and belongs to an earlier class.
+pub const RESUME_WITHIN: chrono::Duration = chrono::Duration::hours(12);
+
 impl Store {
-    /// The course's open session if there is one, else a new one starting at `start`.
-    pub fn start_or_resume_session(&self, course: &Course, start: &Timestamp) -> Result<Session> {
+    /// The course's open session if it started less than `RESUME_WITHIN`
+    /// before `now`, else a new one starting at `start`. An older open session
+    /// is closed at its last tap first.
+    pub fn start_or_resume_session(
+        &self,
+        course: &Course,
+        start: &Timestamp,
+        now: &Timestamp,
+    ) -> Result<Session> {
         let open = self
             .conn
             .query_row(
@@ -17,13 +28,24 @@ impl Store {
             )
             .optional()?;
         if let Some((id, started_at)) = open {
-            tracing::info!(session = id, course = %course.name, "session resumed");
-            return Ok(Session {
-                id,
-                course: course.clone(),
-                started_at: parse_time(&started_at)?,
-                ended_at: None,
-            });
+            let started_at = parse_time(&started_at)?;
+            if *now - started_at < RESUME_WITHIN {
+                tracing::info!(session = id, course = %course.name, "session resumed");
+                return Ok(Session {
+                    id,
+                    course: course.clone(),
+                    started_at,
+                    ended_at: None,
+                });
+            }
+            // TODO(issue 4): ending a session also marks the unmarked absent.
+            self.conn.execute(
+                "UPDATE sessions SET ended_at =
+                    COALESCE((SELECT max(at) FROM taps WHERE session_id = ?1), started_at)
+                 WHERE id = ?1",
+                params![id],
+            )?;
+            tracing::warn!(session = id, course = %course.name, "stale open session closed");
         }
         self.conn.execute(
             "INSERT INTO sessions (course_id, started_at) VALUES (?1, ?2)",

@@ -189,6 +189,14 @@ impl App {
         }
         let ctrl_c =
             key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c');
+        // A wedge reader's digits count in every mode but the filter, where
+        // the instructor is typing; help and the quit question stay open.
+        if self.mode != Mode::Filter
+            && !ctrl_c
+            && let Some(action) = self.on_wedge_key(key.code)
+        {
+            return action;
+        }
         match self.mode {
             Mode::Help => {
                 self.mode = Mode::Normal;
@@ -211,25 +219,25 @@ impl App {
         }
     }
 
-    fn on_normal_key(&mut self, code: KeyCode) -> Action {
-        if let Some(input) = &mut self.wedge_input {
-            // Wedge readers type hex or decimal digits, none of which is a key
-            // of ours (j k g G q ? / are not hex), then Enter.
-            match code {
-                KeyCode::Char(c) if c.is_ascii_hexdigit() => {
-                    input.push(c);
-                    return Action::Redraw;
-                }
-                KeyCode::Enter if !input.is_empty() => {
-                    return Action::WedgeLine(std::mem::take(input));
-                }
-                KeyCode::Backspace => {
-                    input.pop();
-                    return Action::Redraw;
-                }
-                _ => {}
+    /// Wedge readers type hex or decimal digits, none of which is a key of
+    /// ours (j k g G q y n ? / are not hex), then Enter. `None`: not theirs.
+    fn on_wedge_key(&mut self, code: KeyCode) -> Option<Action> {
+        let input = self.wedge_input.as_mut()?;
+        match code {
+            KeyCode::Char(c) if c.is_ascii_hexdigit() => input.push(c),
+            KeyCode::Enter if !input.is_empty() => {
+                return Some(Action::WedgeLine(std::mem::take(input)));
             }
+            KeyCode::Backspace if !input.is_empty() => {
+                input.pop();
+            }
+            KeyCode::Esc if !input.is_empty() => input.clear(),
+            _ => return None,
         }
+        Some(Action::Redraw)
+    }
+
+    fn on_normal_key(&mut self, code: KeyCode) -> Action {
         let page = self.page_rows.max(1);
         match code {
             KeyCode::Char('q') => self.mode = Mode::ConfirmQuit,

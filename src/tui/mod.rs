@@ -59,8 +59,9 @@ pub struct TuiOptions {
     /// Read a keyboard-wedge reader from the keyboard.
     pub wedge: Option<WedgeConfig>,
     pub bell: Vec<Cue>,
-    /// Shown when the reader stream ends (e.g. "scenario finished").
-    pub reader_end: String,
+    /// Shown as a problem when the reader stream ends; `None` when the end is
+    /// expected (a finished scenario).
+    pub reader_end: Option<String>,
 }
 
 /// Runs the live roster until the user quits or a signal arrives.
@@ -110,7 +111,10 @@ pub async fn run(
                 }
                 None => {
                     reader_open = false;
-                    app.reader_ended = Some(options.reader_end.clone());
+                    match &options.reader_end {
+                        Some(problem) => app.reader_problem = Some(problem.clone()),
+                        None => app.reader_ended = Some("scenario finished".to_string()),
+                    }
                     dirty = true;
                 }
             },

@@ -20,6 +20,7 @@ pub struct Pcscd {
     child: Option<Child>,
     name: String,
     port: u16,
+    with_readers: bool,
 }
 
 impl Pcscd {
@@ -27,6 +28,15 @@ impl Pcscd {
     /// `None`, with a loud message, on a developer machine without pcscd,
     /// vpcd or root; a failure in CI.
     pub fn start(name: &str) -> Option<Self> {
+        Self::start_with(name, true)
+    }
+
+    /// A pcscd with no reader at all.
+    pub fn start_without_readers() -> Option<Self> {
+        Self::start_with("none", false)
+    }
+
+    fn start_with(name: &str, with_readers: bool) -> Option<Self> {
         if let Some(reason) = missing_prerequisite() {
             assert!(
                 std::env::var_os("CI").is_none(),
@@ -45,12 +55,15 @@ impl Pcscd {
             "FRIENDLYNAME \"{name}\"\nDEVICENAME /dev/null:0x{port:04X}\n\
              LIBPATH /usr/lib/pcsc/drivers/serial/libifdvpcd.so\nCHANNELID 0x{port:04X}\n"
         );
-        std::fs::write(dir.path().join("conf/vpcd"), conf).expect("reader.conf entry");
+        if with_readers {
+            std::fs::write(dir.path().join("conf/vpcd"), conf).expect("reader.conf entry");
+        }
         let mut pcscd = Self {
             dir,
             child: None,
             name: name.to_string(),
             port,
+            with_readers,
         };
         pcscd.launch();
         Some(pcscd)
@@ -109,7 +122,8 @@ impl Pcscd {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let listening = listening_ports();
-            let ready = listening.contains(&self.port) && listening.contains(&(self.port + 1));
+            let ready = !self.with_readers
+                || listening.contains(&self.port) && listening.contains(&(self.port + 1));
             if self.socket().exists() && ready {
                 return;
             }

@@ -67,7 +67,7 @@ impl Card {
         log.iter().map(|(apdu, _)| apdu.clone()).collect()
     }
 
-    /// When the card sent its answer to the first GET DATA (UID).
+    /// When the card answered the first GET DATA (UID), just before sending.
     pub fn uid_answered_at(&self) -> Option<Instant> {
         let log = self.apdus.lock().expect("apdu log");
         log.iter()
@@ -121,13 +121,15 @@ fn serve(mut stream: TcpStream, uid: &[u8], behaviour: Behaviour, log: &ApduLog)
         };
         let mut frame = (answer.len() as u16).to_be_bytes().to_vec();
         frame.extend_from_slice(&answer);
-        if stream.write_all(&frame).is_err() {
-            return;
-        }
+        // Logged before the answer goes out, so a test that has seen the
+        // answer's effect always finds the APDU in the log.
         if payload.len() > 1 {
             log.lock()
                 .expect("apdu log")
                 .push((payload, Instant::now()));
+        }
+        if stream.write_all(&frame).is_err() {
+            return;
         }
     }
 }
