@@ -24,6 +24,45 @@ pub enum Command {
     Run(RunArgs),
     /// List the PC/SC card readers and their card state.
     Readers,
+    /// Import or list a course's students.
+    #[command(subcommand)]
+    Roster(RosterCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RosterCommand {
+    /// Import students from a CSV (generic, Canvas or Moodle export). Adds and
+    /// updates, never deletes; a file with a refused line imports nothing.
+    Import {
+        /// The CSV file.
+        file: PathBuf,
+        /// The course to import into; created if new.
+        #[arg(long, value_name = "NAME")]
+        course: String,
+        /// Show what would change and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        files: FileArgs,
+    },
+    /// List the students of a course (all courses without --course).
+    List {
+        #[arg(long, value_name = "NAME")]
+        course: Option<String>,
+        #[command(flatten)]
+        files: FileArgs,
+    },
+}
+
+/// Where the config and the database are.
+#[derive(Args, Debug, Clone, Default)]
+pub struct FileArgs {
+    /// Config file [default: $XDG_CONFIG_HOME/taproll/config.toml, if present].
+    #[arg(long, value_name = "FILE", env = "TAPROLL_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Database file [default: store.path, else $XDG_DATA_HOME/taproll/taproll.db].
+    #[arg(long, value_name = "FILE", env = "TAPROLL_DB")]
+    pub db: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -38,12 +77,8 @@ pub struct DemoArgs {
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
-    /// Config file [default: $XDG_CONFIG_HOME/taproll/config.toml, if present].
-    #[arg(long, value_name = "FILE", env = "TAPROLL_CONFIG")]
-    pub config: Option<PathBuf>,
-    /// Database file [default: store.path, else $XDG_DATA_HOME/taproll/taproll.db].
-    #[arg(long, value_name = "FILE", env = "TAPROLL_DB")]
-    pub db: Option<PathBuf>,
+    #[command(flatten)]
+    pub files: FileArgs,
     /// Course to take attendance for; created if new [default: the last one used].
     #[arg(long, value_name = "NAME")]
     pub course: Option<String>,

@@ -2,7 +2,7 @@
 //! store, pick the course and session, start the reader, hand over to the
 //! TUI or headless loop.
 
-use crate::cli::{Cli, Command, DemoArgs, RunArgs};
+use crate::cli::{Cli, Command, DemoArgs, FileArgs, RunArgs};
 use crate::config::{self, Config, ConfigError, Cue, ReaderBackend};
 use crate::demo::{self, DemoError};
 use crate::engine::Engine;
@@ -13,7 +13,7 @@ use crate::reader::{self, ReaderEvent, sim::Script};
 use crate::rules::Policy;
 use crate::store::{Store, StoreError};
 use crate::toml_file::TomlFileError;
-use crate::{headless, logging, tui};
+use crate::{commands, headless, logging, tui};
 use std::path::{Path, PathBuf};
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 
@@ -46,6 +46,17 @@ pub enum LaunchError {
     Readers(#[from] reader::list::ListError),
     #[error("the card reader thread stopped unexpectedly; see the log")]
     ReaderStopped,
+    #[error("cannot read {path}: {source}")]
+    ReadFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Import(#[from] crate::import::ImportError),
+    #[error("{0}")]
+    Refused(String),
+    #[error("no course named \"{0}\"")]
+    UnknownCourse(String),
 }
 
 /// How a run is set up, after flags, environment, config and defaults.
@@ -82,18 +93,20 @@ pub fn main(cli: Cli) -> Result<(), LaunchError> {
     let dirs = Dirs::from_env();
     let (plan, config) = match cli.command {
         Command::Readers => return print_readers(),
-        Command::Demo(args) => (plan_demo(args)?, Config::default()),
+        Command::Roster(command) => return commands::roster(command, dirs.as_ref()),
+        Command::Demo(args) => (plan_demo(args)?, config::Loaded::default()),
         Command::Run(args) => {
-            let default_file = dirs.as_ref().map(|d| d.config_file.clone());
-            let loaded = config::load(args.config.as_deref(), default_file.as_deref())?;
-            (
-                plan_run(args, &loaded.config, dirs.as_ref())?,
-                loaded.config,
-            )
+            let loaded = load_config(&args.files, dirs.as_ref())?;
+            (plan_run(args, &loaded.config, dirs.as_ref())?, loaded)
         }
     };
-    let _log_guard = start_logging(dirs.as_ref(), &config);
-    tracing::info!(version = env!("CARGO_PKG_VERSION"), db = %plan.db.display(), "taproll starting");
+    let _log_guard = start_logging(dirs.as_ref(), &config.config);
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        db = %plan.db.display(),
+        config = ?config.file,
+        "taproll starting"
+    );
     let demo_db = plan.demo.then(|| plan.db.clone());
     let result = run(plan);
     if let Some(db) = demo_db {
@@ -126,11 +139,29 @@ fn plan_demo(args: DemoArgs) -> Result<Plan, LaunchError> {
     })
 }
 
+/// The config named by `--config` / `$TAPROLL_CONFIG`, or the default file.
+pub fn load_config(files: &FileArgs, dirs: Option<&Dirs>) -> Result<config::Loaded, LaunchError> {
+    let default_file = dirs.map(|d| d.config_file.clone());
+    Ok(config::load(
+        files.config.as_deref(),
+        default_file.as_deref(),
+    )?)
+}
+
+/// `--db`, `$TAPROLL_DB`, `store.path`, else the XDG data folder.
+pub fn database_path(
+    files: &FileArgs,
+    config: &Config,
+    dirs: Option<&Dirs>,
+) -> Result<PathBuf, LaunchError> {
+    match files.db.clone().or_else(|| config.store.path.clone()) {
+        Some(db) => Ok(db),
+        None => Ok(dirs.ok_or(LaunchError::NoHome)?.default_db()),
+    }
+}
+
 fn plan_run(args: RunArgs, config: &Config, dirs: Option<&Dirs>) -> Result<Plan, LaunchError> {
-    let db = match args.db.or_else(|| config.store.path.clone()) {
-        Some(db) => db,
-        None => dirs.ok_or(LaunchError::NoHome)?.default_db(),
-    };
+    let db = database_path(&args.files, config, dirs)?;
     // Only the --scenario flag implies the simulator: a scenario left in the
     // config must never replace the real reader unnoticed.
     let backend = match (args.reader, &args.scenario) {

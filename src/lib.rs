@@ -5,11 +5,13 @@
 //! (shows what was committed).
 
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod engine;
 pub mod headless;
+pub mod import;
 pub mod launch;
 pub mod logging;
 pub mod paths;

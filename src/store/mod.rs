@@ -1,13 +1,16 @@
 //! The SQLite store: the record of truth. One writer process per database
 //! file, enforced with a lock file next to it.
 
+mod import;
 mod lock;
 mod roster;
 mod schema;
 mod sessions;
 mod taps;
 
+pub use import::{ImportOutcome, ImportSummary};
 pub use lock::WriterLock;
+pub use roster::ListedStudent;
 
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};

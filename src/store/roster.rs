@@ -77,3 +77,69 @@ impl Store {
         Ok(())
     }
 }
+
+/// One student in a course listing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListedStudent {
+    pub student_no: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub section: Option<String>,
+    /// Card UIDs, canonical hex.
+    pub cards: Vec<String>,
+}
+
+impl Store {
+    pub fn course_by_name(&self, name: &str) -> Result<Option<Course>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id, name FROM courses WHERE name = ?1",
+                params![name],
+                |row| {
+                    Ok(Course {
+                        id: row.get(0)?,
+                        name: row.get(1)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    pub fn courses(&self) -> Result<Vec<Course>> {
+        let mut statement = self
+            .conn
+            .prepare("SELECT id, name FROM courses ORDER BY name COLLATE NOCASE")?;
+        let rows = statement.query_map([], |row| {
+            Ok(Course {
+                id: row.get(0)?,
+                name: row.get(1)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The course's students by name, with their sections and cards.
+    pub fn roster_listing(&self, course_id: i64) -> Result<Vec<ListedStudent>> {
+        let mut statement = self.conn.prepare(
+            "SELECT s.student_no, s.name, s.email, e.section,
+                    (SELECT group_concat(uid, ' ') FROM cards c WHERE c.student_id = s.id)
+             FROM enrolments e JOIN students s ON s.id = e.student_id
+             WHERE e.course_id = ?1
+             ORDER BY s.name COLLATE NOCASE, s.student_no",
+        )?;
+        let rows = statement.query_map(params![course_id], |row| {
+            Ok(ListedStudent {
+                student_no: row.get(0)?,
+                name: row.get(1)?,
+                email: row.get(2)?,
+                section: row.get(3)?,
+                cards: row
+                    .get::<_, Option<String>>(4)?
+                    .map(|cards| cards.split(' ').map(str::to_string).collect())
+                    .unwrap_or_default(),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}

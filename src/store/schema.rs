@@ -72,6 +72,10 @@ const MIGRATIONS: &[&str] = &[
         sent_at     TEXT
     );
     "#,
+    // 2: a course's students may be in sections (from the LMS roster).
+    r#"
+    ALTER TABLE enrolments ADD COLUMN section TEXT;
+    "#,
 ];
 
 pub fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {

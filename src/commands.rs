@@ -1,0 +1,134 @@
+//! `taproll roster import` and `taproll roster list`: one-shot commands that
+//! print to the terminal and exit.
+
+use crate::cli::RosterCommand;
+use crate::domain::CardUid;
+use crate::import::{self, Refusal};
+use crate::launch::{LaunchError, database_path, load_config};
+use crate::paths::Dirs;
+use crate::store::{ImportOutcome, Store};
+use crate::text::sanitize_for_terminal as clean;
+use std::fmt::Write as _;
+use std::path::Path;
+
+pub fn roster(command: RosterCommand, dirs: Option<&Dirs>) -> Result<(), LaunchError> {
+    match command {
+        RosterCommand::Import {
+            file,
+            course,
+            dry_run,
+            files,
+        } => {
+            let config = load_config(&files, dirs)?.config;
+            let store = Store::open(&database_path(&files, &config, dirs)?)?;
+            print!("{}", import_file(&store, &file, &course, dry_run)?);
+            Ok(())
+        }
+        RosterCommand::List { course, files } => {
+            let config = load_config(&files, dirs)?.config;
+            let store = Store::open(&database_path(&files, &config, dirs)?)?;
+            print!("{}", list(&store, course.as_deref())?);
+            Ok(())
+        }
+    }
+}
+
+/// Imports a roster file; the report on success, every refused line on failure.
+pub fn import_file(
+    store: &Store,
+    file: &Path,
+    course: &str,
+    dry_run: bool,
+) -> Result<String, LaunchError> {
+    let bytes = std::fs::read(file).map_err(|source| LaunchError::ReadFile {
+        path: file.to_path_buf(),
+        source,
+    })?;
+    // Spreadsheets still write Windows-1252 now and then: refuse, don't guess.
+    let text = String::from_utf8(bytes).map_err(|e| {
+        LaunchError::Import(import::ImportError::Csv {
+            line: 0,
+            reason: format!(
+                "the file is not UTF-8 (byte {}); save it as CSV UTF-8",
+                e.utf8_error().valid_up_to()
+            ),
+        })
+    })?;
+    let parsed = import::parse(&text)?;
+    if !parsed.refused.is_empty() {
+        return Err(refused(file, &parsed.refused));
+    }
+    let now = crate::reader::now();
+    let summary = match store.import_roster(course, &parsed.students, &now, dry_run)? {
+        ImportOutcome::Done(summary) => summary,
+        ImportOutcome::Refused(lines) => return Err(refused(file, &lines)),
+    };
+    let verb = if dry_run { "would be " } else { "" };
+    let mut report = String::new();
+    let _ = writeln!(
+        report,
+        "{}: {} students read ({}); {} {verb}added, {} {verb}updated, {} unchanged, {} cards {verb}bound.",
+        clean(course),
+        parsed.students.len(),
+        parsed.format.name(),
+        summary.added,
+        summary.updated,
+        summary.unchanged,
+        summary.cards_bound,
+    );
+    if dry_run {
+        report.push_str("Dry run: nothing was written.\n");
+    }
+    Ok(report)
+}
+
+fn refused(file: &Path, lines: &[Refusal]) -> LaunchError {
+    let mut message = format!(
+        "{}: {} line(s) refused, nothing imported:",
+        file.display(),
+        lines.len()
+    );
+    for refusal in lines {
+        let _ = write!(
+            message,
+            "\n  line {}: {}",
+            refusal.line,
+            clean(&refusal.reason)
+        );
+    }
+    LaunchError::Refused(message)
+}
+
+/// The students of one course, or of every course.
+pub fn list(store: &Store, course: Option<&str>) -> Result<String, LaunchError> {
+    let courses = match course {
+        Some(name) => vec![
+            store
+                .course_by_name(name)?
+                .ok_or_else(|| LaunchError::UnknownCourse(name.to_string()))?,
+        ],
+        None => store.courses()?,
+    };
+    let mut out = String::new();
+    for course in courses {
+        let students = store.roster_listing(course.id)?;
+        let _ = writeln!(out, "{} ({} students)", clean(&course.name), students.len());
+        for s in students {
+            let cards: Vec<String> = s
+                .cards
+                .iter()
+                .map(|c| CardUid::parse(c).map_or_else(|_| c.clone(), |uid| uid.to_string()))
+                .collect();
+            let _ = writeln!(
+                out,
+                "  {:<12} {:<28} {:<28} {:<10} {}",
+                clean(&s.student_no),
+                clean(&s.name),
+                clean(s.email.as_deref().unwrap_or("")),
+                clean(s.section.as_deref().unwrap_or("")),
+                cards.join(" ")
+            );
+        }
+    }
+    Ok(out)
+}
