@@ -127,6 +127,8 @@ impl Mark {
 pub enum MarkSource {
     Card,
     Manual,
+    /// Set by taproll: absent at the end of the session.
+    Auto,
 }
 
 impl MarkSource {
@@ -134,6 +136,7 @@ impl MarkSource {
         match self {
             MarkSource::Card => "card",
             MarkSource::Manual => "manual",
+            MarkSource::Auto => "auto",
         }
     }
 
@@ -141,6 +144,7 @@ impl MarkSource {
         match text {
             "card" => Some(MarkSource::Card),
             "manual" => Some(MarkSource::Manual),
+            "auto" => Some(MarkSource::Auto),
             _ => None,
         }
     }
@@ -275,7 +279,7 @@ mod tests {
         for mark in [Mark::Present, Mark::Late, Mark::Absent, Mark::Excused] {
             assert_eq!(Mark::parse(mark.as_str()), Some(mark));
         }
-        for source in [MarkSource::Card, MarkSource::Manual] {
+        for source in [MarkSource::Card, MarkSource::Manual, MarkSource::Auto] {
             assert_eq!(MarkSource::parse(source.as_str()), Some(source));
         }
         assert_eq!(Mark::parse("here"), None);

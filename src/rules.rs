@@ -62,12 +62,21 @@ pub fn decide(policy: &Policy, facts: &TapFacts) -> Outcome {
             marked_at: Some(first_at),
         } => Outcome::Duplicate { first_at },
         Holder::Enrolled { marked_at: None } => {
-            if facts.at > facts.session_start + policy.late_after {
-                Outcome::Late
-            } else {
-                Outcome::Present
+            match first_tap_mark(policy, &facts.session_start, &facts.at) {
+                Mark::Late => Outcome::Late,
+                _ => Outcome::Present,
             }
         }
+    }
+}
+
+/// The mark a student's first tap gives: late strictly after the cutoff.
+/// Also used when an earlier tap of an unknown card is claimed later.
+pub fn first_tap_mark(policy: &Policy, session_start: &Timestamp, at: &Timestamp) -> Mark {
+    if *at > *session_start + policy.late_after {
+        Mark::Late
+    } else {
+        Mark::Present
     }
 }
 

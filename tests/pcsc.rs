@@ -410,9 +410,17 @@ fn five_hundred_taps_in_a_row_none_lost_or_doubled() {
     expected.sort();
     assert_eq!(printed.len(), 500, "printed taps");
     assert_eq!(printed, expected);
-    let mut stored: Vec<String> = taproll.stored_taps().into_iter().map(|t| t.1).collect();
+    // Stored: the same 500 events. A card seen again within the debounce
+    // (vpcd now and then reports a card twice) is kept for the audit as a
+    // `repeat`, which is not an event: it was not printed, nor counted.
+    let (repeats, events): (Vec<_>, Vec<_>) = taproll
+        .stored_taps()
+        .into_iter()
+        .partition(|(_, _, outcome)| outcome == "repeat");
+    let mut stored: Vec<String> = events.into_iter().map(|t| t.1).collect();
     stored.sort();
     assert_eq!(stored, expected);
+    eprintln!("{} repeat(s) stored besides the 500 taps", repeats.len());
 }
 
 #[test]

@@ -3,6 +3,7 @@
 
 mod import;
 mod lock;
+mod marks;
 mod roster;
 mod schema;
 mod sessions;
@@ -10,6 +11,7 @@ mod taps;
 
 pub use import::{ImportOutcome, ImportSummary};
 pub use lock::WriterLock;
+pub use marks::{Claim, SessionSummary, UnclaimedTap, Undone};
 pub use roster::ListedStudent;
 
 use rusqlite::Connection;
@@ -122,3 +124,21 @@ fn parse_time(text: &str) -> Result<crate::domain::Timestamp> {
 }
 
 use crate::domain::rfc3339 as format_time;
+
+/// Queues an event for the server push (the sync issue), in the caller's
+/// transaction; its random id is the idempotency key.
+fn queue_event(
+    conn: &Connection,
+    kind: &str,
+    mut payload: serde_json::Value,
+    at: &crate::domain::Timestamp,
+) -> Result<()> {
+    let event_id = uuid::Uuid::new_v4().to_string();
+    payload["event_id"] = event_id.clone().into();
+    payload["kind"] = kind.into();
+    conn.execute(
+        "INSERT INTO outbox (event_id, kind, payload, created_at) VALUES (?1, ?2, ?3, ?4)",
+        rusqlite::params![event_id, kind, payload.to_string(), format_time(at)],
+    )?;
+    Ok(())
+}

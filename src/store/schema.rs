@@ -76,6 +76,42 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE enrolments ADD COLUMN section TEXT;
     "#,
+    // 3: marks made by hand or at the end of a session ('auto' absent), and
+    // the audit trail of every change to a mark, which undo walks back.
+    r#"
+    CREATE TABLE marks_v3 (
+        session_id  INTEGER NOT NULL REFERENCES sessions(id),
+        student_id  INTEGER NOT NULL REFERENCES students(id),
+        mark        TEXT NOT NULL CHECK (mark IN ('present', 'late', 'absent', 'excused')),
+        source      TEXT NOT NULL CHECK (source IN ('card', 'manual', 'auto')),
+        at          TEXT NOT NULL,
+        tap_id      INTEGER REFERENCES taps(id),
+        note        TEXT,
+        PRIMARY KEY (session_id, student_id)
+    );
+    INSERT INTO marks_v3 SELECT session_id, student_id, mark, source, at, tap_id, note FROM marks;
+    DROP TABLE marks;
+    ALTER TABLE marks_v3 RENAME TO marks;
+    CREATE TABLE mark_changes (
+        id              INTEGER PRIMARY KEY,
+        session_id      INTEGER NOT NULL REFERENCES sessions(id),
+        student_id      INTEGER NOT NULL REFERENCES students(id),
+        changed_at      TEXT NOT NULL,
+        -- 'manual' (set by hand), 'bind' (an earlier tap claimed), 'undo'
+        source          TEXT NOT NULL,
+        -- the mark after the change; NULL when the change removed it
+        mark            TEXT,
+        note            TEXT,
+        -- the mark row before the change, to undo it; NULL mark: no mark
+        before_mark     TEXT,
+        before_source   TEXT,
+        before_at       TEXT,
+        before_tap_id   INTEGER,
+        before_note     TEXT,
+        undone          INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX mark_changes_session ON mark_changes(session_id, id);
+    "#,
 ];
 
 pub fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {

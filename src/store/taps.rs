@@ -1,6 +1,6 @@
 //! Recording a tap: facts, decision and writes in one transaction.
 
-use super::{Result, Store, format_time, parse_time};
+use super::{Result, Store, format_time, parse_time, queue_event};
 use crate::domain::{CardUid, Session, Student, TapRecord, Timestamp};
 use crate::rules::{self, Holder, Policy, TapFacts};
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
@@ -55,10 +55,7 @@ impl Store {
                 params![session.id, student_id, mark.as_str(), at_text, tap_id],
             )?;
         }
-        let event_id = uuid::Uuid::new_v4().to_string();
         let payload = serde_json::json!({
-            "event_id": event_id,
-            "kind": "tap",
             "session_id": session.id,
             "at": at_text,
             "reader": reader,
@@ -66,10 +63,7 @@ impl Store {
             "outcome": outcome.as_str(),
             "student_no": student.as_ref().map(|s| s.student_no.as_str()),
         });
-        tx.execute(
-            "INSERT INTO outbox (event_id, kind, payload, created_at) VALUES (?1, 'tap', ?2, ?3)",
-            params![event_id, payload.to_string(), at_text],
-        )?;
+        queue_event(&tx, "tap", payload, at)?;
         tx.commit()?;
         Ok(TapRecord {
             tap_id,

@@ -1,0 +1,421 @@
+//! Marks changed by hand, claimed from an earlier tap, undone, or set at the
+//! end of a session; each change by hand is kept in `mark_changes`.
+
+use super::{Result, Store, StoreError, format_time, parse_time, queue_event};
+use crate::domain::{CardUid, Mark, Session, Student, Timestamp};
+use crate::rules::{self, Policy};
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// A tap of a card nobody holds, waiting to be bound to a student.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnclaimedTap {
+    pub tap_id: i64,
+    pub uid: CardUid,
+    pub at: Timestamp,
+    pub reader: String,
+}
+
+/// What binding a tap's card did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Claim {
+    /// Bound; the student got this mark from the tap (`None`: already marked).
+    Bound { mark: Option<Mark> },
+    /// The card belongs to someone else: ask before moving it.
+    CardTaken { holder: Student },
+}
+
+/// An undone change: whose mark, and the mark it is back to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Undone {
+    pub student: Student,
+    pub restored: Option<Mark>,
+}
+
+/// Counts for the end-of-session summary.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SessionSummary {
+    pub present: usize,
+    pub late: usize,
+    pub absent: usize,
+    pub excused: usize,
+    /// Taps of cards nobody held.
+    pub unknown: usize,
+    /// Taps of students already counted.
+    pub duplicate: usize,
+}
+
+/// The mark row as it is before a change.
+struct Before {
+    mark: Option<String>,
+    source: Option<String>,
+    at: Option<String>,
+    tap_id: Option<i64>,
+    note: Option<String>,
+}
+
+fn mark_row(conn: &Connection, session_id: i64, student_id: i64) -> Result<Before> {
+    let row = conn
+        .query_row(
+            "SELECT mark, source, at, tap_id, note FROM marks
+             WHERE session_id = ?1 AND student_id = ?2",
+            params![session_id, student_id],
+            |r| {
+                Ok(Before {
+                    mark: r.get(0)?,
+                    source: r.get(1)?,
+                    at: r.get(2)?,
+                    tap_id: r.get(3)?,
+                    note: r.get(4)?,
+                })
+            },
+        )
+        .optional()?;
+    Ok(row.unwrap_or(Before {
+        mark: None,
+        source: None,
+        at: None,
+        tap_id: None,
+        note: None,
+    }))
+}
+
+/// Records a change in the audit trail and the outbox.
+#[allow(clippy::too_many_arguments)] // one row of the audit table
+fn log_change(
+    conn: &Connection,
+    session: &Session,
+    student_id: i64,
+    source: &str,
+    mark: Option<Mark>,
+    note: Option<&str>,
+    before: &Before,
+    at: &Timestamp,
+) -> Result<()> {
+    conn.execute(
+        "INSERT INTO mark_changes (session_id, student_id, changed_at, source, mark, note,
+             before_mark, before_source, before_at, before_tap_id, before_note)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        params![
+            session.id,
+            student_id,
+            format_time(at),
+            source,
+            mark.map(Mark::as_str),
+            note,
+            before.mark,
+            before.source,
+            before.at,
+            before.tap_id,
+            before.note
+        ],
+    )?;
+    let student_no: String = conn.query_row(
+        "SELECT student_no FROM students WHERE id = ?1",
+        params![student_id],
+        |r| r.get(0),
+    )?;
+    queue_event(
+        conn,
+        "mark",
+        serde_json::json!({
+            "session_id": session.id,
+            "student_no": student_no,
+            "mark": mark.map(Mark::as_str),
+            "source": source,
+            "note": note,
+        }),
+        at,
+    )
+}
+
+fn student(conn: &Connection, student_id: i64) -> Result<Student> {
+    Ok(conn.query_row(
+        "SELECT id, student_no, name FROM students WHERE id = ?1",
+        params![student_id],
+        |r| {
+            Ok(Student {
+                id: r.get(0)?,
+                student_no: r.get(1)?,
+                name: r.get(2)?,
+            })
+        },
+    )?)
+}
+
+impl Store {
+    /// Sets a student's mark by hand, with an optional note.
+    pub fn set_manual_mark(
+        &self,
+        session: &Session,
+        student_id: i64,
+        mark: Mark,
+        note: Option<&str>,
+        at: &Timestamp,
+    ) -> Result<()> {
+        let tx = self.conn.unchecked_transaction()?;
+        let before = mark_row(&tx, session.id, student_id)?;
+        tx.execute(
+            "INSERT INTO marks (session_id, student_id, mark, source, at, tap_id, note)
+             VALUES (?1, ?2, ?3, 'manual', ?4, NULL, ?5)
+             ON CONFLICT(session_id, student_id) DO UPDATE SET
+                mark = excluded.mark, source = 'manual', at = excluded.at,
+                tap_id = NULL, note = excluded.note",
+            params![session.id, student_id, mark.as_str(), format_time(at), note],
+        )?;
+        log_change(
+            &tx,
+            session,
+            student_id,
+            "manual",
+            Some(mark),
+            note,
+            &before,
+            at,
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Undoes the latest change made by hand or by claiming a tap in this
+    /// session. `None` when there is nothing left to undo.
+    pub fn undo_last_change(&self, session: &Session, at: &Timestamp) -> Result<Option<Undone>> {
+        let tx = self.conn.unchecked_transaction()?;
+        let last = tx
+            .query_row(
+                "SELECT id, student_id, before_mark, before_source, before_at, before_tap_id, before_note
+                 FROM mark_changes
+                 WHERE session_id = ?1 AND undone = 0 AND source IN ('manual', 'bind')
+                 ORDER BY id DESC LIMIT 1",
+                params![session.id],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, i64>(1)?,
+                        Before {
+                            mark: r.get(2)?,
+                            source: r.get(3)?,
+                            at: r.get(4)?,
+                            tap_id: r.get(5)?,
+                            note: r.get(6)?,
+                        },
+                    ))
+                },
+            )
+            .optional()?;
+        let Some((change_id, student_id, restore)) = last else {
+            return Ok(None);
+        };
+        let current = mark_row(&tx, session.id, student_id)?;
+        match (&restore.mark, &restore.source, &restore.at) {
+            (Some(mark), Some(source), Some(mark_at)) => tx.execute(
+                "INSERT INTO marks (session_id, student_id, mark, source, at, tap_id, note)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT(session_id, student_id) DO UPDATE SET
+                    mark = excluded.mark, source = excluded.source, at = excluded.at,
+                    tap_id = excluded.tap_id, note = excluded.note",
+                params![
+                    session.id,
+                    student_id,
+                    mark,
+                    source,
+                    mark_at,
+                    restore.tap_id,
+                    restore.note
+                ],
+            )?,
+            _ => tx.execute(
+                "DELETE FROM marks WHERE session_id = ?1 AND student_id = ?2",
+                params![session.id, student_id],
+            )?,
+        };
+        tx.execute(
+            "UPDATE mark_changes SET undone = 1 WHERE id = ?1",
+            params![change_id],
+        )?;
+        let restored = restore
+            .mark
+            .as_deref()
+            .map(|m| Mark::parse(m).ok_or_else(|| StoreError::BadValue(m.to_string())))
+            .transpose()?;
+        log_change(
+            &tx,
+            session,
+            student_id,
+            "undo",
+            restored,
+            restore.note.as_deref(),
+            &current,
+            at,
+        )?;
+        let student = student(&tx, student_id)?;
+        tx.commit()?;
+        Ok(Some(Undone { student, restored }))
+    }
+
+    /// Taps of this session from cards nobody holds yet, newest first.
+    pub fn unclaimed_taps(&self, session: &Session) -> Result<Vec<UnclaimedTap>> {
+        let mut statement = self.conn.prepare(
+            "SELECT t.id, t.uid, t.at, t.reader FROM taps t
+             WHERE t.session_id = ?1 AND t.outcome = 'unknown'
+               AND NOT EXISTS (SELECT 1 FROM cards c WHERE c.uid = t.uid)
+               AND t.id = (SELECT max(t2.id) FROM taps t2
+                           WHERE t2.session_id = t.session_id AND t2.uid = t.uid
+                             AND t2.outcome = 'unknown')
+             ORDER BY t.id DESC",
+        )?;
+        let rows = statement.query_map(params![session.id], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get(3)?,
+            ))
+        })?;
+        rows.map(|row| {
+            let (tap_id, uid, at, reader) = row?;
+            Ok(UnclaimedTap {
+                tap_id,
+                uid: CardUid::parse(&uid).map_err(|e| StoreError::BadValue(e.to_string()))?,
+                at: parse_time(&at)?,
+                reader,
+            })
+        })
+        .collect()
+    }
+
+    /// Students on the course's roster who have no card yet, by name.
+    pub fn students_without_card(&self, course_id: i64) -> Result<Vec<Student>> {
+        let mut statement = self.conn.prepare(
+            "SELECT s.id, s.student_no, s.name FROM enrolments e
+             JOIN students s ON s.id = e.student_id
+             WHERE e.course_id = ?1
+               AND NOT EXISTS (SELECT 1 FROM cards c WHERE c.student_id = s.id)
+             ORDER BY s.name COLLATE NOCASE",
+        )?;
+        let rows = statement.query_map(params![course_id], |r| {
+            Ok(Student {
+                id: r.get(0)?,
+                student_no: r.get(1)?,
+                name: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Binds the card of an earlier tap to a student and, if the student has
+    /// no mark yet, gives them the mark that tap would have given. A card that
+    /// belongs to someone else is only moved with `move_card`.
+    pub fn claim_tap(
+        &self,
+        session: &Session,
+        policy: &Policy,
+        tap_id: i64,
+        student_id: i64,
+        move_card: bool,
+        at: &Timestamp,
+    ) -> Result<Claim> {
+        let tx = self.conn.unchecked_transaction()?;
+        let (uid, tapped_at): (String, String) = tx.query_row(
+            "SELECT uid, at FROM taps WHERE id = ?1 AND session_id = ?2",
+            params![tap_id, session.id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        let holder: Option<i64> = tx
+            .query_row(
+                "SELECT student_id FROM cards WHERE uid = ?1",
+                params![uid],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(holder) = holder.filter(|h| *h != student_id)
+            && !move_card
+        {
+            return Ok(Claim::CardTaken {
+                holder: student(&tx, holder)?,
+            });
+        }
+        tx.execute(
+            "INSERT INTO cards (uid, student_id, added_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT(uid) DO UPDATE SET student_id = excluded.student_id, added_at = excluded.added_at",
+            params![uid, student_id, format_time(at)],
+        )?;
+        let before = mark_row(&tx, session.id, student_id)?;
+        let mark = if before.mark.is_none() {
+            let mark = rules::first_tap_mark(policy, &session.started_at, &parse_time(&tapped_at)?);
+            tx.execute(
+                "INSERT INTO marks (session_id, student_id, mark, source, at, tap_id)
+                 VALUES (?1, ?2, ?3, 'card', ?4, ?5)",
+                params![session.id, student_id, mark.as_str(), tapped_at, tap_id],
+            )?;
+            log_change(
+                &tx,
+                session,
+                student_id,
+                "bind",
+                Some(mark),
+                None,
+                &before,
+                at,
+            )?;
+            Some(mark)
+        } else {
+            None
+        };
+        tx.commit()?;
+        tracing::info!(
+            tap = tap_id,
+            student = student_id,
+            ?mark,
+            "card bound from a tap"
+        );
+        Ok(Claim::Bound { mark })
+    }
+
+    /// Ends the session: every student without a mark is marked absent.
+    pub fn end_session(&self, session: &Session, at: &Timestamp) -> Result<SessionSummary> {
+        let tx = self.conn.unchecked_transaction()?;
+        tx.execute(
+            "INSERT INTO marks (session_id, student_id, mark, source, at)
+             SELECT ?1, e.student_id, 'absent', 'auto', ?3 FROM enrolments e
+             WHERE e.course_id = ?2
+               AND NOT EXISTS (SELECT 1 FROM marks m
+                               WHERE m.session_id = ?1 AND m.student_id = e.student_id)",
+            params![session.id, session.course.id, format_time(at)],
+        )?;
+        tx.execute(
+            "UPDATE sessions SET ended_at = ?2 WHERE id = ?1 AND ended_at IS NULL",
+            params![session.id, format_time(at)],
+        )?;
+        queue_event(
+            &tx,
+            "session_end",
+            serde_json::json!({ "session_id": session.id }),
+            at,
+        )?;
+        tx.commit()?;
+        tracing::info!(session = session.id, "session ended");
+        self.session_summary(session)
+    }
+
+    pub fn session_summary(&self, session: &Session) -> Result<SessionSummary> {
+        let mut summary = SessionSummary::default();
+        for row in self.roster(session)? {
+            match row.mark {
+                Some(Mark::Present) => summary.present += 1,
+                Some(Mark::Late) => summary.late += 1,
+                Some(Mark::Excused) => summary.excused += 1,
+                Some(Mark::Absent) | None => summary.absent += 1,
+            }
+        }
+        let (unknown, duplicate): (i64, i64) = self.conn.query_row(
+            "SELECT count(*) FILTER (WHERE outcome IN ('unknown', 'random_id')),
+                    count(*) FILTER (WHERE outcome = 'duplicate')
+             FROM taps WHERE session_id = ?1",
+            params![session.id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        summary.unknown = unknown as usize;
+        summary.duplicate = duplicate as usize;
+        Ok(summary)
+    }
+}
