@@ -27,7 +27,7 @@ struct DemoRoster {
 struct DemoStudent {
     id: String,
     name: String,
-    card: String,
+    card: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -55,7 +55,9 @@ pub fn seed(store: &Store, now: &Timestamp) -> Result<Session, DemoError> {
         for entry in &roster.student {
             let student = store.upsert_student(&entry.id, &entry.name)?;
             store.enrol(course.id, student.id)?;
-            store.bind_card(&CardUid::parse(&entry.card)?, student.id, now)?;
+            if let Some(card) = &entry.card {
+                store.bind_card(&CardUid::parse(card)?, student.id, now)?;
+            }
         }
         Ok(store.start_or_resume_session(&course, &(*now - BACKDATE), now)?)
     })

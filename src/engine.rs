@@ -1,10 +1,10 @@
 //! The session engine: reader events in, committed taps out. Both front ends
 //! (TUI and headless) drive this one type, so they record taps the same way.
 
-use crate::domain::{CardUid, RosterRow, Session, TapRecord, Timestamp};
-use crate::reader::ReaderEvent;
+use crate::domain::{CardUid, Mark, RosterRow, Session, Student, TapRecord, Timestamp};
+use crate::reader::{ReaderEvent, now};
 use crate::rules::Policy;
-use crate::store::{self, Store};
+use crate::store::{self, Claim, SessionSummary, Store, UnclaimedTap, Undone};
 
 pub struct Engine {
     store: Store,
@@ -73,5 +73,56 @@ impl Engine {
 
     pub fn session(&self) -> &Session {
         &self.session
+    }
+
+    pub fn set_mark(&self, student_id: i64, mark: Mark, note: Option<&str>) -> store::Result<()> {
+        let result = self
+            .store
+            .set_manual_mark(&self.session, student_id, mark, note, &now());
+        log_failure("mark by hand", &result);
+        result
+    }
+
+    pub fn undo(&self) -> store::Result<Option<Undone>> {
+        let result = self.store.undo_last_change(&self.session, &now());
+        log_failure("undo", &result);
+        result
+    }
+
+    pub fn unclaimed_taps(&self) -> store::Result<Vec<UnclaimedTap>> {
+        self.store.unclaimed_taps(&self.session)
+    }
+
+    pub fn students_without_card(&self) -> store::Result<Vec<Student>> {
+        self.store.students_without_card(self.session.course.id)
+    }
+
+    pub fn claim(&self, tap_id: i64, student_id: i64, move_card: bool) -> store::Result<Claim> {
+        let result = self.store.claim_tap(
+            &self.session,
+            &self.policy,
+            tap_id,
+            student_id,
+            move_card,
+            &now(),
+        );
+        log_failure("claim a tap", &result);
+        result
+    }
+
+    pub fn end_session(&mut self) -> store::Result<SessionSummary> {
+        let at = now();
+        let result = self.store.end_session(&self.session, &at);
+        log_failure("end the session", &result);
+        if result.is_ok() {
+            self.session.ended_at = Some(at);
+        }
+        result
+    }
+}
+
+fn log_failure<T>(what: &str, result: &store::Result<T>) {
+    if let Err(e) = result {
+        tracing::error!(error = %e, "could not {what}");
     }
 }

@@ -10,6 +10,7 @@ pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod engine;
+pub mod fuzzy;
 pub mod headless;
 pub mod import;
 pub mod launch;

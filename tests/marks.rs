@@ -286,3 +286,29 @@ fn first_tap_mark_boundary() {
         Mark::Late
     );
 }
+
+#[test]
+fn a_student_marked_absent_at_the_end_who_taps_after_all_is_counted() {
+    let sandbox = Sandbox::new();
+    let mut store = Store::open(&sandbox.path("taproll.db")).unwrap();
+    let (session, [ada, _, _]) = class(&store);
+    store.end_session(&session, &at("09:30:00")).unwrap();
+    assert_eq!(
+        mark_of(&store, &session, ada),
+        Some((Mark::Absent, MarkSource::Auto))
+    );
+    let record = store
+        .record_tap(
+            &session,
+            &Policy::default(),
+            "Door",
+            &uid("04A1B2C3"),
+            &at("09:31:00"),
+        )
+        .unwrap();
+    assert_eq!(record.outcome, Outcome::Late);
+    assert_eq!(
+        mark_of(&store, &session, ada),
+        Some((Mark::Late, MarkSource::Card))
+    );
+}

@@ -301,3 +301,142 @@ fn wedge_digits_are_not_swallowed_by_help_or_the_quit_question() {
     app.on_key(KeyEvent::from(KeyCode::Esc));
     assert_eq!(app.wedge_input.as_deref(), Some(""));
 }
+
+mod dialogs {
+    use super::*;
+    use taproll::domain::Mark;
+    use taproll::store::{SessionSummary, UnclaimedTap};
+    use taproll::tui::app::Action;
+    use taproll::tui::dialog::{AssignDialog, Dialog};
+
+    fn key(app: &mut App, code: KeyCode) -> Action {
+        app.on_key(KeyEvent::from(code))
+    }
+
+    fn unclaimed(tap_id: i64, uid: &str, time: &str) -> UnclaimedTap {
+        UnclaimedTap {
+            tap_id,
+            uid: CardUid::parse(uid).unwrap(),
+            at: at(time),
+            reader: "Door 00 00".into(),
+        }
+    }
+
+    #[test]
+    fn mark_by_hand_choose_then_note() {
+        let mut app = app(30, 15);
+        key(&mut app, KeyCode::Down);
+        key(&mut app, KeyCode::Char('m'));
+        insta::assert_snapshot!("mark_choose", render(&mut app, 80, 24, COLOR).backend());
+        key(&mut app, KeyCode::Char('e'));
+        for c in "doctor".chars() {
+            key(&mut app, KeyCode::Char(c));
+        }
+        insta::assert_snapshot!("mark_note", render(&mut app, 80, 24, COLOR).backend());
+        assert_eq!(
+            key(&mut app, KeyCode::Enter),
+            Action::SetMark {
+                student_id: student(1).id,
+                mark: Mark::Excused,
+                note: Some("doctor".into())
+            }
+        );
+        assert!(app.dialog.is_none());
+    }
+
+    #[test]
+    fn an_unknown_card_asks_whose_it_is() {
+        let mut app = app(30, 15);
+        tap(&mut app, "04DEADBEEF0001", Outcome::Unknown, None);
+        let pending = app
+            .pending_assign
+            .take()
+            .expect("the assign dialog is asked for");
+        assert_eq!(pending.uid.as_hex(), "04DEADBEEF0001");
+        let students = (15..30).map(student).collect();
+        app.dialog = Some(Dialog::Assign(AssignDialog::new(pending, students)));
+        for c in "ham".chars() {
+            key(&mut app, KeyCode::Char(c));
+        }
+        insta::assert_snapshot!("assign_search", render(&mut app, 80, 24, COLOR).backend());
+        let action = key(&mut app, KeyCode::Enter);
+        assert!(
+            matches!(
+                action,
+                Action::Claim {
+                    tap_id: 1,
+                    move_card: false,
+                    ..
+                }
+            ),
+            "{action:?}"
+        );
+    }
+
+    #[test]
+    fn moving_a_card_from_its_holder_is_asked_first() {
+        let mut app = app(30, 15);
+        let mut dialog = AssignDialog::new(unclaimed(9, "04BBBBBB", "09:03:00"), Vec::new());
+        dialog.confirm_move = Some((student(2), student(5)));
+        app.dialog = Some(Dialog::Assign(dialog));
+        insta::assert_snapshot!(
+            "assign_confirm_move",
+            render(&mut app, 80, 24, COLOR).backend()
+        );
+        assert_eq!(
+            key(&mut app, KeyCode::Char('y')),
+            Action::Claim {
+                tap_id: 9,
+                student_id: student(2).id,
+                move_card: true
+            }
+        );
+    }
+
+    #[test]
+    fn unclaimed_taps_list() {
+        let mut app = app(30, 15);
+        assert_eq!(key(&mut app, KeyCode::Char('U')), Action::OpenUnclaimed);
+        app.dialog = Some(Dialog::Unclaimed(taproll::tui::dialog::UnclaimedDialog {
+            taps: vec![
+                unclaimed(12, "04CCCCCC", "09:20:00"),
+                unclaimed(7, "04BBBBBB", "09:03:00"),
+            ],
+            selected: 0,
+        }));
+        key(&mut app, KeyCode::Down);
+        insta::assert_snapshot!("unclaimed_list", render(&mut app, 80, 24, COLOR).backend());
+        match key(&mut app, KeyCode::Enter) {
+            Action::OpenAssign(tap) => assert_eq!(tap.tap_id, 7),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn ending_the_session_asks_then_shows_the_summary() {
+        let mut app = app(30, 15);
+        key(&mut app, KeyCode::Char('x'));
+        insta::assert_snapshot!("end_confirm", render(&mut app, 80, 24, COLOR).backend());
+        assert_eq!(key(&mut app, KeyCode::Char('y')), Action::EndSession);
+        app.session_ended = true;
+        app.dialog = Some(Dialog::Summary(SessionSummary {
+            present: 12,
+            late: 3,
+            absent: 14,
+            excused: 1,
+            unknown: 2,
+            duplicate: 4,
+        }));
+        insta::assert_snapshot!("end_summary", render(&mut app, 80, 24, COLOR).backend());
+        assert_eq!(
+            key(&mut app, KeyCode::Esc),
+            Action::Redraw,
+            "back to the roster"
+        );
+        assert_eq!(
+            key(&mut app, KeyCode::Char('q')),
+            Action::Quit,
+            "no question once ended"
+        );
+    }
+}

@@ -49,9 +49,14 @@ impl Store {
         )?;
         let tap_id = tx.last_insert_rowid();
         if let (Some(mark), Some(student_id)) = (outcome.mark(), student_id) {
+            // A student marked absent when the session ended who taps after
+            // all is counted: the tap replaces that automatic mark.
             tx.execute(
                 "INSERT INTO marks (session_id, student_id, mark, source, at, tap_id)
-                 VALUES (?1, ?2, ?3, 'card', ?4, ?5)",
+                 VALUES (?1, ?2, ?3, 'card', ?4, ?5)
+                 ON CONFLICT(session_id, student_id) DO UPDATE SET
+                    mark = excluded.mark, source = 'card', at = excluded.at, tap_id = excluded.tap_id
+                 WHERE marks.source = 'auto'",
                 params![session.id, student_id, mark.as_str(), at_text, tap_id],
             )?;
         }
@@ -110,7 +115,8 @@ fn card_holder(
         .query_row(
             "SELECT s.id, s.student_no, s.name,
                     EXISTS (SELECT 1 FROM enrolments e WHERE e.student_id = s.id AND e.course_id = ?2),
-                    (SELECT m.at FROM marks m WHERE m.student_id = s.id AND m.session_id = ?3)
+                    (SELECT m.at FROM marks m WHERE m.student_id = s.id AND m.session_id = ?3
+                        AND m.source != 'auto')
              FROM cards c JOIN students s ON s.id = c.student_id
              WHERE c.uid = ?1",
             params![uid.as_hex(), session.course.id, session.id],

@@ -1,11 +1,13 @@
 //! The TUI's state as plain data, and how keys and engine updates change it.
 //! No terminal here: tests drive `App` directly and render it to a TestBackend.
 
+use super::dialog::{Dialog, DialogKey, MarkDialog};
 use crate::config::Cue;
-use crate::domain::{Outcome, RosterRow, Session, TapRecord, Timestamp};
+use crate::domain::{Mark, Outcome, RosterRow, Session, TapRecord, Timestamp};
 use crate::engine::Update;
 use crate::reader::ReaderEvent;
 use crate::rules::{Counts, tally};
+use crate::store::UnclaimedTap;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,6 +33,11 @@ pub enum Banner {
         reader: String,
         message: String,
     },
+    /// What a change made from the keyboard did.
+    Info {
+        headline: String,
+        detail: String,
+    },
 }
 
 /// What the event loop should do after a key.
@@ -41,6 +48,20 @@ pub enum Action {
     Quit,
     /// A keyboard-wedge reader typed a card number and Enter.
     WedgeLine(String),
+    SetMark {
+        student_id: i64,
+        mark: Mark,
+        note: Option<String>,
+    },
+    Undo,
+    OpenUnclaimed,
+    OpenAssign(UnclaimedTap),
+    Claim {
+        tap_id: i64,
+        student_id: i64,
+        move_card: bool,
+    },
+    EndSession,
 }
 
 #[derive(Clone, Debug)]
@@ -77,6 +98,12 @@ pub struct App {
     pub offset: usize,
     /// Roster rows that fit on screen; the event loop keeps it current.
     pub page_rows: usize,
+    /// The dialog over the roster, if one is open; it gets the keys.
+    pub dialog: Option<Dialog>,
+    /// An unknown card was tapped while no dialog was open: the event loop
+    /// opens the assign dialog for it.
+    pub pending_assign: Option<UnclaimedTap>,
+    pub session_ended: bool,
 }
 
 impl App {
@@ -103,6 +130,9 @@ impl App {
             selected: 0,
             offset: 0,
             page_rows: 10,
+            dialog: None,
+            pending_assign: None,
+            session_ended: session.ended_at.is_some(),
         }
     }
 
@@ -134,6 +164,17 @@ impl App {
                     return false;
                 }
                 self.cue(cue_of(record.outcome));
+                if record.outcome == Outcome::Unknown
+                    && self.dialog.is_none()
+                    && self.mode == Mode::Normal
+                {
+                    self.pending_assign = Some(UnclaimedTap {
+                        tap_id: record.tap_id,
+                        uid: record.uid.clone(),
+                        at: record.at,
+                        reader: record.reader.clone(),
+                    });
+                }
                 self.banner = Banner::Tap(record);
                 true
             }
@@ -189,6 +230,19 @@ impl App {
         }
         let ctrl_c =
             key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c');
+        if let Some(dialog) = &mut self.dialog {
+            return match dialog.on_key(key.code) {
+                DialogKey::Stay => Action::Redraw,
+                DialogKey::Close => {
+                    self.dialog = None;
+                    Action::Redraw
+                }
+                DialogKey::Then(action) => {
+                    self.dialog = None;
+                    action
+                }
+            };
+        }
         // A wedge reader's digits count in every mode but the filter, where
         // the instructor is typing; help and the quit question stay open.
         if self.mode != Mode::Filter
@@ -240,7 +294,24 @@ impl App {
     fn on_normal_key(&mut self, code: KeyCode) -> Action {
         let page = self.page_rows.max(1);
         match code {
+            KeyCode::Char('q') if self.session_ended => return Action::Quit,
             KeyCode::Char('q') => self.mode = Mode::ConfirmQuit,
+            KeyCode::Char('m') => {
+                let student = self
+                    .visible_rows()
+                    .get(self.selected)
+                    .map(|r| r.student.clone());
+                if let Some(student) = student {
+                    self.dialog = Some(Dialog::Mark(MarkDialog {
+                        student,
+                        chosen: None,
+                        note: String::new(),
+                    }));
+                }
+            }
+            KeyCode::Char('u') => return Action::Undo,
+            KeyCode::Char('U') => return Action::OpenUnclaimed,
+            KeyCode::Char('x') if !self.session_ended => self.dialog = Some(Dialog::ConfirmEnd),
             KeyCode::Char('?') => self.mode = Mode::Help,
             KeyCode::Char('/') => self.mode = Mode::Filter,
             KeyCode::Esc if !self.filter.is_empty() => {

@@ -2,15 +2,19 @@
 //! always restores the terminal on the way out (quit, error, panic, SIGTERM,
 //! SIGHUP).
 
+pub mod actions;
 pub mod app;
 pub mod banner;
+pub mod dialog;
+pub mod dialog_view;
 pub mod theme;
 pub mod view;
 
 use crate::config::Cue;
 use crate::engine::{Engine, Update};
-use crate::reader::wedge::{self, WEDGE_READER, WedgeConfig};
+use crate::reader::wedge::{WEDGE_READER, WedgeConfig};
 use crate::reader::{ReaderEvent, now};
+use actions::{Flow, reload_roster};
 use app::{Action, App};
 use ratatui::DefaultTerminal;
 use ratatui::crossterm::event::{self, Event};
@@ -89,6 +93,12 @@ pub async fn run(
     let mut reader_open = true;
     let mut dirty = true;
     loop {
+        // An unknown card was tapped: offer to give it to a student. Taps go
+        // on being recorded while the dialog is open.
+        if let Some(tap) = app.pending_assign.take() {
+            actions::open_assign(&mut app, &engine, tap);
+            dirty = true;
+        }
         if dirty {
             let size = guard.terminal.size()?;
             app.page_rows = view::page_rows(size.into());
@@ -119,18 +129,16 @@ pub async fn run(
                 }
             },
             input = input.recv() => match input {
-                Some(Ok(Event::Key(key))) => match app.on_key(key) {
-                    Action::Quit => break,
-                    Action::Redraw => dirty = true,
-                    Action::None => {}
-                    Action::WedgeLine(typed) => {
-                        let config = options.wedge.unwrap_or_default();
-                        if app.apply(engine.handle(wedge::event(&typed, &config))) {
-                            reload_roster(&mut app, &engine);
-                        }
+                Some(Ok(Event::Key(key))) => {
+                    let action = app.on_key(key);
+                    if action != Action::None {
                         dirty = true;
                     }
-                },
+                    let wedge_config = options.wedge.unwrap_or_default();
+                    if actions::perform(action, &mut app, &mut engine, wedge_config) == Flow::Quit {
+                        break;
+                    }
+                }
                 Some(Ok(Event::Resize(..))) => dirty = true,
                 Some(Ok(_)) => {}
                 Some(Err(e)) => return Err(TuiError::Terminal(e)),
@@ -154,20 +162,6 @@ fn ring_bell() {
     use std::io::Write;
     let mut out = std::io::stdout();
     let _ = out.write_all(b"\x07").and_then(|()| out.flush());
-}
-
-/// The roster on screen is always re-read from the store, the record of truth.
-fn reload_roster(app: &mut App, engine: &Engine) {
-    match engine.roster() {
-        Ok(rows) => {
-            app.set_rows(rows);
-            app.store_problem = None;
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "cannot read the roster");
-            app.store_problem = Some(format!("cannot read the roster: {e}"));
-        }
-    }
 }
 
 /// Ticks on each whole second, so the clock changes when the second does.

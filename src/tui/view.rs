@@ -3,8 +3,9 @@
 
 use super::app::{App, Mode};
 use super::banner::{self, Tone};
+use super::dialog_view;
 use super::theme::Theme;
-use crate::domain::{Mark, RosterRow};
+use crate::domain::{Mark, MarkSource, RosterRow};
 use crate::text::sanitize_for_terminal as clean;
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
@@ -28,6 +29,9 @@ pub fn render(app: &App, theme: Theme, frame: &mut Frame) {
         Mode::Help => render_help(theme, frame),
         Mode::ConfirmQuit => render_confirm_quit(theme, frame),
         Mode::Normal | Mode::Filter => {}
+    }
+    if let Some(dialog) = &app.dialog {
+        dialog_view::render(dialog, theme, frame);
     }
 }
 
@@ -114,7 +118,7 @@ fn render_roster(app: &App, theme: Theme, frame: &mut Frame, area: Rect) {
     let widths = [
         Constraint::Fill(1),
         Constraint::Length(12),
-        Constraint::Length(9),
+        Constraint::Length(14),
         Constraint::Length(8),
     ];
     let table = Table::new(rows, widths).header(header).block(block);
@@ -144,14 +148,25 @@ fn roster_row(row: &RosterRow, theme: Theme) -> Row<'static> {
         Some(Mark::Absent) => ("absent", theme.absent()),
         None => ("—", theme.dim()),
     };
+    // Where the mark came from: a card, by hand, or taproll at the end.
+    let source = match row.source {
+        Some(MarkSource::Card) => " card",
+        Some(MarkSource::Manual) => " hand",
+        Some(MarkSource::Auto) => " auto",
+        None => "",
+    };
     let time = row
         .marked_at
         .map(|at| at.format("%H:%M:%S").to_string())
         .unwrap_or_default();
+    let status = Line::from(vec![
+        Span::styled(status, style),
+        Span::styled(source, theme.dim()),
+    ]);
     Row::new([
         Cell::from(clean(&row.student.name)),
         Cell::from(clean(&row.student.student_no)),
-        Cell::from(Span::styled(status, style)),
+        Cell::from(status),
         Cell::from(time),
     ])
 }
@@ -249,6 +264,10 @@ fn render_help(theme: Theme, frame: &mut Frame) {
         ("g G  Home End", "first / last student"),
         ("/", "filter by name or student id"),
         ("Esc", "clear the filter"),
+        ("m", "mark the selected student by hand"),
+        ("u", "undo the last change by hand"),
+        ("U", "unclaimed taps: give a card to a student"),
+        ("x", "end the session (the rest are absent)"),
         ("?", "this help"),
         ("q  Ctrl-C", "quit (asks first)"),
     ];
@@ -293,7 +312,7 @@ fn render_confirm_quit(theme: Theme, frame: &mut Frame) {
     frame.render_widget(Paragraph::new(lines).block(Block::bordered()), area);
 }
 
-fn popup(area: Rect, width: u16, height: u16) -> Rect {
+pub fn popup(area: Rect, width: u16, height: u16) -> Rect {
     area.centered(
         Constraint::Length(width.min(area.width)),
         Constraint::Length(height.min(area.height)),

@@ -1,0 +1,176 @@
+//! Carrying out what a key asked for: store work through the engine, then
+//! the App is updated from the result. Every failure is shown in the banner.
+
+use super::app::{Action, App, Banner};
+use super::dialog::{AssignDialog, Dialog, UnclaimedDialog};
+use crate::engine::Engine;
+use crate::reader::wedge::{self, WedgeConfig};
+use crate::store::{Claim, UnclaimedTap};
+use crate::text::sanitize_for_terminal as clean;
+
+/// Whether the TUI goes on after an action.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    Quit,
+}
+
+pub fn perform(
+    action: Action,
+    app: &mut App,
+    engine: &mut Engine,
+    wedge_config: WedgeConfig,
+) -> Flow {
+    match action {
+        Action::None | Action::Redraw => {}
+        Action::Quit => return Flow::Quit,
+        Action::WedgeLine(typed) => {
+            let update = engine.handle(wedge::event(&typed, &wedge_config));
+            if app.apply(update) {
+                reload_roster(app, engine);
+            }
+        }
+        Action::SetMark {
+            student_id,
+            mark,
+            note,
+        } => match engine.set_mark(student_id, mark, note.as_deref()) {
+            Ok(()) => {
+                let name = student_name(app, student_id);
+                let note = note
+                    .map(|n| format!(" · note: {}", clean(&n)))
+                    .unwrap_or_default();
+                info(
+                    app,
+                    format!("{name} — {} (by hand)", mark.as_str().to_uppercase()),
+                    format!("u undoes it{note}"),
+                );
+                reload_roster(app, engine);
+            }
+            Err(e) => failed(app, "the mark was NOT saved", &e.to_string()),
+        },
+        Action::Undo => match engine.undo() {
+            Ok(Some(undone)) => {
+                let back = undone.restored.map_or("no mark", |m| m.as_str());
+                info(
+                    app,
+                    format!("Undone: {} is back to {back}", clean(&undone.student.name)),
+                    String::new(),
+                );
+                reload_roster(app, engine);
+            }
+            Ok(None) => info(app, "Nothing to undo in this session".into(), String::new()),
+            Err(e) => failed(app, "undo FAILED", &e.to_string()),
+        },
+        Action::OpenUnclaimed => match engine.unclaimed_taps() {
+            Ok(taps) if taps.is_empty() => {
+                info(
+                    app,
+                    "No unclaimed taps in this session".into(),
+                    String::new(),
+                );
+            }
+            Ok(taps) => app.dialog = Some(Dialog::Unclaimed(UnclaimedDialog { taps, selected: 0 })),
+            Err(e) => failed(app, "cannot list unclaimed taps", &e.to_string()),
+        },
+        Action::OpenAssign(tap) => open_assign(app, engine, tap),
+        Action::Claim {
+            tap_id,
+            student_id,
+            move_card,
+        } => claim(app, engine, tap_id, student_id, move_card),
+        Action::EndSession => match engine.end_session() {
+            Ok(summary) => {
+                app.session_ended = true;
+                app.dialog = Some(Dialog::Summary(summary));
+                reload_roster(app, engine);
+            }
+            Err(e) => failed(app, "the session was NOT ended", &e.to_string()),
+        },
+    }
+    Flow::Continue
+}
+
+/// Opens the dialog to give the card of `tap` to a student without a card.
+pub fn open_assign(app: &mut App, engine: &Engine, tap: UnclaimedTap) {
+    match engine.students_without_card() {
+        Ok(students) => app.dialog = Some(Dialog::Assign(AssignDialog::new(tap, students))),
+        Err(e) => failed(app, "cannot list students", &e.to_string()),
+    }
+}
+
+fn claim(app: &mut App, engine: &Engine, tap_id: i64, student_id: i64, move_card: bool) {
+    let name = student_name(app, student_id);
+    match engine.claim(tap_id, student_id, move_card) {
+        Ok(Claim::Bound { mark }) => {
+            let mark = mark.map_or("already marked".to_string(), |m| {
+                format!("marked {}", m.as_str())
+            });
+            info(
+                app,
+                format!("Card given to {name}"),
+                format!("{mark} from the earlier tap · u undoes the mark"),
+            );
+            reload_roster(app, engine);
+        }
+        Ok(Claim::CardTaken { holder }) => {
+            // Ask before moving: reopen the dialog with the question.
+            let tap = engine
+                .unclaimed_taps()
+                .ok()
+                .and_then(|taps| taps.into_iter().find(|t| t.tap_id == tap_id));
+            let student = app
+                .rows
+                .iter()
+                .find(|r| r.student.id == student_id)
+                .map(|r| r.student.clone());
+            if let (Some(tap), Some(student)) = (tap, student) {
+                let mut dialog = AssignDialog::new(tap, Vec::new());
+                dialog.confirm_move = Some((student, holder));
+                app.dialog = Some(Dialog::Assign(dialog));
+            } else {
+                failed(
+                    app,
+                    "the card belongs to someone else",
+                    &clean(&holder.name),
+                );
+            }
+        }
+        Err(e) => failed(app, "the card was NOT given", &e.to_string()),
+    }
+}
+
+fn student_name(app: &App, student_id: i64) -> String {
+    app.rows
+        .iter()
+        .find(|r| r.student.id == student_id)
+        .map_or_else(
+            || format!("student #{student_id}"),
+            |r| clean(&r.student.name),
+        )
+}
+
+fn info(app: &mut App, headline: String, detail: String) {
+    app.banner = Banner::Info { headline, detail };
+}
+
+fn failed(app: &mut App, what: &str, error: &str) {
+    app.banner = Banner::NotRecorded {
+        uid: what.to_string(),
+        error: error.to_string(),
+    };
+}
+
+/// The roster on screen is always re-read from the store, the record of truth.
+pub fn reload_roster(app: &mut App, engine: &Engine) {
+    match engine.roster() {
+        Ok(rows) => {
+            app.set_rows(rows);
+            app.store_problem = None;
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read the roster");
+            app.store_problem = Some(format!("cannot read the roster: {e}"));
+        }
+    }
+}

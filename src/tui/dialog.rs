@@ -1,0 +1,187 @@
+//! The dialogs over the roster: mark a student by hand, give an unknown
+//! card to a student, pick an unclaimed tap, end the session, and the
+//! end-of-session summary. Plain data and key handling; drawing is in
+//! `dialog_view.rs`, store work is done by the event loop from `Action`s.
+
+use super::app::Action;
+use crate::domain::{Mark, Student};
+use crate::fuzzy;
+use crate::store::{SessionSummary, UnclaimedTap};
+use ratatui::crossterm::event::KeyCode;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Dialog {
+    Mark(MarkDialog),
+    Assign(AssignDialog),
+    Unclaimed(UnclaimedDialog),
+    ConfirmEnd,
+    Summary(SessionSummary),
+}
+
+/// Setting a mark by hand: pick the mark, then an optional note.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MarkDialog {
+    pub student: Student,
+    pub chosen: Option<Mark>,
+    pub note: String,
+}
+
+/// Giving the card of an unclaimed tap to a student.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AssignDialog {
+    pub tap: UnclaimedTap,
+    /// Students without a card.
+    pub students: Vec<Student>,
+    pub query: String,
+    pub selected: usize,
+    /// The card belongs to this student: asking before moving it.
+    pub confirm_move: Option<(Student, Student)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnclaimedDialog {
+    pub taps: Vec<UnclaimedTap>,
+    pub selected: usize,
+}
+
+/// What a key did to a dialog.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DialogKey {
+    /// Still open (and redrawn).
+    Stay,
+    Close,
+    /// Close and let the event loop do this.
+    Then(Action),
+}
+
+impl AssignDialog {
+    pub fn new(tap: UnclaimedTap, students: Vec<Student>) -> Self {
+        Self {
+            tap,
+            students,
+            query: String::new(),
+            selected: 0,
+            confirm_move: None,
+        }
+    }
+
+    /// Students matching the query, best first.
+    pub fn matches(&self) -> Vec<&Student> {
+        fuzzy::rank(&self.query, &self.students, |s| {
+            format!("{} {}", s.name, s.student_no)
+        })
+    }
+}
+
+impl Dialog {
+    pub fn on_key(&mut self, code: KeyCode) -> DialogKey {
+        match self {
+            Dialog::Mark(dialog) => mark_key(dialog, code),
+            Dialog::Assign(dialog) => assign_key(dialog, code),
+            Dialog::Unclaimed(dialog) => unclaimed_key(dialog, code),
+            Dialog::ConfirmEnd => match code {
+                KeyCode::Char('y' | 'Y') => DialogKey::Then(Action::EndSession),
+                _ => DialogKey::Close,
+            },
+            Dialog::Summary(_) => match code {
+                KeyCode::Char('q') | KeyCode::Enter => DialogKey::Then(Action::Quit),
+                _ => DialogKey::Close,
+            },
+        }
+    }
+}
+
+fn mark_key(dialog: &mut MarkDialog, code: KeyCode) -> DialogKey {
+    let Some(mark) = dialog.chosen else {
+        dialog.chosen = match code {
+            KeyCode::Char('p') => Some(Mark::Present),
+            KeyCode::Char('l') => Some(Mark::Late),
+            KeyCode::Char('e') => Some(Mark::Excused),
+            KeyCode::Char('a') => Some(Mark::Absent),
+            KeyCode::Esc => return DialogKey::Close,
+            _ => None,
+        };
+        return DialogKey::Stay;
+    };
+    match code {
+        KeyCode::Enter => {
+            let note = dialog.note.trim();
+            DialogKey::Then(Action::SetMark {
+                student_id: dialog.student.id,
+                mark,
+                note: (!note.is_empty()).then(|| note.to_string()),
+            })
+        }
+        KeyCode::Esc => DialogKey::Close,
+        KeyCode::Backspace => {
+            dialog.note.pop();
+            DialogKey::Stay
+        }
+        KeyCode::Char(c) if !c.is_control() => {
+            dialog.note.push(c);
+            DialogKey::Stay
+        }
+        _ => DialogKey::Stay,
+    }
+}
+
+fn assign_key(dialog: &mut AssignDialog, code: KeyCode) -> DialogKey {
+    if let Some((student, _)) = &dialog.confirm_move {
+        return match code {
+            KeyCode::Char('y' | 'Y') => DialogKey::Then(Action::Claim {
+                tap_id: dialog.tap.tap_id,
+                student_id: student.id,
+                move_card: true,
+            }),
+            _ => {
+                dialog.confirm_move = None;
+                DialogKey::Stay
+            }
+        };
+    }
+    let count = dialog.matches().len();
+    match code {
+        KeyCode::Esc => return DialogKey::Close,
+        KeyCode::Enter => {
+            return match dialog.matches().get(dialog.selected) {
+                Some(student) => DialogKey::Then(Action::Claim {
+                    tap_id: dialog.tap.tap_id,
+                    student_id: student.id,
+                    move_card: false,
+                }),
+                None => DialogKey::Stay,
+            };
+        }
+        KeyCode::Down => dialog.selected = (dialog.selected + 1).min(count.saturating_sub(1)),
+        KeyCode::Up => dialog.selected = dialog.selected.saturating_sub(1),
+        KeyCode::Backspace => {
+            dialog.query.pop();
+            dialog.selected = 0;
+        }
+        KeyCode::Char(c) if !c.is_control() => {
+            dialog.query.push(c);
+            dialog.selected = 0;
+        }
+        _ => {}
+    }
+    DialogKey::Stay
+}
+
+fn unclaimed_key(dialog: &mut UnclaimedDialog, code: KeyCode) -> DialogKey {
+    match code {
+        KeyCode::Esc | KeyCode::Char('q') => DialogKey::Close,
+        KeyCode::Down | KeyCode::Char('j') => {
+            dialog.selected = (dialog.selected + 1).min(dialog.taps.len().saturating_sub(1));
+            DialogKey::Stay
+        }
+        KeyCode::Up | KeyCode::Char('k') => {
+            dialog.selected = dialog.selected.saturating_sub(1);
+            DialogKey::Stay
+        }
+        KeyCode::Enter => match dialog.taps.get(dialog.selected) {
+            Some(tap) => DialogKey::Then(Action::OpenAssign(tap.clone())),
+            None => DialogKey::Close,
+        },
+        _ => DialogKey::Stay,
+    }
+}

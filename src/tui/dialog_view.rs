@@ -1,0 +1,188 @@
+//! Drawing the dialogs of `dialog.rs` as boxes over the roster.
+
+use super::dialog::{AssignDialog, Dialog, MarkDialog, UnclaimedDialog};
+use super::theme::Theme;
+use super::view::popup;
+use crate::store::SessionSummary;
+use crate::text::sanitize_for_terminal as clean;
+use ratatui::Frame;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph};
+
+pub fn render(dialog: &Dialog, theme: Theme, frame: &mut Frame) {
+    let (title, lines) = match dialog {
+        Dialog::Mark(dialog) => (" Mark by hand ", mark_lines(dialog, theme)),
+        Dialog::Assign(dialog) => (" Unknown card ", assign_lines(dialog, theme)),
+        Dialog::Unclaimed(dialog) => (" Unclaimed taps ", unclaimed_lines(dialog, theme)),
+        Dialog::ConfirmEnd => (" End the session? ", confirm_end_lines(theme)),
+        Dialog::Summary(summary) => (" Session ended ", summary_lines(summary, theme)),
+    };
+    let height = (lines.len() as u16).saturating_add(2);
+    let area = popup(frame.area(), 60, height);
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        Paragraph::new(lines).block(Block::bordered().title(title)),
+        area,
+    );
+}
+
+fn key(text: &str, theme: Theme) -> Span<'static> {
+    Span::styled(text.to_string(), theme.title())
+}
+
+fn mark_lines(dialog: &MarkDialog, theme: Theme) -> Vec<Line<'static>> {
+    let mut lines = vec![Line::from(format!(
+        " {} ({})",
+        clean(&dialog.student.name),
+        clean(&dialog.student.student_no)
+    ))];
+    lines.push(Line::default());
+    match dialog.chosen {
+        None => {
+            lines.push(Line::from(vec![
+                Span::raw(" "),
+                key("p", theme),
+                Span::raw(" present   "),
+                key("l", theme),
+                Span::raw(" late   "),
+                key("e", theme),
+                Span::raw(" excused   "),
+                key("a", theme),
+                Span::raw(" absent"),
+            ]));
+            lines.push(Line::styled(" Esc: cancel", theme.dim()));
+        }
+        Some(mark) => {
+            lines.push(Line::from(format!(" Mark: {}", mark.as_str())));
+            lines.push(Line::from(vec![
+                Span::raw(" Note (optional): "),
+                Span::raw(clean(&dialog.note)),
+                Span::styled("█", theme.dim()),
+            ]));
+            lines.push(Line::styled(" Enter: save · Esc: cancel", theme.dim()));
+        }
+    }
+    lines
+}
+
+fn assign_lines(dialog: &AssignDialog, theme: Theme) -> Vec<Line<'static>> {
+    let tap = &dialog.tap;
+    let mut lines = vec![Line::from(format!(
+        " Card {} tapped {} at {}",
+        tap.uid,
+        tap.at.format("%H:%M:%S"),
+        clean(&tap.reader)
+    ))];
+    if let Some((student, holder)) = &dialog.confirm_move {
+        lines.push(Line::default());
+        lines.push(Line::from(format!(
+            " This card belongs to {} ({}).",
+            clean(&holder.name),
+            clean(&holder.student_no)
+        )));
+        lines.push(Line::from(format!(" Move it to {}?", clean(&student.name))));
+        lines.push(Line::from(vec![
+            Span::raw(" "),
+            key("y", theme),
+            Span::raw(" move it   any other key: no"),
+        ]));
+        return lines;
+    }
+    lines.push(Line::from(vec![
+        Span::raw(" Whose is it? "),
+        Span::raw(clean(&dialog.query)),
+        Span::styled("█", theme.dim()),
+    ]));
+    let matches = dialog.matches();
+    if matches.is_empty() {
+        lines.push(Line::styled(
+            "   no student without a card matches",
+            theme.dim(),
+        ));
+    }
+    // Show a window of eight around the selection.
+    let first = dialog.selected.saturating_sub(7);
+    for (index, student) in matches.iter().enumerate().skip(first).take(8) {
+        let text = format!(
+            " {} {:<32} {}",
+            if index == dialog.selected { "▶" } else { " " },
+            clean(&student.name),
+            clean(&student.student_no)
+        );
+        let style = if index == dialog.selected {
+            theme.selected()
+        } else {
+            ratatui::style::Style::new()
+        };
+        lines.push(Line::styled(text, style));
+    }
+    lines.push(Line::styled(
+        " type to search · ↑ ↓ · Enter: give the card · Esc: later (U)",
+        theme.dim(),
+    ));
+    lines
+}
+
+fn unclaimed_lines(dialog: &UnclaimedDialog, theme: Theme) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    let first = dialog.selected.saturating_sub(9);
+    for (index, tap) in dialog.taps.iter().enumerate().skip(first).take(10) {
+        let text = format!(
+            " {} {}  {}  {}",
+            if index == dialog.selected { "▶" } else { " " },
+            tap.at.format("%H:%M:%S"),
+            tap.uid,
+            clean(&tap.reader)
+        );
+        let style = if index == dialog.selected {
+            theme.selected()
+        } else {
+            ratatui::style::Style::new()
+        };
+        lines.push(Line::styled(text, style));
+    }
+    lines.push(Line::styled(
+        " ↑ ↓ choose · Enter: give this card to a student · Esc: close",
+        theme.dim(),
+    ));
+    lines
+}
+
+fn confirm_end_lines(theme: Theme) -> Vec<Line<'static>> {
+    vec![
+        Line::from(" Students without a mark will be marked absent."),
+        Line::styled(
+            " Marks can still be changed by hand afterwards.",
+            theme.dim(),
+        ),
+        Line::default(),
+        Line::from(vec![
+            Span::raw(" "),
+            key("y", theme),
+            Span::raw(" end the session   any other key: keep going"),
+        ]),
+    ]
+}
+
+fn summary_lines(summary: &SessionSummary, theme: Theme) -> Vec<Line<'static>> {
+    let row = |label: &str, count: usize| Line::from(format!("   {label:<10} {count:>4}"));
+    vec![
+        row("Present", summary.present),
+        row("Late", summary.late),
+        row("Absent", summary.absent),
+        row("Excused", summary.excused),
+        Line::default(),
+        row("Unknown", summary.unknown),
+        row("Duplicate", summary.duplicate),
+        Line::styled(
+            "   (taps: unknown cards; students counted twice)",
+            theme.dim(),
+        ),
+        Line::default(),
+        Line::from(vec![
+            Span::raw(" "),
+            key("Enter", theme),
+            Span::raw(" quit taproll   any other key: back to the roster"),
+        ]),
+    ]
+}
