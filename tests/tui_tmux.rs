@@ -207,3 +207,74 @@ fn the_tui_records_taps_from_a_pcsc_reader() {
         .unwrap();
     assert_eq!(reader, "Door 00 01");
 }
+
+#[test]
+fn a_class_from_the_keyboard_enrol_excuse_end() {
+    let sandbox = Sandbox::new();
+    let command = format!(
+        "XDG_STATE_HOME={state} {bin} demo --db {db}; echo EXIT=$? DONE; sleep 60",
+        state = sandbox.path("state").display(),
+        bin = env!("CARGO_BIN_EXE_taproll"),
+        db = sandbox.path("demo.db").display(),
+    );
+    let Some(tmux) = Tmux::start("class", 80, 24, &command) else {
+        return;
+    };
+    // The scenario taps an unknown card: the dialog asks whose it is.
+    tmux.wait_for("Whose is it?");
+    for key in ["f", "r", "a", "Enter"] {
+        tmux.keys(key);
+    }
+    tmux.wait_for("Frances Allen                             s1008        present card");
+    // Excuse Adele Goldberg, with a note.
+    for key in ["/", "a", "d", "e", "l", "Enter", "m", "e"] {
+        tmux.keys(key);
+    }
+    tmux.run(&["send-keys", "-t", "t", "-l", "sick note"]);
+    tmux.keys("Enter");
+    tmux.wait_for("Adele Goldberg                            s1018        excused hand");
+    // End the session.
+    tmux.keys("Escape");
+    tmux.keys("x");
+    tmux.wait_for("End the session?");
+    tmux.keys("y");
+    let summary = tmux.wait_for("Session ended");
+    assert!(summary.contains("Excused       1"), "{summary}");
+    tmux.keys("Enter");
+    let screen = tmux.wait_for("DONE");
+    assert!(screen.contains("EXIT=0"), "{screen}");
+
+    let conn = rusqlite::Connection::open(sandbox.path("demo.db")).unwrap();
+    let mark = |student_no: &str| -> (String, String, Option<String>) {
+        conn.query_row(
+            "SELECT m.mark, m.source, m.note FROM marks m JOIN students s ON s.id = m.student_id
+             WHERE s.student_no = ?1",
+            [student_no],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap()
+    };
+    assert_eq!(mark("s1008"), ("present".into(), "card".into(), None));
+    assert_eq!(
+        mark("s1018"),
+        ("excused".into(), "manual".into(), Some("sick note".into()))
+    );
+    let card: String = conn
+        .query_row(
+            "SELECT c.uid FROM cards c JOIN students s ON s.id = c.student_id WHERE s.student_no = 's1008'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(card, "04DEADBEEF0001");
+    let (ended, absent): (Option<String>, i64) = conn
+        .query_row(
+            "SELECT (SELECT ended_at FROM sessions),
+                    (SELECT count(*) FROM marks WHERE mark = 'absent' AND source = 'auto')",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert!(ended.is_some(), "the session is ended");
+    assert!(absent >= 1, "the rest are absent");
+}
