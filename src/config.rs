@@ -2,6 +2,7 @@
 //! The file layer lives here; environment variables and flags are applied by
 //! the CLI (clap reads both). Every key is documented in `config.example.toml`.
 
+use crate::domain::CardUid;
 use crate::reader::wedge::WedgeConfig;
 use crate::toml_file::{self, TomlFileError};
 use serde::Deserialize;
@@ -15,6 +16,24 @@ pub struct Config {
     pub store: StoreConfig,
     pub log: LogConfig,
     pub feedback: FeedbackConfig,
+    pub admin: AdminConfig,
+}
+
+#[derive(Deserialize, Debug, Clone, PartialEq, Eq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminConfig {
+    /// Card UIDs (hex) that open the end-of-class menu instead of counting.
+    pub cards: Vec<String>,
+}
+
+impl AdminConfig {
+    /// The admin cards, checked when the config was loaded.
+    pub fn uids(&self) -> Vec<CardUid> {
+        self.cards
+            .iter()
+            .filter_map(|c| CardUid::parse(c).ok())
+            .collect()
+    }
 }
 
 #[derive(Deserialize, Debug, Clone, PartialEq, Eq)]
@@ -177,6 +196,17 @@ fn validate(config: &Config, file: &Path, text: &str) -> Result<(), ConfigError>
         "session.debounce_seconds",
         "must be between 0 and 600 seconds",
     )?;
+    for card in &config.admin.cards {
+        if let Err(e) = CardUid::parse(card) {
+            return Err(toml_file::invalid_value(
+                file,
+                text,
+                "admin.cards",
+                format!("`{card}`: {e}"),
+            )
+            .into());
+        }
+    }
     Ok(())
 }
 

@@ -10,6 +10,8 @@ pub struct Engine {
     store: Store,
     session: Session,
     policy: Policy,
+    /// Cards that open the end-of-class menu instead of counting.
+    admin_cards: Vec<CardUid>,
 }
 
 /// What a front end should show after one reader event.
@@ -26,6 +28,8 @@ pub enum Update {
     },
     /// A reader came, went, or reported a problem; nothing was stored.
     Reader(ReaderEvent),
+    /// An admin card: open the end-of-class menu. Not attendance, not stored.
+    AdminCard { reader: String, at: Timestamp },
 }
 
 impl Engine {
@@ -34,13 +38,23 @@ impl Engine {
             store,
             session,
             policy,
+            admin_cards: Vec::new(),
         }
+    }
+
+    pub fn with_admin_cards(mut self, cards: Vec<CardUid>) -> Self {
+        self.admin_cards = cards;
+        self
     }
 
     pub fn handle(&mut self, event: ReaderEvent) -> Update {
         let ReaderEvent::Card { reader, uid, at } = event else {
             return Update::Reader(event);
         };
+        if self.admin_cards.contains(&uid) {
+            tracing::info!(reader = %reader, "admin card");
+            return Update::AdminCard { reader, at };
+        }
         match self
             .store
             .record_tap(&self.session, &self.policy, &reader, &uid, &at)

@@ -109,6 +109,10 @@ impl Line {
                 message: Some(message.clone()),
                 ..Self::new("reader_error", &now())
             }),
+            Update::AdminCard { reader, at } => Some(Self {
+                reader: Some(reader.clone()),
+                ..Self::new("admin_card", at)
+            }),
             Update::Reader(ReaderEvent::CardError {
                 reader,
                 message,

@@ -62,6 +62,7 @@ pub enum LaunchError {
 /// How a run is set up, after flags, environment, config and defaults.
 struct Plan {
     db: PathBuf,
+    admin_cards: Vec<crate::domain::CardUid>,
     course: Option<String>,
     starts_at: Option<chrono::NaiveTime>,
     reader: ReaderChoice,
@@ -129,6 +130,7 @@ fn plan_demo(args: DemoArgs) -> Result<Plan, LaunchError> {
     };
     Ok(Plan {
         db,
+        admin_cards: Vec::new(),
         course: None,
         starts_at: None,
         reader: ReaderChoice::Sim(demo::script()?),
@@ -183,6 +185,7 @@ fn plan_run(args: RunArgs, config: &Config, dirs: Option<&Dirs>) -> Result<Plan,
     };
     Ok(Plan {
         db,
+        admin_cards: config.admin.uids(),
         course: args.course,
         starts_at: args.starts_at,
         reader,
@@ -212,7 +215,7 @@ fn run(plan: Plan) -> Result<(), LaunchError> {
             .unwrap_or(now);
         store.start_or_resume_session(&course, &start, &now)?
     };
-    let engine = Engine::new(store, session, plan.policy);
+    let engine = Engine::new(store, session, plan.policy).with_admin_cards(plan.admin_cards);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -393,3 +393,56 @@ fn a_scenario_in_the_config_does_not_replace_the_real_reader() {
         "PC/SC service not running — start pcscd"
     );
 }
+
+#[test]
+fn an_admin_card_is_not_attendance() {
+    let sandbox = Sandbox::new();
+    let config = sandbox.write("config.toml", "[admin]\ncards = [\"04:AD:AD:AD\"]\n");
+    let scenario = sandbox.write(
+        "scenario.toml",
+        "[[tap]]\nat_ms = 0\nuid = \"04ADADAD\"\n[[tap]]\nat_ms = 10\nuid = \"04010101\"\n",
+    );
+    let db = sandbox.path("taproll.db");
+    let output = sandbox
+        .taproll()
+        .args(["run", "--headless", "--course", "C", "--config"])
+        .arg(&config)
+        .arg("--db")
+        .arg(&db)
+        .arg("--scenario")
+        .arg(&scenario)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let lines = json_lines(&output.stdout);
+    let events: Vec<&str> = lines.iter().map(|l| l["event"].as_str().unwrap()).collect();
+    assert_eq!(events, ["session", "reader_added", "admin_card", "tap"]);
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let uids: Vec<String> = conn
+        .prepare("SELECT uid FROM taps")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(uids, ["04010101"], "the admin card is not stored as a tap");
+}
+
+#[test]
+fn a_bad_admin_card_names_the_file_line_and_key() {
+    let sandbox = Sandbox::new();
+    let config = sandbox.write("config.toml", "[session]\n\n[admin]\ncards = [\"nope\"]\n");
+    let output = sandbox
+        .taproll()
+        .args(["run", "--headless", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let expected = format!("{}, line 4, key `admin.cards`: `nope`", config.display());
+    assert!(stderr.contains(&expected), "{stderr}");
+}

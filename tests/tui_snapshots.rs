@@ -439,4 +439,15 @@ mod dialogs {
             "no question once ended"
         );
     }
+
+    #[test]
+    fn an_admin_card_opens_the_end_of_class_menu() {
+        let mut app = app(30, 15);
+        app.apply(taproll::engine::Update::AdminCard {
+            reader: "Door 00 00".into(),
+            at: at("10:30:00"),
+        });
+        assert_eq!(app.dialog, Some(Dialog::ConfirmEnd));
+        assert_eq!(key(&mut app, KeyCode::Char('y')), Action::EndSession);
+    }
 }

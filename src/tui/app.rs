@@ -190,6 +190,18 @@ impl App {
                 self.apply_reader_event(event);
                 false
             }
+            Update::AdminCard { reader, .. } => {
+                // The kiosk by the door: the admin card asks to end the class.
+                if !self.session_ended && self.dialog.is_none() {
+                    self.mode = Mode::Normal;
+                    self.dialog = Some(Dialog::ConfirmEnd);
+                }
+                self.banner = Banner::Info {
+                    headline: "Admin card".into(),
+                    detail: reader,
+                };
+                false
+            }
         }
     }
 
