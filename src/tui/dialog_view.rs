@@ -30,6 +30,15 @@ fn key(text: &str, theme: Theme) -> Span<'static> {
     Span::styled(text.to_string(), theme.title())
 }
 
+/// One line of a list to choose from, marked when selected.
+fn choice(text: String, selected: bool, theme: Theme) -> Line<'static> {
+    if selected {
+        Line::styled(format!(" ▶ {text}"), theme.selected())
+    } else {
+        Line::from(format!("   {text}"))
+    }
+}
+
 fn mark_lines(dialog: &MarkDialog, theme: Theme) -> Vec<Line<'static>> {
     let mut lines = vec![Line::from(format!(
         " {} ({})",
@@ -104,17 +113,11 @@ fn assign_lines(dialog: &AssignDialog, theme: Theme) -> Vec<Line<'static>> {
     let first = dialog.selected.saturating_sub(7);
     for (index, student) in matches.iter().enumerate().skip(first).take(8) {
         let text = format!(
-            " {} {:<32} {}",
-            if index == dialog.selected { "▶" } else { " " },
+            "{:<32} {}",
             clean(&student.name),
             clean(&student.student_no)
         );
-        let style = if index == dialog.selected {
-            theme.selected()
-        } else {
-            ratatui::style::Style::new()
-        };
-        lines.push(Line::styled(text, style));
+        lines.push(choice(text, index == dialog.selected, theme));
     }
     lines.push(Line::styled(
         " type to search · ↑ ↓ · Enter: give the card · Esc: later (U)",
@@ -128,18 +131,12 @@ fn unclaimed_lines(dialog: &UnclaimedDialog, theme: Theme) -> Vec<Line<'static>>
     let first = dialog.selected.saturating_sub(9);
     for (index, tap) in dialog.taps.iter().enumerate().skip(first).take(10) {
         let text = format!(
-            " {} {}  {}  {}",
-            if index == dialog.selected { "▶" } else { " " },
+            "{}  {}  {}",
             tap.at.format("%H:%M:%S"),
             tap.uid,
             clean(&tap.reader)
         );
-        let style = if index == dialog.selected {
-            theme.selected()
-        } else {
-            ratatui::style::Style::new()
-        };
-        lines.push(Line::styled(text, style));
+        lines.push(choice(text, index == dialog.selected, theme));
     }
     lines.push(Line::styled(
         " ↑ ↓ choose · Enter: give this card to a student · Esc: close",
