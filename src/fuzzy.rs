@@ -25,8 +25,9 @@ pub fn score(query: &str, text: &str) -> Option<i64> {
             if word_start {
                 score += 8;
             }
+            // A run (a typed prefix of a word) beats scattered initials.
             if previous_match.is_some_and(|p| p + 1 == i) {
-                score += 4;
+                score += 10;
             }
             previous_match = Some(i);
             next += 1;
