@@ -46,12 +46,15 @@ pub fn import_file(
     })?;
     // Spreadsheets still write Windows-1252 now and then: refuse, don't guess.
     let text = String::from_utf8(bytes).map_err(|e| {
+        let valid = e.utf8_error().valid_up_to();
+        let line = e.as_bytes()[..valid]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count()
+            + 1;
         LaunchError::Import(import::ImportError::Csv {
-            line: 0,
-            reason: format!(
-                "the file is not UTF-8 (byte {}); save it as CSV UTF-8",
-                e.utf8_error().valid_up_to()
-            ),
+            line,
+            reason: "the file is not UTF-8; save it as \"CSV UTF-8\"".to_string(),
         })
     })?;
     let parsed = import::parse(&text)?;

@@ -124,7 +124,8 @@ impl Engine {
         result
     }
 
-    pub fn end_session(&mut self) -> store::Result<SessionSummary> {
+    /// Ends the session. Ended is ended even if the summary cannot be read.
+    pub fn end_session(&mut self) -> store::Result<()> {
         let at = now();
         let result = self.store.end_session(&self.session, &at);
         log_failure("end the session", &result);
@@ -132,6 +133,10 @@ impl Engine {
             self.session.ended_at = Some(at);
         }
         result
+    }
+
+    pub fn summary(&self) -> store::Result<SessionSummary> {
+        self.store.session_summary(&self.session)
     }
 }
 

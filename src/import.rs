@@ -181,6 +181,9 @@ fn delimiter(header_line: &str) -> u8 {
 
 pub fn parse(text: &str) -> Result<Parsed, ImportError> {
     let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
+    // One line ending, so that line numbers count the same lines as the csv
+    // crate does (it also ends a line at a lone CR).
+    let text = &text.replace("\r\n", "\n").replace('\r', "\n");
     // LF only: the csv crate's record positions are off by the CRs otherwise.
     let text = &text.replace("\r\n", "\n");
     let header_line = text

@@ -243,7 +243,8 @@ fn ending_a_session_marks_the_rest_absent_and_sums_up() {
     store
         .set_manual_mark(&session, alan, Mark::Excused, None, &at("09:20:00"))
         .unwrap();
-    let summary = store.end_session(&session, &at("10:30:00")).unwrap();
+    store.end_session(&session, &at("10:30:00")).unwrap();
+    let summary = store.session_summary(&session).unwrap();
     assert_eq!(
         summary,
         SessionSummary {
@@ -310,5 +311,61 @@ fn a_student_marked_absent_at_the_end_who_taps_after_all_is_counted() {
     assert_eq!(
         mark_of(&store, &session, ada),
         Some((Mark::Late, MarkSource::Card))
+    );
+}
+
+#[test]
+fn a_claim_marks_from_the_cards_first_tap_and_undo_gives_the_card_back() {
+    let sandbox = Sandbox::new();
+    let mut store = Store::open(&sandbox.path("taproll.db")).unwrap();
+    let (session, [_, alan, _]) = class(&store);
+    let policy = Policy::default();
+    store
+        .record_tap(&session, &policy, "Door", &uid("04BBBBBB"), &at("09:02:00"))
+        .unwrap();
+    let again = store
+        .record_tap(&session, &policy, "Door", &uid("04BBBBBB"), &at("09:20:00"))
+        .unwrap();
+    // Picked from the dialog at the second tap; Alan arrived at the first.
+    let claim = store
+        .claim_tap(
+            &session,
+            &policy,
+            again.tap_id,
+            alan,
+            false,
+            &at("09:21:00"),
+        )
+        .unwrap();
+    assert_eq!(
+        claim,
+        Claim::Bound {
+            mark: Some(Mark::Present)
+        }
+    );
+    let undone = store
+        .undo_last_change(&session, &at("09:22:00"))
+        .unwrap()
+        .unwrap();
+    assert_eq!((undone.student.id, undone.restored), (alan, None));
+    // The card is nobody's again, and its tap can be claimed again.
+    let unclaimed = store.unclaimed_taps(&session).unwrap();
+    assert_eq!(unclaimed.len(), 1);
+    assert_eq!(unclaimed[0].uid.as_hex(), "04BBBBBB");
+}
+
+#[test]
+fn undo_in_an_ended_session_goes_back_to_absent_not_to_nothing() {
+    let sandbox = Sandbox::new();
+    let store = Store::open(&sandbox.path("taproll.db")).unwrap();
+    let (session, [_, alan, _]) = class(&store);
+    store.end_session(&session, &at("10:00:00")).unwrap();
+    store
+        .set_manual_mark(&session, alan, Mark::Excused, None, &at("10:05:00"))
+        .unwrap();
+    store.undo_last_change(&session, &at("10:06:00")).unwrap();
+    assert_eq!(
+        mark_of(&store, &session, alan),
+        Some((Mark::Absent, MarkSource::Auto))
     );
 }

@@ -232,5 +232,5 @@ fn a_file_that_is_not_utf8_is_refused_clearly() {
     let output = import(&sandbox, &path, &[]);
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("not UTF-8"), "{stderr}");
+    assert!(stderr.contains("line 2: the file is not UTF-8"), "{stderr}");
 }

@@ -355,20 +355,19 @@ mod dialogs {
         assert_eq!(pending.uid.as_hex(), "04DEADBEEF0001");
         let students = (15..30).map(student).collect();
         app.dialog = Some(Dialog::Assign(AssignDialog::new(pending, students)));
+        assert_eq!(
+            key(&mut app, KeyCode::Enter),
+            Action::Redraw,
+            "a stray Enter gives nothing away"
+        );
+        assert!(app.dialog.is_some());
         for c in "ham".chars() {
             key(&mut app, KeyCode::Char(c));
         }
         insta::assert_snapshot!("assign_search", render(&mut app, 80, 24, COLOR).backend());
         let action = key(&mut app, KeyCode::Enter);
         assert!(
-            matches!(
-                action,
-                Action::Claim {
-                    tap_id: 1,
-                    move_card: false,
-                    ..
-                }
-            ),
+            matches!(&action, Action::Claim { tap, move_card: false, .. } if tap.tap_id == 1),
             "{action:?}"
         );
     }
@@ -386,7 +385,7 @@ mod dialogs {
         assert_eq!(
             key(&mut app, KeyCode::Char('y')),
             Action::Claim {
-                tap_id: 9,
+                tap: unclaimed(9, "04BBBBBB", "09:03:00"),
                 student_id: student(2).id,
                 move_card: true
             }

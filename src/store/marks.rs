@@ -38,7 +38,7 @@ pub struct SessionSummary {
     pub late: usize,
     pub absent: usize,
     pub excused: usize,
-    /// Taps of cards nobody held.
+    /// Cards tapped that nobody holds (each card once).
     pub unknown: usize,
     /// Taps of students already counted.
     pub duplicate: usize,
@@ -182,7 +182,8 @@ impl Store {
         let tx = self.conn.unchecked_transaction()?;
         let last = tx
             .query_row(
-                "SELECT id, student_id, before_mark, before_source, before_at, before_tap_id, before_note
+                "SELECT id, student_id, before_mark, before_source, before_at, before_tap_id, before_note,
+                        card_uid, before_card_owner
                  FROM mark_changes
                  WHERE session_id = ?1 AND undone = 0 AND source IN ('manual', 'bind')
                  ORDER BY id DESC LIMIT 1",
@@ -198,13 +199,40 @@ impl Store {
                             tap_id: r.get(5)?,
                             note: r.get(6)?,
                         },
+                        r.get::<_, Option<String>>(7)?,
+                        r.get::<_, Option<i64>>(8)?,
                     ))
                 },
             )
             .optional()?;
-        let Some((change_id, student_id, restore)) = last else {
+        let Some((change_id, student_id, mut restore, card_uid, card_owner)) = last else {
             return Ok(None);
         };
+        // A claim bound a card: give it back to its owner before (or nobody).
+        if let Some(uid) = &card_uid {
+            match card_owner {
+                Some(owner) => tx.execute(
+                    "UPDATE cards SET student_id = ?2 WHERE uid = ?1",
+                    params![uid, owner],
+                )?,
+                None => tx.execute("DELETE FROM cards WHERE uid = ?1", params![uid])?,
+            };
+        }
+        // In an ended session "no mark" means absent, as ending made it.
+        let ended: Option<String> = tx.query_row(
+            "SELECT ended_at FROM sessions WHERE id = ?1",
+            params![session.id],
+            |r| r.get(0),
+        )?;
+        if restore.mark.is_none() && ended.is_some() {
+            restore = Before {
+                mark: Some("absent".into()),
+                source: Some("auto".into()),
+                at: ended,
+                tap_id: None,
+                note: None,
+            };
+        }
         let current = mark_row(&tx, session.id, student_id)?;
         match (&restore.mark, &restore.source, &restore.at) {
             (Some(mark), Some(source), Some(mark_at)) => tx.execute(
@@ -315,9 +343,17 @@ impl Store {
         at: &Timestamp,
     ) -> Result<Claim> {
         let tx = self.conn.unchecked_transaction()?;
-        let (uid, tapped_at): (String, String) = tx.query_row(
-            "SELECT uid, at FROM taps WHERE id = ?1 AND session_id = ?2",
+        let uid: String = tx.query_row(
+            "SELECT uid FROM taps WHERE id = ?1 AND session_id = ?2",
             params![tap_id, session.id],
+            |r| r.get(0),
+        )?;
+        // The student arrived at the card's first tap in this session, not at
+        // the tap picked from the list.
+        let (first_tap, tapped_at): (i64, String) = tx.query_row(
+            "SELECT id, at FROM taps WHERE session_id = ?1 AND uid = ?2
+             ORDER BY (outcome = 'unknown') DESC, id LIMIT 1",
+            params![session.id, uid],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
         let holder: Option<i64> = tx
@@ -340,27 +376,34 @@ impl Store {
             params![uid, student_id, format_time(at)],
         )?;
         let before = mark_row(&tx, session.id, student_id)?;
-        let mark = if before.mark.is_none() {
+        // An automatic absent (the session has ended) is not a mark to keep.
+        let counted = before.mark.is_some() && before.source.as_deref() != Some("auto");
+        let mark = if counted {
+            None
+        } else {
             let mark = rules::first_tap_mark(policy, &session.started_at, &parse_time(&tapped_at)?);
             tx.execute(
                 "INSERT INTO marks (session_id, student_id, mark, source, at, tap_id)
-                 VALUES (?1, ?2, ?3, 'card', ?4, ?5)",
-                params![session.id, student_id, mark.as_str(), tapped_at, tap_id],
-            )?;
-            log_change(
-                &tx,
-                session,
-                student_id,
-                "bind",
-                Some(mark),
-                None,
-                &before,
-                at,
+                 VALUES (?1, ?2, ?3, 'card', ?4, ?5)
+                 ON CONFLICT(session_id, student_id) DO UPDATE SET
+                    mark = excluded.mark, source = 'card', at = excluded.at,
+                    tap_id = excluded.tap_id, note = NULL
+                 WHERE marks.source = 'auto'",
+                params![session.id, student_id, mark.as_str(), tapped_at, first_tap],
             )?;
             Some(mark)
-        } else {
-            None
         };
+        // Logged even when the mark stays: undo must give the card back too.
+        let after = match mark {
+            Some(mark) => Some(mark),
+            None => before.mark.as_deref().and_then(Mark::parse),
+        };
+        log_change(&tx, session, student_id, "bind", after, None, &before, at)?;
+        tx.execute(
+            "UPDATE mark_changes SET card_uid = ?1, before_card_owner = ?2
+             WHERE id = (SELECT max(id) FROM mark_changes)",
+            params![uid, holder],
+        )?;
         tx.commit()?;
         tracing::info!(
             tap = tap_id,
@@ -372,7 +415,7 @@ impl Store {
     }
 
     /// Ends the session: every student without a mark is marked absent.
-    pub fn end_session(&self, session: &Session, at: &Timestamp) -> Result<SessionSummary> {
+    pub fn end_session(&self, session: &Session, at: &Timestamp) -> Result<()> {
         let tx = self.conn.unchecked_transaction()?;
         tx.execute(
             "INSERT INTO marks (session_id, student_id, mark, source, at)
@@ -394,7 +437,7 @@ impl Store {
         )?;
         tx.commit()?;
         tracing::info!(session = session.id, "session ended");
-        self.session_summary(session)
+        Ok(())
     }
 
     pub fn session_summary(&self, session: &Session) -> Result<SessionSummary> {
@@ -408,7 +451,8 @@ impl Store {
             }
         }
         let (unknown, duplicate): (i64, i64) = self.conn.query_row(
-            "SELECT count(*) FILTER (WHERE outcome IN ('unknown', 'random_id')),
+            "SELECT count(DISTINCT uid) FILTER (WHERE outcome IN ('unknown', 'random_id')
+                        AND NOT EXISTS (SELECT 1 FROM cards c WHERE c.uid = taps.uid)),
                     count(*) FILTER (WHERE outcome = 'duplicate')
              FROM taps WHERE session_id = ?1",
             params![session.id],

@@ -108,6 +108,9 @@ const MIGRATIONS: &[&str] = &[
         before_at       TEXT,
         before_tap_id   INTEGER,
         before_note     TEXT,
+        -- a claim also bound this card; its owner before (NULL: nobody)
+        card_uid        TEXT,
+        before_card_owner INTEGER,
         undone          INTEGER NOT NULL DEFAULT 0
     );
     CREATE INDEX mark_changes_session ON mark_changes(session_id, id);

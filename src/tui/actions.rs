@@ -75,15 +75,22 @@ pub fn perform(
         },
         Action::OpenAssign(tap) => open_assign(app, engine, tap),
         Action::Claim {
-            tap_id,
+            tap,
             student_id,
             move_card,
-        } => claim(app, engine, tap_id, student_id, move_card),
+        } => claim(app, engine, tap, student_id, move_card),
         Action::EndSession => match engine.end_session() {
-            Ok(summary) => {
+            Ok(()) => {
                 app.session_ended = true;
-                app.dialog = Some(Dialog::Summary(summary));
                 reload_roster(app, engine);
+                match engine.summary() {
+                    Ok(summary) => app.dialog = Some(Dialog::Summary(summary)),
+                    Err(e) => failed(
+                        app,
+                        "session ended; cannot show the summary",
+                        &e.to_string(),
+                    ),
+                }
             }
             Err(e) => failed(app, "the session was NOT ended", &e.to_string()),
         },
@@ -99,9 +106,9 @@ pub fn open_assign(app: &mut App, engine: &Engine, tap: UnclaimedTap) {
     }
 }
 
-fn claim(app: &mut App, engine: &Engine, tap_id: i64, student_id: i64, move_card: bool) {
+fn claim(app: &mut App, engine: &Engine, tap: UnclaimedTap, student_id: i64, move_card: bool) {
     let name = student_name(app, student_id);
-    match engine.claim(tap_id, student_id, move_card) {
+    match engine.claim(tap.tap_id, student_id, move_card) {
         Ok(Claim::Bound { mark }) => {
             let mark = mark.map_or("already marked".to_string(), |m| {
                 format!("marked {}", m.as_str())
@@ -109,22 +116,18 @@ fn claim(app: &mut App, engine: &Engine, tap_id: i64, student_id: i64, move_card
             info(
                 app,
                 format!("Card given to {name}"),
-                format!("{mark} from the earlier tap · u undoes the mark"),
+                format!("{mark} from their first tap · u undoes it"),
             );
             reload_roster(app, engine);
         }
         Ok(Claim::CardTaken { holder }) => {
             // Ask before moving: reopen the dialog with the question.
-            let tap = engine
-                .unclaimed_taps()
-                .ok()
-                .and_then(|taps| taps.into_iter().find(|t| t.tap_id == tap_id));
             let student = app
                 .rows
                 .iter()
                 .find(|r| r.student.id == student_id)
                 .map(|r| r.student.clone());
-            if let (Some(tap), Some(student)) = (tap, student) {
+            if let Some(student) = student {
                 let mut dialog = AssignDialog::new(tap, Vec::new());
                 dialog.confirm_move = Some((student, holder));
                 app.dialog = Some(Dialog::Assign(dialog));

@@ -57,7 +57,7 @@ pub enum Action {
     OpenUnclaimed,
     OpenAssign(UnclaimedTap),
     Claim {
-        tap_id: i64,
+        tap: UnclaimedTap,
         student_id: i64,
         move_card: bool,
     },
@@ -164,9 +164,12 @@ impl App {
                     return false;
                 }
                 self.cue(cue_of(record.outcome));
+                // Not with a wedge reader: its next card would be typed
+                // into the dialog's search.
                 if record.outcome == Outcome::Unknown
                     && self.dialog.is_none()
                     && self.mode == Mode::Normal
+                    && self.wedge_input.is_none()
                 {
                     self.pending_assign = Some(UnclaimedTap {
                         tap_id: record.tap_id,

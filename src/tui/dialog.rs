@@ -34,8 +34,11 @@ pub struct AssignDialog {
     pub students: Vec<Student>,
     pub query: String,
     pub selected: usize,
-    /// The card belongs to this student: asking before moving it.
+    /// Moving the card to the first student from its holder, the second:
+    /// asking before doing it.
     pub confirm_move: Option<(Student, Student)>,
+    /// An arrow key chose a student (Enter then gives the card).
+    pub moved: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -62,6 +65,7 @@ impl AssignDialog {
             query: String::new(),
             selected: 0,
             confirm_move: None,
+            moved: false,
         }
     }
 
@@ -129,7 +133,7 @@ fn assign_key(dialog: &mut AssignDialog, code: KeyCode) -> DialogKey {
     if let Some((student, _)) = &dialog.confirm_move {
         return match code {
             KeyCode::Char('y' | 'Y') => DialogKey::Then(Action::Claim {
-                tap_id: dialog.tap.tap_id,
+                tap: dialog.tap.clone(),
                 student_id: student.id,
                 move_card: true,
             }),
@@ -142,18 +146,26 @@ fn assign_key(dialog: &mut AssignDialog, code: KeyCode) -> DialogKey {
     let count = dialog.matches().len();
     match code {
         KeyCode::Esc => return DialogKey::Close,
+        // Only once a student was picked: a stray Enter gives no card away.
+        KeyCode::Enter if dialog.query.is_empty() && !dialog.moved => {}
         KeyCode::Enter => {
             return match dialog.matches().get(dialog.selected) {
                 Some(student) => DialogKey::Then(Action::Claim {
-                    tap_id: dialog.tap.tap_id,
+                    tap: dialog.tap.clone(),
                     student_id: student.id,
                     move_card: false,
                 }),
                 None => DialogKey::Stay,
             };
         }
-        KeyCode::Down => dialog.selected = (dialog.selected + 1).min(count.saturating_sub(1)),
-        KeyCode::Up => dialog.selected = dialog.selected.saturating_sub(1),
+        KeyCode::Down => {
+            dialog.selected = (dialog.selected + 1).min(count.saturating_sub(1));
+            dialog.moved = true;
+        }
+        KeyCode::Up => {
+            dialog.selected = dialog.selected.saturating_sub(1);
+            dialog.moved = true;
+        }
         KeyCode::Backspace => {
             dialog.query.pop();
             dialog.selected = 0;
