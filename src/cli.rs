@@ -92,6 +92,12 @@ pub struct RunArgs {
     /// Used when a new session starts; a resumed session keeps its start.
     #[arg(long, value_name = "HH:MM", value_parser = parse_clock)]
     pub starts_at: Option<chrono::NaiveTime>,
+    /// Minutes after the start when a first tap counts as late [default: session.late_after_minutes].
+    #[arg(long, value_name = "MIN", value_parser = clap::value_parser!(u32).range(0..=1440))]
+    pub late_after: Option<u32>,
+    /// Minutes after the start when a first tap counts as absent; 0 never [default: session.absent_after_minutes].
+    #[arg(long, value_name = "MIN", value_parser = clap::value_parser!(u32).range(0..=1440))]
+    pub absent_after: Option<u32>,
     /// Print one JSON line per event instead of showing the roster.
     #[arg(long)]
     pub headless: bool,

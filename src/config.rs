@@ -40,6 +40,8 @@ impl AdminConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct SessionConfig {
     pub late_after_minutes: u32,
+    /// 0: never.
+    pub absent_after_minutes: u32,
     pub debounce_seconds: u32,
 }
 
@@ -47,6 +49,7 @@ impl Default for SessionConfig {
     fn default() -> Self {
         Self {
             late_after_minutes: 10,
+            absent_after_minutes: 0,
             debounce_seconds: 3,
         }
     }
@@ -190,6 +193,13 @@ fn validate(config: &Config, file: &Path, text: &str) -> Result<(), ConfigError>
         config.session.late_after_minutes <= 24 * 60,
         "session.late_after_minutes",
         "must be between 0 and 1440 minutes",
+    )?;
+    check(
+        config.session.absent_after_minutes == 0
+            || (config.session.absent_after_minutes > config.session.late_after_minutes
+                && config.session.absent_after_minutes <= 24 * 60),
+        "session.absent_after_minutes",
+        "must be 0 (never) or more than late_after_minutes, up to 1440",
     )?;
     check(
         config.session.debounce_seconds <= 600,

@@ -155,6 +155,8 @@ impl MarkSource {
 pub enum Outcome {
     Present,
     Late,
+    /// A first tap after `absent_after_minutes`: stored, and counted absent.
+    TooLate,
     /// The student already has a mark in this session, made at `first_at`.
     Duplicate {
         first_at: Timestamp,
@@ -175,6 +177,7 @@ impl Outcome {
         match self {
             Outcome::Present => "present",
             Outcome::Late => "late",
+            Outcome::TooLate => "too_late",
             Outcome::Duplicate { .. } => "duplicate",
             Outcome::Unknown => "unknown",
             Outcome::RandomId => "random_id",
@@ -188,6 +191,7 @@ impl Outcome {
         match self {
             Outcome::Present => Some(Mark::Present),
             Outcome::Late => Some(Mark::Late),
+            Outcome::TooLate => Some(Mark::Absent),
             _ => None,
         }
     }

@@ -190,7 +190,18 @@ fn plan_run(args: RunArgs, config: &Config, dirs: Option<&Dirs>) -> Result<Plan,
         starts_at: args.starts_at,
         reader,
         policy: Policy {
-            late_after: chrono::Duration::minutes(config.session.late_after_minutes.into()),
+            late_after: chrono::Duration::minutes(
+                args.late_after
+                    .unwrap_or(config.session.late_after_minutes)
+                    .into(),
+            ),
+            absent_after: match args
+                .absent_after
+                .unwrap_or(config.session.absent_after_minutes)
+            {
+                0 => None,
+                minutes => Some(chrono::Duration::minutes(minutes.into())),
+            },
             debounce: chrono::Duration::seconds(config.session.debounce_seconds.into()),
         },
         headless: args.headless,

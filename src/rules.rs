@@ -11,6 +11,8 @@ pub struct Policy {
     pub late_after: Duration,
     /// A tap of the same card within this long of its previous tap is a repeat.
     pub debounce: Duration,
+    /// A first tap later than this after the start counts as absent.
+    pub absent_after: Option<Duration>,
 }
 
 impl Default for Policy {
@@ -18,6 +20,7 @@ impl Default for Policy {
         Self {
             late_after: Duration::minutes(10),
             debounce: Duration::seconds(3),
+            absent_after: None,
         }
     }
 }
@@ -63,17 +66,22 @@ pub fn decide(policy: &Policy, facts: &TapFacts) -> Outcome {
         } => Outcome::Duplicate { first_at },
         Holder::Enrolled { marked_at: None } => {
             match first_tap_mark(policy, &facts.session_start, &facts.at) {
+                Mark::Absent => Outcome::TooLate,
                 Mark::Late => Outcome::Late,
-                _ => Outcome::Present,
+                Mark::Present | Mark::Excused => Outcome::Present,
             }
         }
     }
 }
 
-/// The mark a student's first tap gives: late strictly after the cutoff.
-/// Also used when an earlier tap of an unknown card is claimed later.
+/// The mark a student's first tap gives: late strictly after the late
+/// cutoff, absent strictly after the absent cutoff (if there is one). Also
+/// used when an earlier tap of an unknown card is claimed later.
 pub fn first_tap_mark(policy: &Policy, session_start: &Timestamp, at: &Timestamp) -> Mark {
-    if *at > *session_start + policy.late_after {
+    let after = |cutoff: Duration| *at > *session_start + cutoff;
+    if policy.absent_after.is_some_and(after) {
+        Mark::Absent
+    } else if after(policy.late_after) {
         Mark::Late
     } else {
         Mark::Present
@@ -143,6 +151,29 @@ mod tests {
         );
         assert_eq!(
             decide(&p, &facts("09:10:00.001", None, ENROLLED)),
+            Outcome::Late
+        );
+    }
+
+    #[test]
+    fn absent_starts_strictly_after_absent_after_minutes() {
+        let p = Policy {
+            absent_after: Some(Duration::minutes(30)),
+            ..Policy::default()
+        };
+        assert_eq!(
+            decide(&p, &facts("09:30:00", None, ENROLLED)),
+            Outcome::Late
+        );
+        assert_eq!(
+            decide(&p, &facts("09:30:00.001", None, ENROLLED)),
+            Outcome::TooLate
+        );
+        assert_eq!(Outcome::TooLate.mark(), Some(Mark::Absent));
+        // Without an absent cutoff, any first tap after the late one is late.
+        let open = Policy::default();
+        assert_eq!(
+            decide(&open, &facts("11:00:00", None, ENROLLED)),
             Outcome::Late
         );
     }

@@ -446,3 +446,24 @@ fn a_bad_admin_card_names_the_file_line_and_key() {
     let expected = format!("{}, line 4, key `admin.cards`: `nope`", config.display());
     assert!(stderr.contains(&expected), "{stderr}");
 }
+
+#[test]
+fn absent_after_must_come_after_late_after() {
+    let sandbox = Sandbox::new();
+    let config = sandbox.write(
+        "config.toml",
+        "[session]\nlate_after_minutes = 15\nabsent_after_minutes = 10\n",
+    );
+    let output = sandbox
+        .taproll()
+        .args(["run", "--headless", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let expected = format!(
+        "{}, line 3, key `session.absent_after_minutes`",
+        config.display()
+    );
+    assert!(stderr.contains(&expected), "{stderr}");
+}

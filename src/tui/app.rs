@@ -396,7 +396,7 @@ impl App {
 fn cue_of(outcome: Outcome) -> Option<Cue> {
     match outcome {
         Outcome::Present => Some(Cue::Present),
-        Outcome::Late => Some(Cue::Late),
+        Outcome::Late | Outcome::TooLate => Some(Cue::Late),
         Outcome::Duplicate { .. } => Some(Cue::Duplicate),
         Outcome::Unknown => Some(Cue::Unknown),
         Outcome::RandomId => Some(Cue::RandomId),

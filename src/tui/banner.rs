@@ -67,6 +67,11 @@ pub fn describe(banner: &Banner) -> BannerText {
     match record.outcome {
         Outcome::Present => text(format!("✔ {name} — PRESENT"), detail, Tone::Ok),
         Outcome::Late => text(format!("✔ {name} — LATE"), detail, Tone::Ok),
+        Outcome::TooLate => text(
+            format!("{name} — TOO LATE, counted absent"),
+            detail,
+            Tone::Warn,
+        ),
         Outcome::Duplicate { first_at } => text(
             format!("{name} — already counted at {}", first_at.format("%H:%M")),
             detail,
