@@ -27,6 +27,14 @@ pub enum Command {
     /// Import or list a course's students.
     #[command(subcommand)]
     Roster(RosterCommand),
+    /// List a course's sessions with their counts, newest first.
+    Sessions {
+        /// The course [default: the last one used].
+        #[arg(long, value_name = "NAME")]
+        course: Option<String>,
+        #[command(flatten)]
+        files: FileArgs,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -98,6 +106,9 @@ pub struct RunArgs {
     /// Minutes after the start when a first tap counts as absent; 0 never [default: session.absent_after_minutes].
     #[arg(long, value_name = "MIN", value_parser = clap::value_parser!(u32).range(0..=1440))]
     pub absent_after: Option<u32>,
+    /// A label for a new session, e.g. "Lab 3" or "Room B12".
+    #[arg(long, value_name = "TEXT")]
+    pub label: Option<String>,
     /// Print one JSON line per event instead of showing the roster.
     #[arg(long)]
     pub headless: bool,

@@ -1,7 +1,7 @@
 //! `taproll roster import` and `taproll roster list`: one-shot commands that
 //! print to the terminal and exit.
 
-use crate::cli::RosterCommand;
+use crate::cli::{FileArgs, RosterCommand};
 use crate::domain::CardUid;
 use crate::import::{self, Refusal};
 use crate::launch::{LaunchError, database_path, load_config};
@@ -132,6 +132,53 @@ pub fn list(store: &Store, course: Option<&str>) -> Result<String, LaunchError> 
                 cards.join(" ")
             );
         }
+    }
+    Ok(out)
+}
+
+pub fn sessions(
+    course: Option<&str>,
+    files: &FileArgs,
+    dirs: Option<&Dirs>,
+) -> Result<(), LaunchError> {
+    let config = load_config(files, dirs)?.config;
+    let store = Store::open(&database_path(files, &config, dirs)?)?;
+    print!("{}", list_sessions(&store, course)?);
+    Ok(())
+}
+
+/// Sessions of a course, newest first, with their counts.
+pub fn list_sessions(store: &Store, course: Option<&str>) -> Result<String, LaunchError> {
+    let course = match course {
+        Some(name) => store
+            .course_by_name(name)?
+            .ok_or_else(|| LaunchError::UnknownCourse(name.to_string()))?,
+        None => store.last_used_course()?.ok_or(LaunchError::NoCourse)?,
+    };
+    let mut out = format!("{}\n", clean(&course.name));
+    let _ = writeln!(
+        out,
+        "  {:>4}  {:<16}  {:<5}  {:<14} {:>7} {:>4} {:>6} {:>7}",
+        "id", "started", "ended", "label", "present", "late", "absent", "excused"
+    );
+    for listing in store.sessions_of(&course)? {
+        let summary = store.session_summary(&listing.session)?;
+        let ended = listing
+            .session
+            .ended_at
+            .map_or("open".to_string(), |at| at.format("%H:%M").to_string());
+        let _ = writeln!(
+            out,
+            "  {:>4}  {:<16}  {:<5}  {:<14} {:>7} {:>4} {:>6} {:>7}",
+            listing.session.id,
+            listing.session.started_at.format("%Y-%m-%d %H:%M"),
+            ended,
+            clean(listing.label.as_deref().unwrap_or("")),
+            summary.present,
+            summary.late,
+            summary.absent,
+            summary.excused
+        );
     }
     Ok(out)
 }

@@ -62,6 +62,7 @@ pub enum LaunchError {
 /// How a run is set up, after flags, environment, config and defaults.
 struct Plan {
     db: PathBuf,
+    label: Option<String>,
     admin_cards: Vec<crate::domain::CardUid>,
     course: Option<String>,
     starts_at: Option<chrono::NaiveTime>,
@@ -95,6 +96,9 @@ pub fn main(cli: Cli) -> Result<(), LaunchError> {
     let (plan, config) = match cli.command {
         Command::Readers => return print_readers(),
         Command::Roster(command) => return commands::roster(command, dirs.as_ref()),
+        Command::Sessions { course, files } => {
+            return commands::sessions(course.as_deref(), &files, dirs.as_ref());
+        }
         Command::Demo(args) => (plan_demo(args)?, config::Loaded::default()),
         Command::Run(args) => {
             let loaded = load_config(&args.files, dirs.as_ref())?;
@@ -130,6 +134,7 @@ fn plan_demo(args: DemoArgs) -> Result<Plan, LaunchError> {
     };
     Ok(Plan {
         db,
+        label: None,
         admin_cards: Vec::new(),
         course: None,
         starts_at: None,
@@ -185,6 +190,7 @@ fn plan_run(args: RunArgs, config: &Config, dirs: Option<&Dirs>) -> Result<Plan,
     };
     Ok(Plan {
         db,
+        label: args.label,
         admin_cards: config.admin.uids(),
         course: args.course,
         starts_at: args.starts_at,
@@ -224,7 +230,11 @@ fn run(plan: Plan) -> Result<(), LaunchError> {
             .starts_at
             .and_then(|t| today_at(&now, t))
             .unwrap_or(now);
-        store.start_or_resume_session(&course, &start, &now)?
+        let session = store.start_or_resume_session(&course, &start, &now)?;
+        if let Some(label) = &plan.label {
+            store.set_session_label(session.id, label)?;
+        }
+        session
     };
     let engine = Engine::new(store, session, plan.policy).with_admin_cards(plan.admin_cards);
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -467,3 +467,65 @@ fn absent_after_must_come_after_late_after() {
     );
     assert!(stderr.contains(&expected), "{stderr}");
 }
+
+#[test]
+fn sessions_lists_a_courses_sessions_with_label_and_counts() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.path("taproll.db");
+    let roster = sandbox.write(
+        "roster.csv",
+        "id,name,card\ns1,Ada Lovelace,04000000000000\ns2,Alan Turing,\n",
+    );
+    let import = sandbox
+        .taproll()
+        .args(["roster", "import"])
+        .arg(&roster)
+        .args(["--course", "Networks", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(
+        import.status.success(),
+        "{}",
+        String::from_utf8_lossy(&import.stderr)
+    );
+    let scenario = sandbox.write("scenario.toml", &scenario(1, 10)); // Ada's card
+    let run = sandbox
+        .taproll()
+        .args([
+            "run",
+            "--headless",
+            "--course",
+            "Networks",
+            "--label",
+            "Lab 3",
+            "--db",
+        ])
+        .arg(&db)
+        .arg("--scenario")
+        .arg(&scenario)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let list = sandbox
+        .taproll()
+        .args(["sessions", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    let list = String::from_utf8_lossy(&list.stdout);
+    let lines: Vec<&str> = list.lines().collect();
+    assert_eq!(lines[0], "Networks");
+    let row: Vec<&str> = lines[2].split_whitespace().collect();
+    // id, date, time, ended, label (two words), present, late, absent, excused
+    assert_eq!(row[0], "1");
+    assert_eq!(
+        &row[3..],
+        ["open", "Lab", "3", "1", "0", "1", "0"],
+        "{list}"
+    );
+}

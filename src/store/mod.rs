@@ -13,6 +13,7 @@ pub use import::{ImportOutcome, ImportSummary};
 pub use lock::WriterLock;
 pub use marks::{Claim, SessionSummary, UnclaimedTap, Undone};
 pub use roster::ListedStudent;
+pub use sessions::SessionListing;
 
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};

@@ -114,6 +114,8 @@ const MIGRATIONS: &[&str] = &[
         undone          INTEGER NOT NULL DEFAULT 0
     );
     CREATE INDEX mark_changes_session ON mark_changes(session_id, id);
+    -- An optional label for a session: "Lab 3", "Room B12".
+    ALTER TABLE sessions ADD COLUMN label TEXT;
     "#,
 ];
 

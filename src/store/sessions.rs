@@ -100,3 +100,49 @@ impl Store {
         .collect()
     }
 }
+
+/// A past or open session, for the sessions list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionListing {
+    pub session: Session,
+    pub label: Option<String>,
+}
+
+impl Store {
+    pub fn set_session_label(&self, session_id: i64, label: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE sessions SET label = ?2 WHERE id = ?1",
+            params![session_id, label],
+        )?;
+        Ok(())
+    }
+
+    /// The course's sessions, newest first.
+    pub fn sessions_of(&self, course: &Course) -> Result<Vec<SessionListing>> {
+        let mut statement = self.conn.prepare(
+            "SELECT id, started_at, ended_at, label FROM sessions
+             WHERE course_id = ?1 ORDER BY id DESC",
+        )?;
+        let rows = statement.query_map(params![course.id], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, Option<String>>(3)?,
+            ))
+        })?;
+        rows.map(|row| {
+            let (id, started_at, ended_at, label) = row?;
+            Ok(SessionListing {
+                session: Session {
+                    id,
+                    course: course.clone(),
+                    started_at: parse_time(&started_at)?,
+                    ended_at: ended_at.as_deref().map(parse_time).transpose()?,
+                },
+                label,
+            })
+        })
+        .collect()
+    }
+}
