@@ -135,6 +135,18 @@ impl Engine {
         result
     }
 
+    /// Ends the current session and starts a new one for the same course.
+    pub fn start_new_session(&mut self) -> store::Result<()> {
+        if self.session.ended_at.is_none() {
+            self.end_session()?;
+        }
+        let at = now();
+        self.session = self
+            .store
+            .start_or_resume_session(&self.session.course, &at, &at)?;
+        Ok(())
+    }
+
     pub fn summary(&self) -> store::Result<SessionSummary> {
         self.store.session_summary(&self.session)
     }

@@ -219,6 +219,7 @@ fn plan_run(args: RunArgs, config: &Config, dirs: Option<&Dirs>) -> Result<Plan,
 fn run(plan: Plan) -> Result<(), LaunchError> {
     let store = Store::open(&plan.db)?;
     let now = reader::now();
+    let mut resumed = false;
     let session = if plan.demo {
         demo::seed(&store, &now)?
     } else {
@@ -230,7 +231,9 @@ fn run(plan: Plan) -> Result<(), LaunchError> {
             .starts_at
             .and_then(|t| today_at(&now, t))
             .unwrap_or(now);
+        let open_before = store.open_session_id(&course)?;
         let session = store.start_or_resume_session(&course, &start, &now)?;
+        resumed = open_before == Some(session.id);
         if let Some(label) = &plan.label {
             store.set_session_label(session.id, label)?;
         }
@@ -272,6 +275,7 @@ fn run(plan: Plan) -> Result<(), LaunchError> {
             wedge,
             bell: plan.bell,
             reader_end: reader_end.map(str::to_string),
+            resumed,
         };
         Ok(runtime.block_on(tui::run(engine, events, options))?)
     };

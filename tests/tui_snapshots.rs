@@ -449,4 +449,19 @@ mod dialogs {
         assert_eq!(app.dialog, Some(Dialog::ConfirmEnd));
         assert_eq!(key(&mut app, KeyCode::Char('y')), Action::EndSession);
     }
+
+    #[test]
+    fn an_open_session_found_at_start_is_offered() {
+        let mut app = app(30, 15);
+        app.dialog = Some(Dialog::Resume);
+        insta::assert_snapshot!("resume_offer", render(&mut app, 80, 24, COLOR).backend());
+        assert_eq!(key(&mut app, KeyCode::Char('n')), Action::NewSession);
+        app.dialog = Some(Dialog::Resume);
+        assert_eq!(
+            key(&mut app, KeyCode::Enter),
+            Action::Redraw,
+            "Enter continues"
+        );
+        assert!(app.dialog.is_none());
+    }
 }

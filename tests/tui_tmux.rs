@@ -278,3 +278,49 @@ fn a_class_from_the_keyboard_enrol_excuse_end() {
     assert!(ended.is_some(), "the session is ended");
     assert!(absent >= 1, "the rest are absent");
 }
+
+#[test]
+fn the_next_run_offers_to_continue_an_open_session() {
+    let sandbox = Sandbox::new();
+    let scenario = sandbox.write(
+        "idle.toml",
+        "[[tap]]\nat_ms = 3600000\nuid = \"04A1B2C3\"\n",
+    );
+    let command = format!(
+        "XDG_STATE_HOME={state} {bin} run --course Networks --db {db} --scenario {scenario}; echo EXIT=$? DONE; sleep 60",
+        state = sandbox.path("state").display(),
+        bin = env!("CARGO_BIN_EXE_taproll"),
+        db = sandbox.path("taproll.db").display(),
+        scenario = scenario.display(),
+    );
+    // First run: a new session, then a "crash" (SIGKILL).
+    {
+        let Some(tmux) = Tmux::start("resume1", 80, 24, &command) else {
+            return;
+        };
+        tmux.wait_for("Roster");
+        let sent = Command::new("kill")
+            .args(["-KILL", &tmux.taproll_pid()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        tmux.wait_for("DONE");
+    }
+    let Some(tmux) = Tmux::start("resume2", 80, 24, &command) else {
+        return;
+    };
+    tmux.wait_for("Open session found");
+    tmux.keys("n");
+    tmux.wait_for("New session started");
+    let conn = rusqlite::Connection::open(sandbox.path("taproll.db")).unwrap();
+    let sessions: Vec<(i64, Option<String>)> = conn
+        .prepare("SELECT id, ended_at FROM sessions ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(sessions.len(), 2);
+    assert!(sessions[0].1.is_some(), "the old session was ended");
+    assert!(sessions[1].1.is_none(), "the new one is open");
+}

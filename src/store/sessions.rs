@@ -109,6 +109,19 @@ pub struct SessionListing {
 }
 
 impl Store {
+    /// The course's open session, if any (whatever its age).
+    pub fn open_session_id(&self, course: &Course) -> Result<Option<i64>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id FROM sessions WHERE course_id = ?1 AND ended_at IS NULL
+                 ORDER BY id DESC LIMIT 1",
+                params![course.id],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
     pub fn set_session_label(&self, session_id: i64, label: &str) -> Result<()> {
         self.conn.execute(
             "UPDATE sessions SET label = ?2 WHERE id = ?1",

@@ -79,6 +79,21 @@ pub fn perform(
             student_id,
             move_card,
         } => claim(app, engine, tap, student_id, move_card),
+        Action::NewSession => match engine.start_new_session() {
+            Ok(()) => {
+                let session = engine.session();
+                app.session_id = session.id;
+                app.started_at = session.started_at;
+                app.session_ended = false;
+                info(
+                    app,
+                    "New session started".into(),
+                    "the open one was ended".into(),
+                );
+                reload_roster(app, engine);
+            }
+            Err(e) => failed(app, "no new session", &e.to_string()),
+        },
         Action::EndSession => match engine.end_session() {
             Ok(()) => {
                 app.session_ended = true;

@@ -62,6 +62,8 @@ pub enum Action {
         move_card: bool,
     },
     EndSession,
+    /// End the open session and start a new one.
+    NewSession,
 }
 
 #[derive(Clone, Debug)]

@@ -16,6 +16,9 @@ pub enum Dialog {
     Unclaimed(UnclaimedDialog),
     ConfirmEnd,
     Summary(SessionSummary),
+    /// taproll found this course's session still open (a crash, a dropped
+    /// SSH connection): continue it, or end it and start a new one?
+    Resume,
 }
 
 /// Setting a mark by hand: pick the mark, then an optional note.
@@ -85,6 +88,10 @@ impl Dialog {
             Dialog::Unclaimed(dialog) => unclaimed_key(dialog, code),
             Dialog::ConfirmEnd => match code {
                 KeyCode::Char('y' | 'Y') => DialogKey::Then(Action::EndSession),
+                _ => DialogKey::Close,
+            },
+            Dialog::Resume => match code {
+                KeyCode::Char('n' | 'N') => DialogKey::Then(Action::NewSession),
                 _ => DialogKey::Close,
             },
             Dialog::Summary(_) => match code {

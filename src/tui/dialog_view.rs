@@ -16,6 +16,7 @@ pub fn render(dialog: &Dialog, theme: Theme, frame: &mut Frame) {
         Dialog::Unclaimed(dialog) => (" Unclaimed taps ", unclaimed_lines(dialog, theme)),
         Dialog::ConfirmEnd => (" End the session? ", confirm_end_lines(theme)),
         Dialog::Summary(summary) => (" Session ended ", summary_lines(summary, theme)),
+        Dialog::Resume => (" Open session found ", resume_lines(theme)),
     };
     let height = (lines.len() as u16).saturating_add(2);
     let area = popup(frame.area(), 60, height);
@@ -180,6 +181,21 @@ fn summary_lines(summary: &SessionSummary, theme: Theme) -> Vec<Line<'static>> {
             Span::raw(" "),
             key("Enter", theme),
             Span::raw(" quit taproll   any other key: back to the roster"),
+        ]),
+    ]
+}
+
+fn resume_lines(theme: Theme) -> Vec<Line<'static>> {
+    vec![
+        Line::from(" This course's last session was not ended (a crash or a"),
+        Line::from(" dropped connection?). Its taps are all kept."),
+        Line::default(),
+        Line::from(vec![
+            Span::raw(" "),
+            key("Enter", theme),
+            Span::raw(" continue it   "),
+            key("n", theme),
+            Span::raw(" end it and start a new one"),
         ]),
     ]
 }

@@ -66,6 +66,8 @@ pub struct TuiOptions {
     /// Shown as a problem when the reader stream ends; `None` when the end is
     /// expected (a finished scenario).
     pub reader_end: Option<String>,
+    /// The session was found open: ask whether to continue it.
+    pub resumed: bool,
 }
 
 /// Runs the live roster until the user quits or a signal arrives.
@@ -84,6 +86,9 @@ pub async fn run(
         }));
     }
     reload_roster(&mut app, &engine);
+    if options.resumed {
+        app.dialog = Some(dialog::Dialog::Resume);
+    }
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
     let mut sigint = signal(SignalKind::interrupt())?;
