@@ -98,6 +98,7 @@ fn bench_render() {
     };
     let rows: Vec<RosterRow> = (0..1000)
         .map(|i| RosterRow {
+            has_card: true,
             student: Student {
                 id: i,
                 student_no: format!("s{i}"),

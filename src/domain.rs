@@ -227,6 +227,8 @@ pub struct RosterRow {
     pub mark: Option<Mark>,
     pub source: Option<MarkSource>,
     pub marked_at: Option<Timestamp>,
+    /// The student has at least one card.
+    pub has_card: bool,
 }
 
 /// A tap as committed to the store.

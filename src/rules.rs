@@ -252,6 +252,7 @@ mod tests {
             mark,
             source: mark.map(|_| MarkSource::Card),
             marked_at: None,
+            has_card: true,
         };
         let rows = [
             row(Some(Mark::Present)),

@@ -71,6 +71,7 @@ fn app(count: usize, marked: usize) -> App {
                 Mark::Present
             });
             RosterRow {
+                has_card: i % 10 != 9,
                 student: student(i),
                 mark,
                 source: mark.map(|_| MarkSource::Card),
@@ -348,10 +349,9 @@ mod dialogs {
     fn an_unknown_card_asks_whose_it_is() {
         let mut app = app(30, 15);
         tap(&mut app, "04DEADBEEF0001", Outcome::Unknown, None);
-        let pending = app
-            .pending_assign
-            .take()
-            .expect("the assign dialog is asked for");
+        let Some(Action::OpenAssign(pending)) = app.pending.take() else {
+            panic!("the assign dialog is asked for");
+        };
         assert_eq!(pending.uid.as_hex(), "04DEADBEEF0001");
         let students = (15..30).map(student).collect();
         app.dialog = Some(Dialog::Assign(AssignDialog::new(pending, students)));
@@ -463,5 +463,31 @@ mod dialogs {
             "Enter continues"
         );
         assert!(app.dialog.is_none());
+    }
+
+    #[test]
+    fn enrol_mode_binds_each_new_card_to_the_selected_student() {
+        let mut app = app(30, 15);
+        key(&mut app, KeyCode::Char('n'));
+        assert!(app.enrol);
+        // Row 9 is the first student without a card in this roster.
+        assert_eq!(app.selected, 9);
+        insta::assert_snapshot!("enrol_mode", render(&mut app, 80, 24, COLOR).backend());
+        tap(&mut app, "04ABABAB", Outcome::Unknown, None);
+        match app.pending.take() {
+            Some(Action::Claim {
+                tap,
+                student_id,
+                move_card: false,
+            }) => {
+                assert_eq!(tap.uid.as_hex(), "04ABABAB");
+                assert_eq!(student_id, student(9).id);
+            }
+            other => panic!("expected a claim: {other:?}"),
+        }
+        app.select_next_without_card();
+        assert_eq!(app.selected, 19);
+        key(&mut app, KeyCode::Char('n'));
+        assert!(!app.enrol);
     }
 }

@@ -65,7 +65,8 @@ impl Store {
     /// sorted by name.
     pub fn roster(&self, session: &Session) -> Result<Vec<RosterRow>> {
         let mut statement = self.conn.prepare_cached(
-            "SELECT s.id, s.student_no, s.name, m.mark, m.source, m.at
+            "SELECT s.id, s.student_no, s.name, m.mark, m.source, m.at,
+                    EXISTS (SELECT 1 FROM cards c WHERE c.student_id = s.id)
              FROM enrolments e
              JOIN students s ON s.id = e.student_id
              LEFT JOIN marks m ON m.student_id = s.id AND m.session_id = ?1
@@ -82,10 +83,11 @@ impl Store {
                 row.get::<_, Option<String>>(3)?,
                 row.get::<_, Option<String>>(4)?,
                 row.get::<_, Option<String>>(5)?,
+                row.get::<_, bool>(6)?,
             ))
         })?;
         rows.map(|row| {
-            let (student, mark, source, at) = row?;
+            let (student, mark, source, at, has_card) = row?;
             Ok(RosterRow {
                 student,
                 mark: mark
@@ -95,6 +97,7 @@ impl Store {
                     .map(|s| MarkSource::parse(&s).ok_or_else(|| StoreError::BadValue(s)))
                     .transpose()?,
                 marked_at: at.as_deref().map(parse_time).transpose()?,
+                has_card,
             })
         })
         .collect()

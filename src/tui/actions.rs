@@ -134,6 +134,9 @@ fn claim(app: &mut App, engine: &Engine, tap: UnclaimedTap, student_id: i64, mov
                 format!("{mark} from their first tap · u undoes it"),
             );
             reload_roster(app, engine);
+            if app.enrol {
+                app.select_next_without_card();
+            }
         }
         Ok(Claim::CardTaken { holder }) => {
             // Ask before moving: reopen the dialog with the question.

@@ -102,9 +102,11 @@ pub struct App {
     pub page_rows: usize,
     /// The dialog over the roster, if one is open; it gets the keys.
     pub dialog: Option<Dialog>,
-    /// An unknown card was tapped while no dialog was open: the event loop
-    /// opens the assign dialog for it.
-    pub pending_assign: Option<UnclaimedTap>,
+    /// Something a tap asks for that needs the store (open the assign
+    /// dialog, bind a card in enrol mode): the event loop carries it out.
+    pub pending: Option<Action>,
+    /// Enrol mode: each tap of a new card binds the selected student.
+    pub enrol: bool,
     pub session_ended: bool,
 }
 
@@ -133,7 +135,8 @@ impl App {
             offset: 0,
             page_rows: 10,
             dialog: None,
-            pending_assign: None,
+            pending: None,
+            enrol: false,
             session_ended: session.ended_at.is_some(),
         }
     }
@@ -166,19 +169,8 @@ impl App {
                     return false;
                 }
                 self.cue(cue_of(record.outcome));
-                // Not with a wedge reader: its next card would be typed
-                // into the dialog's search.
-                if record.outcome == Outcome::Unknown
-                    && self.dialog.is_none()
-                    && self.mode == Mode::Normal
-                    && self.wedge_input.is_none()
-                {
-                    self.pending_assign = Some(UnclaimedTap {
-                        tap_id: record.tap_id,
-                        uid: record.uid.clone(),
-                        at: record.at,
-                        reader: record.reader.clone(),
-                    });
+                if let Some(action) = self.action_for_tap(&record) {
+                    self.pending = Some(action);
                 }
                 self.banner = Banner::Tap(record);
                 true
@@ -232,6 +224,46 @@ impl App {
                 self.banner = Banner::CardError { reader, message };
             }
             ReaderEvent::Card { .. } | ReaderEvent::CardRemoved { .. } => {}
+        }
+    }
+
+    /// What a tap asks for beyond the banner: in enrol mode, bind its card
+    /// to the selected student; else, for an unknown card, ask whose it is
+    /// (not with a wedge reader: its next card would be typed into the
+    /// dialog's search).
+    fn action_for_tap(&self, record: &TapRecord) -> Option<Action> {
+        if self.dialog.is_some() || self.mode != Mode::Normal {
+            return None;
+        }
+        let tap = UnclaimedTap {
+            tap_id: record.tap_id,
+            uid: record.uid.clone(),
+            at: record.at,
+            reader: record.reader.clone(),
+        };
+        if self.enrol {
+            let selected = self.visible_rows().get(self.selected)?.student.id;
+            let own_card = record.student.as_ref().is_some_and(|s| s.id == selected);
+            let bindable = matches!(record.outcome, Outcome::Unknown) || record.student.is_some();
+            return (bindable && !own_card).then_some(Action::Claim {
+                tap,
+                student_id: selected,
+                move_card: false,
+            });
+        }
+        (record.outcome == Outcome::Unknown && self.wedge_input.is_none())
+            .then_some(Action::OpenAssign(tap))
+    }
+
+    /// In enrol mode: moves to the next student without a card.
+    pub fn select_next_without_card(&mut self) {
+        let rows = self.visible_rows();
+        let next = (self.selected + 1..rows.len())
+            .chain(0..self.selected)
+            .find(|&i| !rows[i].has_card);
+        if let Some(next) = next {
+            self.selected = next;
+            self.scroll_into_view();
         }
     }
 
@@ -327,6 +359,17 @@ impl App {
                 }
             }
             KeyCode::Char('u') => return Action::Undo,
+            KeyCode::Char('n') => {
+                self.enrol = !self.enrol;
+                if self.enrol
+                    && self
+                        .visible_rows()
+                        .get(self.selected)
+                        .is_some_and(|r| r.has_card)
+                {
+                    self.select_next_without_card();
+                }
+            }
             KeyCode::Char('U') => return Action::OpenUnclaimed,
             KeyCode::Char('x') if !self.session_ended => self.dialog = Some(Dialog::ConfirmEnd),
             KeyCode::Char('?') => self.mode = Mode::Help,

@@ -98,10 +98,11 @@ pub async fn run(
     let mut reader_open = true;
     let mut dirty = true;
     loop {
-        // An unknown card was tapped: offer to give it to a student. Taps go
-        // on being recorded while the dialog is open.
-        if let Some(tap) = app.pending_assign.take() {
-            actions::open_assign(&mut app, &engine, tap);
+        // What a tap asked for (a dialog, a card to bind). Taps go on being
+        // recorded while a dialog is open.
+        if let Some(action) = app.pending.take() {
+            let wedge_config = options.wedge.unwrap_or_default();
+            actions::perform(action, &mut app, &mut engine, wedge_config);
             dirty = true;
         }
         if dirty {

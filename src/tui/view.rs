@@ -203,6 +203,17 @@ fn render_status(app: &App, theme: Theme, frame: &mut Frame, area: Rect) {
     }
     let (reader, reader_style) = reader_status(app, theme);
     let mut spans = vec![Span::raw(" "), Span::styled(reader, reader_style)];
+    if app.enrol {
+        let name = app
+            .visible_rows()
+            .get(app.selected)
+            .map(|r| clean(&r.student.name))
+            .unwrap_or_default();
+        spans.push(Span::styled(
+            format!(" │ ENROL: tap {name}'s card (n ends)"),
+            theme.title(),
+        ));
+    }
     if let Some(typed) = app.wedge_input.as_deref().filter(|t| !t.is_empty()) {
         spans.push(Span::styled(format!(" │ card: {typed}█"), theme.title()));
     }
@@ -265,6 +276,7 @@ fn render_help(theme: Theme, frame: &mut Frame) {
         ("/", "filter by name or student id"),
         ("Esc", "clear the filter"),
         ("m", "mark the selected student by hand"),
+        ("n", "enrol mode: each new card goes to the selected"),
         ("u", "undo the last change by hand"),
         ("U", "unclaimed taps: give a card to a student"),
         ("x", "end the session (the rest are absent)"),
