@@ -147,6 +147,25 @@ impl Engine {
         Ok(())
     }
 
+    pub fn remove_cards(&self, student_id: i64) -> store::Result<usize> {
+        let result = self.store.remove_cards(student_id, &now());
+        log_failure("remove cards", &result);
+        result
+    }
+
+    pub fn save_student(
+        &self,
+        existing: Option<i64>,
+        student_no: &str,
+        name: &str,
+    ) -> store::Result<()> {
+        let result = self
+            .store
+            .save_student(self.session.course.id, existing, student_no, name);
+        log_failure("save a student", &result);
+        result
+    }
+
     pub fn summary(&self) -> store::Result<SessionSummary> {
         self.store.session_summary(&self.session)
     }

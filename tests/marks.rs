@@ -369,3 +369,41 @@ fn undo_in_an_ended_session_goes_back_to_absent_not_to_nothing() {
         Some((Mark::Absent, MarkSource::Auto))
     );
 }
+
+#[test]
+fn a_lost_card_is_removed_and_a_student_added_by_hand() {
+    let sandbox = Sandbox::new();
+    let mut store = Store::open(&sandbox.path("taproll.db")).unwrap();
+    let (session, [ada, _, _]) = class(&store);
+    assert_eq!(store.remove_cards(ada, &at("09:00:00")).unwrap(), 1);
+    let record = store
+        .record_tap(
+            &session,
+            &Policy::default(),
+            "Door",
+            &uid("04A1B2C3"),
+            &at("09:01:00"),
+        )
+        .unwrap();
+    assert_eq!(
+        record.outcome,
+        Outcome::Unknown,
+        "the lost card is nobody's now"
+    );
+    store
+        .save_student(session.course.id, None, "s-new", "Radia Perlman")
+        .unwrap();
+    store
+        .save_student(session.course.id, Some(ada), "s-Ada", "Ada King")
+        .unwrap();
+    let names: Vec<String> = store
+        .roster(&session)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.student.name)
+        .collect();
+    assert_eq!(
+        names,
+        ["Ada King", "Alan Turing", "Grace Hopper", "Radia Perlman"]
+    );
+}

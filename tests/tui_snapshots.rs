@@ -490,4 +490,38 @@ mod dialogs {
         key(&mut app, KeyCode::Char('n'));
         assert!(!app.enrol);
     }
+
+    #[test]
+    fn a_lost_card_is_taken_after_asking() {
+        let mut app = app(30, 15);
+        key(&mut app, KeyCode::Char('C'));
+        insta::assert_snapshot!("lost_card", render(&mut app, 80, 24, COLOR).backend());
+        assert_eq!(
+            key(&mut app, KeyCode::Char('y')),
+            Action::RemoveCards(student(0).id)
+        );
+    }
+
+    #[test]
+    fn adding_a_student_needs_an_id_and_a_name() {
+        let mut app = app(30, 15);
+        key(&mut app, KeyCode::Char('+'));
+        for c in "s2001".chars() {
+            key(&mut app, KeyCode::Char(c));
+        }
+        assert_eq!(key(&mut app, KeyCode::Enter), Action::Redraw, "no name yet");
+        key(&mut app, KeyCode::Tab);
+        for c in "Radia Perlman".chars() {
+            key(&mut app, KeyCode::Char(c));
+        }
+        insta::assert_snapshot!("add_student", render(&mut app, 80, 24, COLOR).backend());
+        assert_eq!(
+            key(&mut app, KeyCode::Enter),
+            Action::SaveStudent {
+                existing: None,
+                student_no: "s2001".into(),
+                name: "Radia Perlman".into()
+            }
+        );
+    }
 }

@@ -143,3 +143,61 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 }
+
+impl Store {
+    /// Takes every card from a student (a lost card); returns how many.
+    pub fn remove_cards(&self, student_id: i64, now: &Timestamp) -> Result<usize> {
+        let tx = self.conn.unchecked_transaction()?;
+        let removed = tx.execute(
+            "DELETE FROM cards WHERE student_id = ?1",
+            params![student_id],
+        )?;
+        super::queue_event(
+            &tx,
+            "cards_removed",
+            serde_json::json!({ "student_id": student_id, "count": removed }),
+            now,
+        )?;
+        tx.commit()?;
+        tracing::info!(student = student_id, removed, "cards removed");
+        Ok(removed)
+    }
+
+    /// Adds a student to the course, or changes the name and number of one.
+    pub fn save_student(
+        &self,
+        course_id: i64,
+        existing: Option<i64>,
+        student_no: &str,
+        name: &str,
+    ) -> Result<()> {
+        let tx = self.conn.unchecked_transaction()?;
+        let id = match existing {
+            Some(id) => {
+                tx.execute(
+                    "UPDATE students SET student_no = ?2, name = ?3 WHERE id = ?1",
+                    params![id, student_no, name],
+                )?;
+                id
+            }
+            None => {
+                tx.execute(
+                    "INSERT INTO students (student_no, name) VALUES (?1, ?2)
+                     ON CONFLICT(student_no) DO UPDATE SET name = excluded.name",
+                    params![student_no, name],
+                )?;
+                tx.query_row(
+                    "SELECT id FROM students WHERE student_no = ?1",
+                    params![student_no],
+                    |r| r.get(0),
+                )?
+            }
+        };
+        tx.execute(
+            "INSERT OR IGNORE INTO enrolments (course_id, student_id) VALUES (?1, ?2)",
+            params![course_id, id],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+}

@@ -94,6 +94,31 @@ pub fn perform(
             }
             Err(e) => failed(app, "no new session", &e.to_string()),
         },
+        Action::RemoveCards(student_id) => match engine.remove_cards(student_id) {
+            Ok(count) => {
+                let name = student_name(app, student_id);
+                info(
+                    app,
+                    format!("{count} card(s) taken from {name}"),
+                    "their next new card can be given to them (n, or the unknown-card dialog)"
+                        .into(),
+                );
+                reload_roster(app, engine);
+            }
+            Err(e) => failed(app, "the card was NOT removed", &e.to_string()),
+        },
+        Action::SaveStudent {
+            existing,
+            student_no,
+            name,
+        } => match engine.save_student(existing, &student_no, &name) {
+            Ok(()) => {
+                let verb = if existing.is_some() { "saved" } else { "added" };
+                info(app, format!("{} {verb}", clean(&name)), clean(&student_no));
+                reload_roster(app, engine);
+            }
+            Err(e) => failed(app, "the student was NOT saved", &e.to_string()),
+        },
         Action::EndSession => match engine.end_session() {
             Ok(()) => {
                 app.session_ended = true;

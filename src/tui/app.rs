@@ -1,7 +1,7 @@
 //! The TUI's state as plain data, and how keys and engine updates change it.
 //! No terminal here: tests drive `App` directly and render it to a TestBackend.
 
-use super::dialog::{Dialog, DialogKey, MarkDialog};
+use super::dialog::{Dialog, DialogKey, MarkDialog, StudentDialog};
 use crate::config::Cue;
 use crate::domain::{Mark, Outcome, RosterRow, Session, TapRecord, Timestamp};
 use crate::engine::Update;
@@ -64,6 +64,12 @@ pub enum Action {
     EndSession,
     /// End the open session and start a new one.
     NewSession,
+    RemoveCards(i64),
+    SaveStudent {
+        existing: Option<i64>,
+        student_no: String,
+        name: String,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -359,6 +365,29 @@ impl App {
                 }
             }
             KeyCode::Char('u') => return Action::Undo,
+            KeyCode::Char('C') => {
+                if let Some(row) = self.visible_rows().get(self.selected) {
+                    self.dialog = Some(Dialog::RemoveCards(row.student.clone()));
+                }
+            }
+            KeyCode::Char('+') => {
+                self.dialog = Some(Dialog::Student(StudentDialog {
+                    existing: None,
+                    student_no: String::new(),
+                    name: String::new(),
+                    on_name: false,
+                }));
+            }
+            KeyCode::Char('r') => {
+                if let Some(row) = self.visible_rows().get(self.selected) {
+                    self.dialog = Some(Dialog::Student(StudentDialog {
+                        existing: Some(row.student.id),
+                        student_no: row.student.student_no.clone(),
+                        name: row.student.name.clone(),
+                        on_name: true,
+                    }));
+                }
+            }
             KeyCode::Char('n') => {
                 self.enrol = !self.enrol;
                 if self.enrol

@@ -19,6 +19,20 @@ pub enum Dialog {
     /// taproll found this course's session still open (a crash, a dropped
     /// SSH connection): continue it, or end it and start a new one?
     Resume,
+    /// A lost card: take the student's cards away?
+    RemoveCards(Student),
+    /// Add a student, or edit the selected one.
+    Student(StudentDialog),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StudentDialog {
+    /// `None`: a new student.
+    pub existing: Option<i64>,
+    pub student_no: String,
+    pub name: String,
+    /// Typing goes into the name (else the student id); Tab switches.
+    pub on_name: bool,
 }
 
 /// Setting a mark by hand: pick the mark, then an optional note.
@@ -90,6 +104,11 @@ impl Dialog {
                 KeyCode::Char('y' | 'Y') => DialogKey::Then(Action::EndSession),
                 _ => DialogKey::Close,
             },
+            Dialog::RemoveCards(student) => match code {
+                KeyCode::Char('y' | 'Y') => DialogKey::Then(Action::RemoveCards(student.id)),
+                _ => DialogKey::Close,
+            },
+            Dialog::Student(dialog) => student_key(dialog, code),
             Dialog::Resume => match code {
                 KeyCode::Char('n' | 'N') => DialogKey::Then(Action::NewSession),
                 _ => DialogKey::Close,
@@ -203,4 +222,34 @@ fn unclaimed_key(dialog: &mut UnclaimedDialog, code: KeyCode) -> DialogKey {
         },
         _ => DialogKey::Stay,
     }
+}
+
+fn student_key(dialog: &mut StudentDialog, code: KeyCode) -> DialogKey {
+    let field = if dialog.on_name {
+        &mut dialog.name
+    } else {
+        &mut dialog.student_no
+    };
+    match code {
+        KeyCode::Esc => return DialogKey::Close,
+        KeyCode::Tab | KeyCode::BackTab | KeyCode::Up | KeyCode::Down => {
+            dialog.on_name = !dialog.on_name;
+        }
+        KeyCode::Backspace => {
+            field.pop();
+        }
+        KeyCode::Char(c) if !c.is_control() => field.push(c),
+        KeyCode::Enter => {
+            let (no, name) = (dialog.student_no.trim(), dialog.name.trim());
+            if !no.is_empty() && !name.is_empty() {
+                return DialogKey::Then(Action::SaveStudent {
+                    existing: dialog.existing,
+                    student_no: no.to_string(),
+                    name: name.to_string(),
+                });
+            }
+        }
+        _ => {}
+    }
+    DialogKey::Stay
 }

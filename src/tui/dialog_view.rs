@@ -1,8 +1,9 @@
 //! Drawing the dialogs of `dialog.rs` as boxes over the roster.
 
-use super::dialog::{AssignDialog, Dialog, MarkDialog, UnclaimedDialog};
+use super::dialog::{AssignDialog, Dialog, MarkDialog, StudentDialog, UnclaimedDialog};
 use super::theme::Theme;
 use super::view::popup;
+use crate::domain::Student;
 use crate::store::SessionSummary;
 use crate::text::sanitize_for_terminal as clean;
 use ratatui::Frame;
@@ -17,6 +18,15 @@ pub fn render(dialog: &Dialog, theme: Theme, frame: &mut Frame) {
         Dialog::ConfirmEnd => (" End the session? ", confirm_end_lines(theme)),
         Dialog::Summary(summary) => (" Session ended ", summary_lines(summary, theme)),
         Dialog::Resume => (" Open session found ", resume_lines(theme)),
+        Dialog::RemoveCards(student) => (" Lost card ", remove_cards_lines(student, theme)),
+        Dialog::Student(dialog) => (
+            if dialog.existing.is_some() {
+                " Edit student "
+            } else {
+                " Add a student "
+            },
+            student_lines(dialog, theme),
+        ),
     };
     let height = (lines.len() as u16).saturating_add(2);
     let area = popup(frame.area(), 60, height);
@@ -197,5 +207,41 @@ fn resume_lines(theme: Theme) -> Vec<Line<'static>> {
             key("n", theme),
             Span::raw(" end it and start a new one"),
         ]),
+    ]
+}
+
+fn remove_cards_lines(student: &Student, theme: Theme) -> Vec<Line<'static>> {
+    vec![
+        Line::from(format!(
+            " Take every card from {} ({})?",
+            clean(&student.name),
+            clean(&student.student_no)
+        )),
+        Line::styled(
+            " A lost card then counts as unknown if it turns up.",
+            theme.dim(),
+        ),
+        Line::default(),
+        Line::from(vec![
+            Span::raw(" "),
+            key("y", theme),
+            Span::raw(" take the cards   any other key: keep them"),
+        ]),
+    ]
+}
+
+fn student_lines(dialog: &StudentDialog, theme: Theme) -> Vec<Line<'static>> {
+    let field = |label: &str, value: &str, focused: bool| {
+        Line::from(vec![
+            Span::raw(format!(" {label:<12}")),
+            Span::raw(clean(value)),
+            Span::styled(if focused { "█" } else { "" }, theme.dim()),
+        ])
+    };
+    vec![
+        field("Student id", &dialog.student_no, !dialog.on_name),
+        field("Name", &dialog.name, dialog.on_name),
+        Line::default(),
+        Line::styled(" Tab: other field · Enter: save · Esc: cancel", theme.dim()),
     ]
 }

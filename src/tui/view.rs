@@ -277,6 +277,8 @@ fn render_help(theme: Theme, frame: &mut Frame) {
         ("Esc", "clear the filter"),
         ("m", "mark the selected student by hand"),
         ("n", "enrol mode: each new card goes to the selected"),
+        ("C", "lost card: take the selected student's cards"),
+        ("+  r", "add a student / edit the selected one"),
         ("u", "undo the last change by hand"),
         ("U", "unclaimed taps: give a card to a student"),
         ("x", "end the session (the rest are absent)"),
