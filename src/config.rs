@@ -3,6 +3,7 @@
 //! the CLI (clap reads both). Every key is documented in `config.example.toml`.
 
 use crate::domain::CardUid;
+use crate::keymap::Keymap;
 use crate::reader::wedge::WedgeConfig;
 use crate::toml_file::{self, TomlFileError};
 use serde::Deserialize;
@@ -17,6 +18,7 @@ pub struct Config {
     pub log: LogConfig,
     pub feedback: FeedbackConfig,
     pub admin: AdminConfig,
+    pub keys: Keymap,
 }
 
 #[derive(Deserialize, Debug, Clone, PartialEq, Eq, Default)]
@@ -206,6 +208,9 @@ fn validate(config: &Config, file: &Path, text: &str) -> Result<(), ConfigError>
         "session.debounce_seconds",
         "must be between 0 and 600 seconds",
     )?;
+    if let Some((key, message)) = config.keys.problem() {
+        return Err(toml_file::invalid_value(file, text, &key, message).into());
+    }
     for card in &config.admin.cards {
         if let Err(e) = CardUid::parse(card) {
             return Err(toml_file::invalid_value(

@@ -62,6 +62,7 @@ pub enum LaunchError {
 /// How a run is set up, after flags, environment, config and defaults.
 struct Plan {
     db: PathBuf,
+    keys: crate::keymap::Keymap,
     label: Option<String>,
     admin_cards: Vec<crate::domain::CardUid>,
     course: Option<String>,
@@ -134,6 +135,7 @@ fn plan_demo(args: DemoArgs) -> Result<Plan, LaunchError> {
     };
     Ok(Plan {
         db,
+        keys: Default::default(),
         label: None,
         admin_cards: Vec::new(),
         course: None,
@@ -190,6 +192,7 @@ fn plan_run(args: RunArgs, config: &Config, dirs: Option<&Dirs>) -> Result<Plan,
     };
     Ok(Plan {
         db,
+        keys: config.keys.clone(),
         label: args.label,
         admin_cards: config.admin.uids(),
         course: args.course,
@@ -276,6 +279,7 @@ fn run(plan: Plan) -> Result<(), LaunchError> {
             bell: plan.bell,
             reader_end: reader_end.map(str::to_string),
             resumed,
+            keys: plan.keys,
         };
         Ok(runtime.block_on(tui::run(engine, events, options))?)
     };

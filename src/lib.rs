@@ -13,6 +13,7 @@ pub mod engine;
 pub mod fuzzy;
 pub mod headless;
 pub mod import;
+pub mod keymap;
 pub mod launch;
 pub mod logging;
 pub mod paths;

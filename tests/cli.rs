@@ -529,3 +529,21 @@ fn sessions_lists_a_courses_sessions_with_label_and_counts() {
         "{list}"
     );
 }
+
+#[test]
+fn a_key_that_clashes_names_the_file_line_and_key() {
+    let sandbox = Sandbox::new();
+    let config = sandbox.write("config.toml", "[keys]\nmark = \"m\"\nundo = \"m\"\n");
+    let output = sandbox
+        .taproll()
+        .args(["run", "--headless", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let expected = format!(
+        "{}, line 3, key `keys.undo`: `m` is already the key of mark",
+        config.display()
+    );
+    assert!(stderr.contains(&expected), "{stderr}");
+}

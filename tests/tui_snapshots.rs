@@ -494,7 +494,7 @@ mod dialogs {
     #[test]
     fn a_lost_card_is_taken_after_asking() {
         let mut app = app(30, 15);
-        key(&mut app, KeyCode::Char('C'));
+        key(&mut app, KeyCode::Char('L'));
         insta::assert_snapshot!("lost_card", render(&mut app, 80, 24, COLOR).backend());
         assert_eq!(
             key(&mut app, KeyCode::Char('y')),
@@ -524,4 +524,24 @@ mod dialogs {
             }
         );
     }
+}
+
+#[test]
+fn keys_come_from_the_keymap() {
+    let mut app = app(30, 15);
+    app.keys = taproll::keymap::Keymap {
+        mark: 'M',
+        ..Default::default()
+    };
+    app.on_key(KeyEvent::from(KeyCode::Char('m')));
+    assert!(app.dialog.is_none(), "m is no longer the mark key");
+    app.on_key(KeyEvent::from(KeyCode::Char('M')));
+    assert!(app.dialog.is_some());
+    app.dialog = None;
+    app.on_key(KeyEvent::from(KeyCode::Char('?')));
+    let screen = render(&mut app, 80, 30, COLOR).backend().to_string();
+    assert!(
+        screen.contains(" M               mark the selected student by hand"),
+        "{screen}"
+    );
 }

@@ -1,10 +1,11 @@
 //! The TUI's state as plain data, and how keys and engine updates change it.
 //! No terminal here: tests drive `App` directly and render it to a TestBackend.
 
-use super::dialog::{Dialog, DialogKey, MarkDialog, StudentDialog};
+use super::dialog::{Dialog, DialogKey};
 use crate::config::Cue;
 use crate::domain::{Mark, Outcome, RosterRow, Session, TapRecord, Timestamp};
 use crate::engine::Update;
+use crate::keymap::Keymap;
 use crate::reader::ReaderEvent;
 use crate::rules::{Counts, tally};
 use crate::store::UnclaimedTap;
@@ -113,6 +114,7 @@ pub struct App {
     pub pending: Option<Action>,
     /// Enrol mode: each tap of a new card binds the selected student.
     pub enrol: bool,
+    pub keys: Keymap,
     pub session_ended: bool,
 }
 
@@ -143,6 +145,7 @@ impl App {
             dialog: None,
             pending: None,
             enrol: false,
+            keys: Keymap::default(),
             session_ended: session.ended_at.is_some(),
         }
     }
@@ -347,62 +350,13 @@ impl App {
     }
 
     fn on_normal_key(&mut self, code: KeyCode) -> Action {
+        if let KeyCode::Char(c) = code
+            && let Some(command) = self.keys.command(c)
+        {
+            return self.run_command(command);
+        }
         let page = self.page_rows.max(1);
         match code {
-            KeyCode::Char('q') if self.session_ended => return Action::Quit,
-            KeyCode::Char('q') => self.mode = Mode::ConfirmQuit,
-            KeyCode::Char('m') => {
-                let student = self
-                    .visible_rows()
-                    .get(self.selected)
-                    .map(|r| r.student.clone());
-                if let Some(student) = student {
-                    self.dialog = Some(Dialog::Mark(MarkDialog {
-                        student,
-                        chosen: None,
-                        note: String::new(),
-                    }));
-                }
-            }
-            KeyCode::Char('u') => return Action::Undo,
-            KeyCode::Char('C') => {
-                if let Some(row) = self.visible_rows().get(self.selected) {
-                    self.dialog = Some(Dialog::RemoveCards(row.student.clone()));
-                }
-            }
-            KeyCode::Char('+') => {
-                self.dialog = Some(Dialog::Student(StudentDialog {
-                    existing: None,
-                    student_no: String::new(),
-                    name: String::new(),
-                    on_name: false,
-                }));
-            }
-            KeyCode::Char('r') => {
-                if let Some(row) = self.visible_rows().get(self.selected) {
-                    self.dialog = Some(Dialog::Student(StudentDialog {
-                        existing: Some(row.student.id),
-                        student_no: row.student.student_no.clone(),
-                        name: row.student.name.clone(),
-                        on_name: true,
-                    }));
-                }
-            }
-            KeyCode::Char('n') => {
-                self.enrol = !self.enrol;
-                if self.enrol
-                    && self
-                        .visible_rows()
-                        .get(self.selected)
-                        .is_some_and(|r| r.has_card)
-                {
-                    self.select_next_without_card();
-                }
-            }
-            KeyCode::Char('U') => return Action::OpenUnclaimed,
-            KeyCode::Char('x') if !self.session_ended => self.dialog = Some(Dialog::ConfirmEnd),
-            KeyCode::Char('?') => self.mode = Mode::Help,
-            KeyCode::Char('/') => self.mode = Mode::Filter,
             KeyCode::Esc if !self.filter.is_empty() => {
                 self.filter.clear();
                 self.clamp_selection();

@@ -4,6 +4,7 @@
 
 pub mod actions;
 pub mod app;
+mod app_commands;
 pub mod banner;
 pub mod dialog;
 pub mod dialog_view;
@@ -68,6 +69,7 @@ pub struct TuiOptions {
     pub reader_end: Option<String>,
     /// The session was found open: ask whether to continue it.
     pub resumed: bool,
+    pub keys: crate::keymap::Keymap,
 }
 
 /// Runs the live roster until the user quits or a signal arrives.
@@ -79,6 +81,7 @@ pub async fn run(
     let theme = Theme::from_env();
     let mut app = App::new(engine.session(), options.db_label, now());
     app.bell = options.bell;
+    app.keys = options.keys.clone();
     if options.wedge.is_some() {
         app.wedge_input = Some(String::new());
         app.apply(Update::Reader(ReaderEvent::ReaderAdded {

@@ -26,7 +26,7 @@ pub fn render(app: &App, theme: Theme, frame: &mut Frame) {
     render_banner(app, theme, frame, banner);
     render_status(app, theme, frame, status);
     match app.mode {
-        Mode::Help => render_help(theme, frame),
+        Mode::Help => render_help(app, theme, frame),
         Mode::ConfirmQuit => render_confirm_quit(theme, frame),
         Mode::Normal | Mode::Filter => {}
     }
@@ -268,29 +268,23 @@ fn shorten_path(path: &str, max: usize) -> String {
     format!("…{tail}")
 }
 
-fn render_help(theme: Theme, frame: &mut Frame) {
-    let keys = [
-        ("↑ ↓  j k", "move in the roster"),
-        ("PgUp PgDn", "page up / down"),
-        ("g G  Home End", "first / last student"),
-        ("/", "filter by name or student id"),
-        ("Esc", "clear the filter"),
-        ("m", "mark the selected student by hand"),
-        ("n", "enrol mode: each new card goes to the selected"),
-        ("C", "lost card: take the selected student's cards"),
-        ("+  r", "add a student / edit the selected one"),
-        ("u", "undo the last change by hand"),
-        ("U", "unclaimed taps: give a card to a student"),
-        ("x", "end the session (the rest are absent)"),
-        ("?", "this help"),
-        ("q  Ctrl-C", "quit (asks first)"),
+fn render_help(app: &App, theme: Theme, frame: &mut Frame) {
+    let movement = [
+        ("↑↓ jk PgUp PgDn".to_string(), "move; g G: first / last"),
+        ("Esc  Ctrl-C".to_string(), "clear the filter; quit"),
     ];
-    let mut lines: Vec<Line> = keys
-        .iter()
+    // The command keys come from the keymap, so the help is never wrong.
+    let commands = app
+        .keys
+        .bindings()
+        .map(|(command, key)| (key.to_string(), command.describe().1));
+    let mut lines: Vec<Line> = movement
+        .into_iter()
+        .chain(commands)
         .map(|(key, what)| {
             Line::from(vec![
-                Span::styled(format!(" {key:<14}"), theme.title()),
-                Span::raw(*what),
+                Span::styled(format!(" {key:<16}"), theme.title()),
+                Span::raw(what),
             ])
         })
         .collect();
@@ -300,7 +294,7 @@ fn render_help(theme: Theme, frame: &mut Frame) {
         theme.dim(),
     ));
     lines.push(Line::styled(" Any key closes this help.", theme.dim()));
-    let area = popup(frame.area(), 52, lines.len() as u16 + 2);
+    let area = popup(frame.area(), 60, lines.len() as u16 + 2);
     frame.render_widget(Clear, area);
     let block = Block::bordered().title(" Keys ");
     frame.render_widget(Paragraph::new(lines).block(block), area);
