@@ -12,6 +12,10 @@ pub struct Engine {
     policy: Policy,
     /// Cards that open the end-of-class menu instead of counting.
     admin_cards: Vec<CardUid>,
+    /// For a session started from the resume question: the planned start
+    /// (`--starts-at`; else now) and label.
+    new_start: Option<Timestamp>,
+    new_label: Option<String>,
 }
 
 /// What a front end should show after one reader event.
@@ -39,7 +43,19 @@ impl Engine {
             session,
             policy,
             admin_cards: Vec::new(),
+            new_start: None,
+            new_label: None,
         }
+    }
+
+    pub fn with_new_session_plan(
+        mut self,
+        start: Option<Timestamp>,
+        label: Option<String>,
+    ) -> Self {
+        self.new_start = start;
+        self.new_label = label;
+        self
     }
 
     pub fn with_admin_cards(mut self, cards: Vec<CardUid>) -> Self {
@@ -141,9 +157,13 @@ impl Engine {
             self.end_session()?;
         }
         let at = now();
+        let start = self.new_start.unwrap_or(at);
         self.session = self
             .store
-            .start_or_resume_session(&self.session.course, &at, &at)?;
+            .start_or_resume_session(&self.session.course, &start, &at)?;
+        if let Some(label) = &self.new_label {
+            self.store.set_session_label(self.session.id, label)?;
+        }
         Ok(())
     }
 

@@ -57,6 +57,8 @@ pub enum LaunchError {
     Refused(String),
     #[error("no course named \"{0}\"")]
     UnknownCourse(String),
+    #[error("{0}")]
+    BadFlags(String),
 }
 
 /// How a run is set up, after flags, environment, config and defaults.
@@ -190,6 +192,21 @@ fn plan_run(args: RunArgs, config: &Config, dirs: Option<&Dirs>) -> Result<Plan,
         }
         ReaderBackend::Wedge => ReaderChoice::Wedge(config.reader.wedge),
     };
+    let late_after = args.late_after.unwrap_or(config.session.late_after_minutes);
+    let absent_after = args
+        .absent_after
+        .unwrap_or(config.session.absent_after_minutes);
+    if absent_after != 0 && absent_after <= late_after {
+        return Err(LaunchError::BadFlags(format!(
+            "absent after {absent_after} minutes comes before late after {late_after}: \
+             --absent-after must be 0 (never) or more than --late-after"
+        )));
+    }
+    let policy = Policy {
+        late_after: chrono::Duration::minutes(late_after.into()),
+        absent_after: (absent_after != 0).then(|| chrono::Duration::minutes(absent_after.into())),
+        debounce: chrono::Duration::seconds(config.session.debounce_seconds.into()),
+    };
     Ok(Plan {
         db,
         keys: config.keys.clone(),
@@ -198,21 +215,7 @@ fn plan_run(args: RunArgs, config: &Config, dirs: Option<&Dirs>) -> Result<Plan,
         course: args.course,
         starts_at: args.starts_at,
         reader,
-        policy: Policy {
-            late_after: chrono::Duration::minutes(
-                args.late_after
-                    .unwrap_or(config.session.late_after_minutes)
-                    .into(),
-            ),
-            absent_after: match args
-                .absent_after
-                .unwrap_or(config.session.absent_after_minutes)
-            {
-                0 => None,
-                minutes => Some(chrono::Duration::minutes(minutes.into())),
-            },
-            debounce: chrono::Duration::seconds(config.session.debounce_seconds.into()),
-        },
+        policy,
         headless: args.headless,
         demo: false,
         bell: config.feedback.bell.clone(),
@@ -223,6 +226,7 @@ fn run(plan: Plan) -> Result<(), LaunchError> {
     let store = Store::open(&plan.db)?;
     let now = reader::now();
     let mut resumed = false;
+    let mut planned_start = None;
     let session = if plan.demo {
         demo::seed(&store, &now)?
     } else {
@@ -234,15 +238,20 @@ fn run(plan: Plan) -> Result<(), LaunchError> {
             .starts_at
             .and_then(|t| today_at(&now, t))
             .unwrap_or(now);
+        planned_start = plan.starts_at.map(|_| start);
         let open_before = store.open_session_id(&course)?;
         let session = store.start_or_resume_session(&course, &start, &now)?;
         resumed = open_before == Some(session.id);
-        if let Some(label) = &plan.label {
+        // The label is for a new session; a resumed one keeps its own, and a
+        // new one started from the resume question gets it then.
+        if let (false, Some(label)) = (resumed, &plan.label) {
             store.set_session_label(session.id, label)?;
         }
         session
     };
-    let engine = Engine::new(store, session, plan.policy).with_admin_cards(plan.admin_cards);
+    let engine = Engine::new(store, session, plan.policy)
+        .with_admin_cards(plan.admin_cards)
+        .with_new_session_plan(planned_start, plan.label.clone());
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -547,3 +547,26 @@ fn a_key_that_clashes_names_the_file_line_and_key() {
     );
     assert!(stderr.contains(&expected), "{stderr}");
 }
+
+#[test]
+fn absent_after_flag_must_come_after_late_after() {
+    let sandbox = Sandbox::new();
+    let output = sandbox
+        .taproll()
+        .args([
+            "run",
+            "--headless",
+            "--late-after",
+            "40",
+            "--absent-after",
+            "30",
+        ])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--absent-after must be 0 (never) or more than --late-after"),
+        "{stderr}"
+    );
+}

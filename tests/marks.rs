@@ -407,3 +407,66 @@ fn a_lost_card_is_removed_and_a_student_added_by_hand() {
         ["Ada King", "Alan Turing", "Grace Hopper", "Radia Perlman"]
     );
 }
+
+#[test]
+fn moving_a_card_takes_the_mark_its_tap_gave_the_old_holder() {
+    let sandbox = Sandbox::new();
+    let mut store = Store::open(&sandbox.path("taproll.db")).unwrap();
+    let (session, [ada, alan, _]) = class(&store);
+    let policy = Policy::default();
+    // Alan taps Ada's card (enrol mode, Alan selected): it counted for Ada.
+    let tap = store
+        .record_tap(&session, &policy, "Door", &uid("04A1B2C3"), &at("09:15:00"))
+        .unwrap();
+    assert_eq!(tap.student.as_ref().unwrap().id, ada);
+    let moved = store
+        .claim_tap(&session, &policy, tap.tap_id, alan, true, &at("09:16:00"))
+        .unwrap();
+    assert_eq!(
+        moved,
+        Claim::Bound {
+            mark: Some(Mark::Late)
+        }
+    );
+    assert_eq!(
+        mark_of(&store, &session, ada),
+        None,
+        "the tap was not Ada's"
+    );
+    assert_eq!(
+        mark_of(&store, &session, alan),
+        Some((Mark::Late, MarkSource::Card))
+    );
+    // Two undos: the card and Alan's mark, then Ada's mark.
+    store.undo_last_change(&session, &at("09:17:00")).unwrap();
+    store.undo_last_change(&session, &at("09:17:01")).unwrap();
+    assert_eq!(mark_of(&store, &session, alan), None);
+    assert_eq!(
+        mark_of(&store, &session, ada),
+        Some((Mark::Late, MarkSource::Card))
+    );
+    let again = store
+        .record_tap(&session, &policy, "Door", &uid("04A1B2C3"), &at("09:30:00"))
+        .unwrap();
+    assert_eq!(again.student.unwrap().id, ada, "the card is Ada's again");
+}
+
+#[test]
+fn adding_a_student_with_a_number_that_is_taken_is_refused() {
+    let sandbox = Sandbox::new();
+    let store = Store::open(&sandbox.path("taproll.db")).unwrap();
+    let (session, _) = class(&store);
+    let error = store
+        .save_student(session.course.id, None, "s-Ada", "Someone Else")
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "student id s-Ada belongs to Ada Lovelace"
+    );
+    // The same person from another course is simply enrolled.
+    let other = store.ensure_course("Databases", &at("08:00:00")).unwrap();
+    store
+        .save_student(other.id, None, "s-Ada", "Ada Lovelace")
+        .unwrap();
+    assert_eq!(store.roster_listing(other.id).unwrap().len(), 1);
+}

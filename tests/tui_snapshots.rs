@@ -509,8 +509,8 @@ mod dialogs {
         for c in "s2001".chars() {
             key(&mut app, KeyCode::Char(c));
         }
-        assert_eq!(key(&mut app, KeyCode::Enter), Action::Redraw, "no name yet");
-        key(&mut app, KeyCode::Tab);
+        // Enter in the id field goes on to the name; it does not save.
+        assert_eq!(key(&mut app, KeyCode::Enter), Action::Redraw);
         for c in "Radia Perlman".chars() {
             key(&mut app, KeyCode::Char(c));
         }
@@ -543,5 +543,22 @@ fn keys_come_from_the_keymap() {
     assert!(
         screen.contains(" M               mark the selected student by hand"),
         "{screen}"
+    );
+}
+
+#[test]
+fn a_wedge_tap_during_the_resume_question_is_not_taken_as_an_answer() {
+    use taproll::tui::app::Action;
+    use taproll::tui::dialog::Dialog;
+    let mut app = app(3, 0);
+    app.wedge_input = Some(String::new());
+    app.dialog = Some(Dialog::Resume);
+    for c in "04a1".chars() {
+        app.on_key(KeyEvent::from(KeyCode::Char(c)));
+    }
+    assert_eq!(app.dialog, Some(Dialog::Resume), "still asking");
+    assert_eq!(
+        app.on_key(KeyEvent::from(KeyCode::Enter)),
+        Action::WedgeLine("04a1".into())
     );
 }

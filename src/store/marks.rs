@@ -343,19 +343,25 @@ impl Store {
         at: &Timestamp,
     ) -> Result<Claim> {
         let tx = self.conn.unchecked_transaction()?;
-        let uid: String = tx.query_row(
-            "SELECT uid FROM taps WHERE id = ?1 AND session_id = ?2",
+        let (uid, chosen_at): (String, String) = tx.query_row(
+            "SELECT uid, at FROM taps WHERE id = ?1 AND session_id = ?2",
             params![tap_id, session.id],
-            |r| r.get(0),
-        )?;
-        // The student arrived at the card's first tap in this session, not at
-        // the tap picked from the list.
-        let (first_tap, tapped_at): (i64, String) = tx.query_row(
-            "SELECT id, at FROM taps WHERE session_id = ?1 AND uid = ?2
-             ORDER BY (outcome = 'unknown') DESC, id LIMIT 1",
-            params![session.id, uid],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
+        // An unknown card's student arrived at its first tap in this session,
+        // not at the tap picked from the list. A card taken from someone else
+        // says nothing about earlier taps (they were its holder's): only the
+        // chosen tap counts.
+        let (first_tap, tapped_at): (i64, String) = if move_card {
+            (tap_id, chosen_at)
+        } else {
+            tx.query_row(
+                "SELECT id, at FROM taps WHERE session_id = ?1 AND uid = ?2
+                 ORDER BY (outcome = 'unknown') DESC, id LIMIT 1",
+                params![session.id, uid],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?
+        };
         let holder: Option<i64> = tx
             .query_row(
                 "SELECT student_id FROM cards WHERE uid = ?1",
@@ -369,6 +375,18 @@ impl Store {
             return Ok(Claim::CardTaken {
                 holder: student(&tx, holder)?,
             });
+        }
+        // The chosen tap marked the card's old holder: that mark was not
+        // theirs. Taken away, logged, and undoable.
+        if let Some(old_holder) = holder.filter(|h| *h != student_id) {
+            let theirs = mark_row(&tx, session.id, old_holder)?;
+            if theirs.tap_id == Some(tap_id) && theirs.source.as_deref() == Some("card") {
+                tx.execute(
+                    "DELETE FROM marks WHERE session_id = ?1 AND student_id = ?2",
+                    params![session.id, old_holder],
+                )?;
+                log_change(&tx, session, old_holder, "bind", None, None, &theirs, at)?;
+            }
         }
         tx.execute(
             "INSERT INTO cards (uid, student_id, added_at) VALUES (?1, ?2, ?3)

@@ -181,16 +181,29 @@ impl Store {
                 id
             }
             None => {
-                tx.execute(
-                    "INSERT INTO students (student_no, name) VALUES (?1, ?2)
-                     ON CONFLICT(student_no) DO UPDATE SET name = excluded.name",
-                    params![student_no, name],
-                )?;
-                tx.query_row(
-                    "SELECT id FROM students WHERE student_no = ?1",
-                    params![student_no],
-                    |r| r.get(0),
-                )?
+                let existing: Option<(i64, String)> = tx
+                    .query_row(
+                        "SELECT id, name FROM students WHERE student_no = ?1",
+                        params![student_no],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .optional()?;
+                match existing {
+                    // The same person, e.g. from another course: enrol them.
+                    Some((id, known)) if known == name => id,
+                    Some((_, known)) => {
+                        return Err(super::StoreError::Conflict(format!(
+                            "student id {student_no} belongs to {known}"
+                        )));
+                    }
+                    None => {
+                        tx.execute(
+                            "INSERT INTO students (student_no, name) VALUES (?1, ?2)",
+                            params![student_no, name],
+                        )?;
+                        tx.last_insert_rowid()
+                    }
+                }
             }
         };
         tx.execute(

@@ -43,7 +43,7 @@ pub fn perform(
                 info(
                     app,
                     format!("{name} — {} (by hand)", mark.as_str().to_uppercase()),
-                    format!("u undoes it{note}"),
+                    format!("{} undoes it{note}", app.keys.undo),
                 );
                 reload_roster(app, engine);
             }
@@ -100,8 +100,10 @@ pub fn perform(
                 info(
                     app,
                     format!("{count} card(s) taken from {name}"),
-                    "their next new card can be given to them (n, or the unknown-card dialog)"
-                        .into(),
+                    format!(
+                        "their next new card can be given to them ({}, or the unknown-card dialog)",
+                        app.keys.enrol
+                    ),
                 );
                 reload_roster(app, engine);
             }
@@ -156,7 +158,7 @@ fn claim(app: &mut App, engine: &Engine, tap: UnclaimedTap, student_id: i64, mov
             info(
                 app,
                 format!("Card given to {name}"),
-                format!("{mark} from their first tap · u undoes it"),
+                format!("{mark} from the tap · {} undoes it", app.keys.undo),
             );
             reload_roster(app, engine);
             if app.enrol {

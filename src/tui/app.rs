@@ -288,6 +288,16 @@ impl App {
         }
         let ctrl_c =
             key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c');
+        // A wedge reader's digits go to its input unless a dialog is taking
+        // text; the dialog stays open.
+        let takes_text =
+            self.mode == Mode::Filter || self.dialog.as_ref().is_some_and(Dialog::takes_text);
+        if !takes_text
+            && !ctrl_c
+            && let Some(action) = self.on_wedge_key(key.code)
+        {
+            return action;
+        }
         if let Some(dialog) = &mut self.dialog {
             return match dialog.on_key(key.code) {
                 DialogKey::Stay => Action::Redraw,
@@ -300,14 +310,6 @@ impl App {
                     action
                 }
             };
-        }
-        // A wedge reader's digits count in every mode but the filter, where
-        // the instructor is typing; help and the quit question stay open.
-        if self.mode != Mode::Filter
-            && !ctrl_c
-            && let Some(action) = self.on_wedge_key(key.code)
-        {
-            return action;
         }
         match self.mode {
             Mode::Help => {

@@ -95,6 +95,22 @@ impl AssignDialog {
 }
 
 impl Dialog {
+    /// Typing goes into this dialog (a search, a note, a name), so a
+    /// wedge reader's digits must not be taken from it.
+    pub fn takes_text(&self) -> bool {
+        match self {
+            // Its mark keys include a and e, which are hex digits.
+            Dialog::Mark(_) => true,
+            Dialog::Assign(dialog) => dialog.confirm_move.is_none(),
+            Dialog::Student(_) => true,
+            Dialog::Unclaimed(_)
+            | Dialog::ConfirmEnd
+            | Dialog::Summary(_)
+            | Dialog::Resume
+            | Dialog::RemoveCards(_) => false,
+        }
+    }
+
     pub fn on_key(&mut self, code: KeyCode) -> DialogKey {
         match self {
             Dialog::Mark(dialog) => mark_key(dialog, code),
@@ -239,6 +255,8 @@ fn student_key(dialog: &mut StudentDialog, code: KeyCode) -> DialogKey {
             field.pop();
         }
         KeyCode::Char(c) if !c.is_control() => field.push(c),
+        // Enter in the id field goes on to the name, it does not save.
+        KeyCode::Enter if !dialog.on_name => dialog.on_name = true,
         KeyCode::Enter => {
             let (no, name) = (dialog.student_no.trim(), dialog.name.trim());
             if !no.is_empty() && !name.is_empty() {

@@ -121,7 +121,9 @@ pub async fn run(
             }
         }
         tokio::select! {
-            event = events.recv(), if reader_open => match event {
+            // While the resume question is open, taps wait in the channel:
+            // they belong to whichever session the instructor picks.
+            event = events.recv(), if reader_open && app.dialog != Some(dialog::Dialog::Resume) => match event {
                 Some(event) => {
                     if app.apply(engine.handle(event)) {
                         reload_roster(&mut app, &engine);

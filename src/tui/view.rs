@@ -210,7 +210,7 @@ fn render_status(app: &App, theme: Theme, frame: &mut Frame, area: Rect) {
             .map(|r| clean(&r.student.name))
             .unwrap_or_default();
         spans.push(Span::styled(
-            format!(" │ ENROL: tap {name}'s card (n ends)"),
+            format!(" │ ENROL: tap {name}'s card ({} ends)", app.keys.enrol),
             theme.title(),
         ));
     }
