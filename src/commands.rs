@@ -1,5 +1,5 @@
-//! `taproll roster import` and `taproll roster list`: one-shot commands that
-//! print to the terminal and exit.
+//! The one-shot commands that print to the terminal and exit: `readers`,
+//! `roster import`, `roster list` and `sessions`.
 
 use crate::cli::{FileArgs, RosterCommand};
 use crate::domain::CardUid;
@@ -181,4 +181,12 @@ pub fn list_sessions(store: &Store, course: Option<&str>) -> Result<String, Laun
         );
     }
     Ok(out)
+}
+
+/// `taproll readers`, like `pcsc_scan -r`.
+pub fn readers() -> Result<(), LaunchError> {
+    for (index, reader) in crate::reader::list::list()?.iter().enumerate() {
+        println!("{index}: {}  ({})", reader.name, reader.state);
+    }
+    Ok(())
 }

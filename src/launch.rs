@@ -97,7 +97,7 @@ enum RunningReader {
 pub fn main(cli: Cli) -> Result<(), LaunchError> {
     let dirs = Dirs::from_env();
     let (plan, config) = match cli.command {
-        Command::Readers => return print_readers(),
+        Command::Readers => return commands::readers(),
         Command::Roster(command) => return commands::roster(command, dirs.as_ref()),
         Command::Sessions { course, files } => {
             return commands::sessions(course.as_deref(), &files, dirs.as_ref());
@@ -121,13 +121,6 @@ pub fn main(cli: Cli) -> Result<(), LaunchError> {
         eprintln!("The demo database is kept at {}", db.display());
     }
     result
-}
-
-fn print_readers() -> Result<(), LaunchError> {
-    for (index, reader) in reader::list::list()?.iter().enumerate() {
-        println!("{index}: {}  ({})", reader.name, reader.state);
-    }
-    Ok(())
 }
 
 fn plan_demo(args: DemoArgs) -> Result<Plan, LaunchError> {

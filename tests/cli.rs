@@ -24,6 +24,16 @@ fn taps(lines: &[Value]) -> Vec<&Value> {
     lines.iter().filter(|l| l["event"] == "tap").collect()
 }
 
+/// `taproll run --headless --config FILE`, to its end (a config error).
+fn run_with_config(sandbox: &Sandbox, config: &std::path::Path) -> std::process::Output {
+    sandbox
+        .taproll()
+        .args(["run", "--headless", "--config"])
+        .arg(config)
+        .output()
+        .unwrap()
+}
+
 /// Reads stdout lines of a running child until `want` JSON lines arrived.
 fn read_lines(child: &mut Child, want: usize) -> Vec<Value> {
     let stdout = child.stdout.take().expect("piped stdout");
@@ -209,12 +219,7 @@ fn a_bad_config_value_names_the_file_line_and_key() {
         "config.toml",
         "# taproll\n[session]\nlate_after_minutes = 10\n\n[reader]\nbackend = \"usb\"\n",
     );
-    let output = sandbox
-        .taproll()
-        .args(["run", "--headless", "--config"])
-        .arg(&config)
-        .output()
-        .unwrap();
+    let output = run_with_config(&sandbox, &config);
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     let expected = format!("{}, line 6, key `reader.backend`:", config.display());
@@ -245,12 +250,7 @@ fn an_unknown_config_key_names_the_file_line_and_key() {
 fn an_out_of_range_config_value_names_the_file_line_and_key() {
     let sandbox = Sandbox::new();
     let config = sandbox.write("config.toml", "[session]\ndebounce_seconds = 9000\n");
-    let output = sandbox
-        .taproll()
-        .args(["run", "--headless", "--config"])
-        .arg(&config)
-        .output()
-        .unwrap();
+    let output = run_with_config(&sandbox, &config);
     let stderr = String::from_utf8_lossy(&output.stderr);
     let expected = format!(
         "{}, line 2, key `session.debounce_seconds`: must be between 0 and 600",
@@ -436,12 +436,7 @@ fn an_admin_card_is_not_attendance() {
 fn a_bad_admin_card_names_the_file_line_and_key() {
     let sandbox = Sandbox::new();
     let config = sandbox.write("config.toml", "[session]\n\n[admin]\ncards = [\"nope\"]\n");
-    let output = sandbox
-        .taproll()
-        .args(["run", "--headless", "--config"])
-        .arg(&config)
-        .output()
-        .unwrap();
+    let output = run_with_config(&sandbox, &config);
     let stderr = String::from_utf8_lossy(&output.stderr);
     let expected = format!("{}, line 4, key `admin.cards`: `nope`", config.display());
     assert!(stderr.contains(&expected), "{stderr}");
@@ -454,12 +449,7 @@ fn absent_after_must_come_after_late_after() {
         "config.toml",
         "[session]\nlate_after_minutes = 15\nabsent_after_minutes = 10\n",
     );
-    let output = sandbox
-        .taproll()
-        .args(["run", "--headless", "--config"])
-        .arg(&config)
-        .output()
-        .unwrap();
+    let output = run_with_config(&sandbox, &config);
     let stderr = String::from_utf8_lossy(&output.stderr);
     let expected = format!(
         "{}, line 3, key `session.absent_after_minutes`",
@@ -534,12 +524,7 @@ fn sessions_lists_a_courses_sessions_with_label_and_counts() {
 fn a_key_that_clashes_names_the_file_line_and_key() {
     let sandbox = Sandbox::new();
     let config = sandbox.write("config.toml", "[keys]\nmark = \"m\"\nundo = \"m\"\n");
-    let output = sandbox
-        .taproll()
-        .args(["run", "--headless", "--config"])
-        .arg(&config)
-        .output()
-        .unwrap();
+    let output = run_with_config(&sandbox, &config);
     let stderr = String::from_utf8_lossy(&output.stderr);
     let expected = format!(
         "{}, line 3, key `keys.undo`: `m` is already the key of mark",

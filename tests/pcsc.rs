@@ -96,6 +96,14 @@ impl Taproll {
         lines
     }
 
+    /// The UIDs of every stored tap, in order.
+    fn stored_uids(&self) -> Vec<String> {
+        self.stored_taps()
+            .into_iter()
+            .map(|(_, uid, _)| uid)
+            .collect()
+    }
+
     fn stored_taps(&self) -> Vec<(String, String, String)> {
         let conn = rusqlite::Connection::open(&self.db).unwrap();
         let mut statement = conn
@@ -219,7 +227,7 @@ fn uids_of_4_7_and_10_bytes() {
     for uid in uids {
         tap(&pcscd, &taproll, "Door 00 00", uid);
     }
-    let stored: Vec<String> = taproll.stored_taps().into_iter().map(|t| t.1).collect();
+    let stored = taproll.stored_uids();
     assert_eq!(
         stored,
         ["04112233", "04112233445566", "04112233445566778899"]
@@ -248,7 +256,7 @@ fn a_card_that_refuses_get_data_is_an_error_not_a_tap() {
     );
     // The next card still works, and nothing fake was stored.
     tap(&pcscd, &taproll, "Door 00 00", &[4, 9, 9, 9]);
-    let stored: Vec<String> = taproll.stored_taps().into_iter().map(|t| t.1).collect();
+    let stored = taproll.stored_uids();
     assert_eq!(stored, ["04090909"]);
 }
 
@@ -285,7 +293,7 @@ fn pcscd_killed_and_restarted_mid_session() {
         "taps flowing again {:?} after pcscd came back",
         back.elapsed()
     );
-    let stored: Vec<String> = taproll.stored_taps().into_iter().map(|t| t.1).collect();
+    let stored = taproll.stored_uids();
     assert_eq!(stored, ["04000001", "04000002"]);
 }
 
@@ -358,7 +366,7 @@ fn only_readers_matching_the_configured_name_are_watched() {
     let ignored = Card::insert(pcscd.port("Door 00 00"), &[4, 1, 1, 1], Behaviour::GiveUid);
     tap(&pcscd, &taproll, "Door 00 01", &[4, 2, 2, 2]);
     ignored.remove();
-    let stored: Vec<String> = taproll.stored_taps().into_iter().map(|t| t.1).collect();
+    let stored = taproll.stored_uids();
     assert_eq!(stored, ["04020202"]);
 }
 

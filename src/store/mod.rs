@@ -10,7 +10,7 @@ mod sessions;
 mod taps;
 
 pub use import::{ImportOutcome, ImportSummary};
-pub use lock::WriterLock;
+use lock::WriterLock;
 pub use marks::{Claim, SessionSummary, UnclaimedTap, Undone};
 pub use roster::ListedStudent;
 pub use sessions::SessionListing;
@@ -50,7 +50,6 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 pub struct Store {
     conn: Connection,
-    path: PathBuf,
     // Held for the life of the store; dropping it lets the next writer in.
     _lock: WriterLock,
 }
@@ -68,15 +67,7 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(Duration::from_secs(5))?;
         schema::migrate(&mut conn, path)?;
-        Ok(Self {
-            conn,
-            path: path.to_path_buf(),
-            _lock: lock,
-        })
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
+        Ok(Self { conn, _lock: lock })
     }
 
     /// Runs `work` in one transaction: all of it is stored, or none of it.

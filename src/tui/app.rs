@@ -86,9 +86,8 @@ pub struct App {
     pub readers: Vec<String>,
     /// The last problem a reader backend reported, until a reader shows up.
     pub reader_problem: Option<String>,
-    /// Set when the reader stream ended: what to show instead of the readers
-    /// ("scenario finished" for the simulator).
-    pub reader_ended: Option<String>,
+    /// The simulated scenario has played to its end.
+    pub scenario_finished: bool,
     /// Keyboard-wedge input typed so far; `None` when no wedge reader is used.
     pub wedge_input: Option<String>,
     /// Outcomes that ring the terminal bell.
@@ -130,7 +129,7 @@ impl App {
             banner: Banner::Ready,
             readers: Vec::new(),
             reader_problem: None,
-            reader_ended: None,
+            scenario_finished: false,
             wedge_input: None,
             bell: Vec::new(),
             ring_bell: false,

@@ -134,7 +134,7 @@ pub async fn run(
                     reader_open = false;
                     match &options.reader_end {
                         Some(problem) => app.reader_problem = Some(problem.clone()),
-                        None => app.reader_ended = Some("scenario finished".to_string()),
+                        None => app.scenario_finished = true,
                     }
                     dirty = true;
                 }

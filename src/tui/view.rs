@@ -249,8 +249,8 @@ fn reader_status(app: &App, theme: Theme) -> (String, Style) {
     if let Some(problem) = &app.reader_problem {
         return (format!("⚠ {}", clean(problem)), theme.problem());
     }
-    if let Some(ended) = &app.reader_ended {
-        return (format!("● {ended}"), theme.dim());
+    if app.scenario_finished {
+        return ("● scenario finished".to_string(), theme.dim());
     }
     match app.readers.as_slice() {
         [] => ("○ no reader".to_string(), theme.problem()),
