@@ -27,6 +27,8 @@ pub enum Command {
     /// Import or list a course's students.
     #[command(subcommand)]
     Roster(RosterCommand),
+    /// Write an attendance report: one session, or a course over dates.
+    Report(ReportArgs),
     /// List a course's sessions with their counts, newest first.
     Sessions {
         /// The course [default: the last one used].
@@ -35,6 +37,45 @@ pub enum Command {
         #[command(flatten)]
         files: FileArgs,
     },
+}
+
+#[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("which").args(["session", "last", "course"])))]
+pub struct ReportArgs {
+    /// The session with this id (`taproll sessions` lists them).
+    #[arg(long, value_name = "ID")]
+    pub session: Option<i64>,
+    /// The most recent session, open or ended [the default].
+    #[arg(long)]
+    pub last: bool,
+    /// Every session of this course, with totals per student.
+    #[arg(long, value_name = "NAME")]
+    pub course: Option<String>,
+    /// With --course: sessions from this date on (YYYY-MM-DD, inclusive).
+    #[arg(long, value_name = "DATE", requires = "course", value_parser = parse_date)]
+    pub from: Option<chrono::NaiveDate>,
+    /// With --course: sessions up to this date (YYYY-MM-DD, inclusive).
+    #[arg(long, value_name = "DATE", requires = "course", value_parser = parse_date)]
+    pub to: Option<chrono::NaiveDate>,
+    /// Output format [default: from the -o file's extension, else table].
+    #[arg(long, value_enum)]
+    pub format: Option<crate::report::Format>,
+    /// Write to this file instead of standard output.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Replace the -o file if it exists.
+    #[arg(long, requires = "output")]
+    pub force: bool,
+    /// Time zone of the report: "local" or a name like Europe/Amsterdam [default: report.time_zone].
+    #[arg(long, value_name = "ZONE")]
+    pub time_zone: Option<String>,
+    #[command(flatten)]
+    pub files: FileArgs,
+}
+
+fn parse_date(text: &str) -> Result<chrono::NaiveDate, String> {
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| format!("`{text}` is not a date like 2026-11-30"))
 }
 
 #[derive(Subcommand, Debug)]

@@ -1,11 +1,12 @@
 //! The one-shot commands that print to the terminal and exit: `readers`,
-//! `roster import`, `roster list` and `sessions`.
+//! `roster import`, `roster list`, `sessions` and `report`.
 
-use crate::cli::{FileArgs, RosterCommand};
+use crate::cli::{FileArgs, ReportArgs, RosterCommand};
 use crate::domain::CardUid;
 use crate::import::{self, Refusal};
 use crate::launch::{LaunchError, database_path, load_config};
 use crate::paths::Dirs;
+use crate::report::{self, Format, Selection, Zone, output};
 use crate::store::{ImportOutcome, Store};
 use crate::text::sanitize_for_terminal as clean;
 use std::fmt::Write as _;
@@ -26,7 +27,7 @@ pub fn roster(command: RosterCommand, dirs: Option<&Dirs>) -> Result<(), LaunchE
         }
         RosterCommand::List { course, files } => {
             let config = load_config(&files, dirs)?.config;
-            let store = Store::open(&database_path(&files, &config, dirs)?)?;
+            let store = Store::open_read_only(&database_path(&files, &config, dirs)?)?;
             print!("{}", list(&store, course.as_deref())?);
             Ok(())
         }
@@ -142,7 +143,7 @@ pub fn sessions(
     dirs: Option<&Dirs>,
 ) -> Result<(), LaunchError> {
     let config = load_config(files, dirs)?.config;
-    let store = Store::open(&database_path(files, &config, dirs)?)?;
+    let store = Store::open_read_only(&database_path(files, &config, dirs)?)?;
     print!("{}", list_sessions(&store, course)?);
     Ok(())
 }
@@ -181,6 +182,56 @@ pub fn list_sessions(store: &Store, course: Option<&str>) -> Result<String, Laun
         );
     }
     Ok(out)
+}
+
+/// `taproll report`: reads the database without taking the writer lock, so
+/// it works while a class is being taken.
+pub fn report(args: ReportArgs, dirs: Option<&Dirs>) -> Result<(), LaunchError> {
+    use std::io::{IsTerminal, Write};
+    let config = load_config(&args.files, dirs)?.config;
+    let zone = match &args.time_zone {
+        Some(name) => Zone::parse(name).map_err(LaunchError::BadFlags)?,
+        None => config.report.zone(),
+    };
+    let format = args
+        .format
+        .or_else(|| args.output.as_deref().and_then(Format::from_path))
+        .unwrap_or(Format::Table);
+    let selection = match (args.session, args.course) {
+        (Some(id), _) => Selection::Session(id),
+        (None, Some(name)) => Selection::Course {
+            name,
+            from: args.from,
+            to: args.to,
+        },
+        (None, None) => Selection::Last,
+    };
+    if format == Format::Xlsx && args.output.is_none() && std::io::stdout().is_terminal() {
+        return Err(LaunchError::BadFlags(
+            "an XLSX report is a binary file: write it with -o FILE.xlsx".to_string(),
+        ));
+    }
+    // Refused before the work, not after it; write_file checks again.
+    if let Some(path) = &args.output
+        && !args.force
+        && path.exists()
+    {
+        return Err(report::ReportError::from(output::OutputError::Exists(path.clone())).into());
+    }
+    let store = Store::open_read_only(&database_path(&args.files, &config, dirs)?)?;
+    let report = report::load(&store, &selection, &zone)?;
+    let bytes = report::render(&report, format, &config.report.canvas)?;
+    match &args.output {
+        Some(path) => {
+            output::write_file(path, &bytes, args.force).map_err(report::ReportError::from)?;
+            eprintln!("taproll: report written to {}", path.display());
+        }
+        None => std::io::stdout()
+            .lock()
+            .write_all(&bytes)
+            .map_err(LaunchError::Output)?,
+    }
+    Ok(())
 }
 
 /// `taproll readers`, like `pcsc_scan -r`.

@@ -5,6 +5,7 @@
 use crate::domain::CardUid;
 use crate::keymap::Keymap;
 use crate::reader::wedge::WedgeConfig;
+use crate::report::{CanvasOptions, Format, Zone};
 use crate::toml_file::{self, TomlFileError};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -19,6 +20,38 @@ pub struct Config {
     pub feedback: FeedbackConfig,
     pub admin: AdminConfig,
     pub keys: Keymap,
+    pub report: ReportConfig,
+}
+
+#[derive(Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportConfig {
+    /// Where the TUI's end-of-session export goes; default `~/taproll-reports`.
+    pub folder: Option<PathBuf>,
+    /// The formats of that export.
+    pub formats: Vec<Format>,
+    /// `local` or an IANA name; checked when the config is loaded.
+    pub time_zone: String,
+    pub canvas: CanvasOptions,
+}
+
+impl Default for ReportConfig {
+    fn default() -> Self {
+        Self {
+            folder: None,
+            formats: vec![Format::Csv, Format::Xlsx],
+            time_zone: "local".to_string(),
+            canvas: CanvasOptions::default(),
+        }
+    }
+}
+
+impl ReportConfig {
+    /// The configured zone; the machine's if the name is bad (the loader
+    /// refuses bad names, so only a hand-built config gets here).
+    pub fn zone(&self) -> Zone {
+        Zone::parse(&self.time_zone).unwrap_or(Zone::Local)
+    }
 }
 
 #[derive(Deserialize, Debug, Clone, PartialEq, Eq, Default)]
@@ -164,9 +197,13 @@ pub fn load(explicit: Option<&Path>, default_file: Option<&Path>) -> Result<Load
     validate(&config, &file, &text)?;
     // Paths in the file are relative to the file's folder, not to the cwd.
     let base = file.parent().unwrap_or(Path::new("."));
-    for path in [&mut config.reader.scenario, &mut config.store.path]
-        .into_iter()
-        .flatten()
+    for path in [
+        &mut config.reader.scenario,
+        &mut config.store.path,
+        &mut config.report.folder,
+    ]
+    .into_iter()
+    .flatten()
     {
         if path.is_relative() {
             *path = base.join(&*path);
@@ -207,6 +244,19 @@ fn validate(config: &Config, file: &Path, text: &str) -> Result<(), ConfigError>
         config.session.debounce_seconds <= 600,
         "session.debounce_seconds",
         "must be between 0 and 600 seconds",
+    )?;
+    if let Err(message) = Zone::parse(&config.report.time_zone) {
+        return Err(toml_file::invalid_value(file, text, "report.time_zone", message).into());
+    }
+    check(
+        config.report.canvas.points <= 1000,
+        "report.canvas.points",
+        "must be between 0 and 1000",
+    )?;
+    check(
+        config.report.canvas.late_credit_percent <= 100,
+        "report.canvas.late_credit_percent",
+        "must be between 0 and 100",
     )?;
     if let Some((key, message)) = config.keys.problem() {
         return Err(toml_file::invalid_value(file, text, &key, message).into());

@@ -59,6 +59,8 @@ pub enum LaunchError {
     UnknownCourse(String),
     #[error("{0}")]
     BadFlags(String),
+    #[error(transparent)]
+    Report(#[from] crate::report::ReportError),
 }
 
 /// How a run is set up, after flags, environment, config and defaults.
@@ -99,6 +101,7 @@ pub fn main(cli: Cli) -> Result<(), LaunchError> {
     let (plan, config) = match cli.command {
         Command::Readers => return commands::readers(),
         Command::Roster(command) => return commands::roster(command, dirs.as_ref()),
+        Command::Report(args) => return commands::report(args, dirs.as_ref()),
         Command::Sessions { course, files } => {
             return commands::sessions(course.as_deref(), &files, dirs.as_ref());
         }

@@ -18,6 +18,7 @@ pub mod launch;
 pub mod logging;
 pub mod paths;
 pub mod reader;
+pub mod report;
 pub mod rules;
 pub mod store;
 pub mod text;

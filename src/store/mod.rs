@@ -4,6 +4,7 @@
 mod import;
 mod lock;
 mod marks;
+mod report;
 mod roster;
 mod schema;
 mod sessions;
@@ -12,6 +13,7 @@ mod taps;
 pub use import::{ImportOutcome, ImportSummary};
 use lock::WriterLock;
 pub use marks::{Claim, SessionSummary, UnclaimedTap, Undone};
+pub use report::{ReportRow, SessionData, UnknownTap};
 pub use roster::ListedStudent;
 pub use sessions::SessionListing;
 
@@ -50,8 +52,9 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 pub struct Store {
     conn: Connection,
-    // Held for the life of the store; dropping it lets the next writer in.
-    _lock: WriterLock,
+    // Held for the life of a writing store; dropping it lets the next writer
+    // in. A read-only store has none: it can run beside the class.
+    _lock: Option<WriterLock>,
 }
 
 impl Store {
@@ -67,7 +70,36 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(Duration::from_secs(5))?;
         schema::migrate(&mut conn, path)?;
-        Ok(Self { conn, _lock: lock })
+        Ok(Self {
+            conn,
+            _lock: Some(lock),
+        })
+    }
+
+    /// Opens an existing database to read only, without the writer lock, so
+    /// reports and listings work while a class is being taken. A database of
+    /// an older schema is opened to write once, to migrate it.
+    pub fn open_read_only(path: &Path) -> Result<Self> {
+        use rusqlite::OpenFlags;
+        if !path.exists() {
+            return Err(StoreError::Open {
+                path: path.to_path_buf(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "no such file (no class has been taken with this database yet?)",
+                ),
+            });
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        if schema::needs_migration(&conn, path)? {
+            drop(conn);
+            return Self::open(path);
+        }
+        Ok(Self { conn, _lock: None })
     }
 
     /// Runs `work` in one transaction: all of it is stored, or none of it.

@@ -119,6 +119,20 @@ const MIGRATIONS: &[&str] = &[
     "#,
 ];
 
+/// The database is older than this taproll (an error if it is newer).
+pub fn needs_migration(conn: &Connection, path: &Path) -> Result<bool> {
+    let known = MIGRATIONS.len() as i64;
+    let found: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if found > known {
+        return Err(StoreError::TooNew {
+            path: path.to_path_buf(),
+            found,
+            known,
+        });
+    }
+    Ok(found < known)
+}
+
 pub fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
     let known = MIGRATIONS.len() as i64;
     let found: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;

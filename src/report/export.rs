@@ -1,0 +1,95 @@
+//! The TUI's end-of-session export: the session's report in the configured
+//! formats, into the configured folder.
+
+use super::model::Content;
+use super::{CanvasOptions, Format, ReportError, Selection, Zone, load, output, render};
+use crate::store::Store;
+use std::path::{Path, PathBuf};
+
+/// Where and how the end-of-session export is written (`[report]`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExportSettings {
+    pub folder: PathBuf,
+    pub formats: Vec<Format>,
+    pub zone: Zone,
+    pub canvas: CanvasOptions,
+}
+
+/// Writes the session's report in every format; returns the files. A
+/// session's earlier export is replaced: the file names are the session's.
+pub fn export_session(
+    store: &Store,
+    session_id: i64,
+    settings: &ExportSettings,
+) -> Result<Vec<PathBuf>, ReportError> {
+    let report = load(store, &Selection::Session(session_id), &settings.zone)?;
+    let Content::Session(session) = &report.content else {
+        return Err(ReportError::NoSession(session_id));
+    };
+    let stem = file_stem(
+        &session.course,
+        &session.started_at.format("%Y-%m-%d").to_string(),
+        session.id,
+    );
+    create_private_folder(&settings.folder)?;
+    let mut written = Vec::new();
+    for format in &settings.formats {
+        let bytes = render(&report, *format, &settings.canvas)?;
+        let path = settings.folder.join(format!("{stem}{}", format.suffix()));
+        output::write_file(&path, &bytes, true)?;
+        written.push(path);
+    }
+    tracing::info!(session = session_id, files = ?written, "report exported");
+    Ok(written)
+}
+
+/// `physics-101_2026-11-30_session-12`: the course name kept to letters,
+/// digits and dashes, so the name works on every disk and in a URL.
+pub fn file_stem(course: &str, date: &str, session_id: i64) -> String {
+    let mut slug = String::new();
+    for c in course.chars().flat_map(char::to_lowercase) {
+        if c.is_alphanumeric() {
+            slug.push(c);
+        } else if !slug.is_empty() && !slug.ends_with('-') {
+            slug.push('-');
+        }
+    }
+    let slug: String = slug.trim_end_matches('-').chars().take(40).collect();
+    let slug = if slug.is_empty() {
+        "course".to_string()
+    } else {
+        slug
+    };
+    format!("{slug}_{date}_session-{session_id}")
+}
+
+fn create_private_folder(folder: &Path) -> Result<(), ReportError> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(folder)
+        .map_err(|source| {
+            output::OutputError::Write {
+                path: folder.to_path_buf(),
+                source,
+            }
+            .into()
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_are_plain() {
+        assert_eq!(
+            file_stem("Physics 101 (A)", "2026-11-30", 12),
+            "physics-101-a_2026-11-30_session-12"
+        );
+        assert_eq!(file_stem("../../etc", "d", 1), "etc_d_session-1");
+        assert_eq!(file_stem("Ωμέγα/β", "d", 1), "ωμέγα-β_d_session-1");
+        assert_eq!(file_stem("///", "d", 1), "course_d_session-1");
+    }
+}

@@ -1,0 +1,95 @@
+//! The report as JSON, for other programs. The schema is versioned and
+//! documented in `docs/report-json.md`; change one, change the other, and
+//! raise `SCHEMA_VERSION` for anything that is not a new field.
+
+use super::model::{Content, CourseReport, Report, SessionReport, StudentTotals};
+use crate::domain::{Mark, MarkSource, rfc3339};
+use serde_json::{Value, json};
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+pub fn render(report: &Report) -> Result<Vec<u8>, serde_json::Error> {
+    let mut value = json!({
+        "schema": "taproll-report",
+        "schema_version": SCHEMA_VERSION,
+        "time_zone": report.time_zone,
+    });
+    match &report.content {
+        Content::Session(s) => {
+            value["kind"] = "session".into();
+            value["session"] = session(s);
+        }
+        Content::Course(c) => {
+            value["kind"] = "course".into();
+            value["course"] = course(c);
+        }
+    }
+    let mut bytes = serde_json::to_vec_pretty(&value)?;
+    bytes.push(b'\n');
+    Ok(bytes)
+}
+
+fn session(s: &SessionReport) -> Value {
+    let t = &s.totals;
+    json!({
+        "id": s.id,
+        "course": s.course,
+        "label": s.label,
+        "started_at": rfc3339(&s.started_at),
+        "ended_at": s.ended_at.as_ref().map(rfc3339),
+        "totals": {
+            "present": t.present,
+            "late": t.late,
+            "absent": t.absent,
+            "excused": t.excused,
+            "unmarked": t.unmarked,
+            "unknown_cards": t.unknown_cards,
+            "unclaimed_cards": t.unclaimed_cards,
+            "duplicates": s.duplicates,
+            "repeats": s.repeats,
+        },
+        "students": s.students.iter().map(|line| json!({
+            "student_no": line.student_no,
+            "name": line.name,
+            "section": line.section,
+            "status": line.status.map(Mark::as_str),
+            "first_tap": line.first_tap.as_ref().map(rfc3339),
+            "source": line.source.map(MarkSource::as_str),
+            "note": line.note,
+        })).collect::<Vec<_>>(),
+        "unknown_taps": s.unknown_taps.iter().map(|tap| json!({
+            "at": rfc3339(&tap.at),
+            "uid": tap.uid.as_hex(),
+            "reader": tap.reader,
+            "random_id": tap.random_id,
+            "claimed_by": tap.claimed_by.as_ref().map(|(no, name)| json!({
+                "student_no": no,
+                "name": name,
+            })),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn course(c: &CourseReport) -> Value {
+    json!({
+        "name": c.course,
+        "from": c.from.map(|d| d.to_string()),
+        "to": c.to.map(|d| d.to_string()),
+        "students": c.students.iter().map(student_totals).collect::<Vec<_>>(),
+        "sessions": c.sessions.iter().map(session).collect::<Vec<_>>(),
+    })
+}
+
+fn student_totals(s: &StudentTotals) -> Value {
+    json!({
+        "student_no": s.student_no,
+        "name": s.name,
+        "section": s.section,
+        "present": s.present,
+        "late": s.late,
+        "absent": s.absent,
+        "excused": s.excused,
+        "rate": s.rate,
+        "last_attended": s.last_attended.map(|d| d.to_string()),
+    })
+}

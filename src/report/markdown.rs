@@ -1,0 +1,108 @@
+//! The report as Markdown, for a wiki, an e-mail or the LMS's page editor.
+
+use super::cell::{self, Cell, Table};
+use super::model::{Content, Report};
+use super::tables;
+use super::terminal::{heading, when};
+use crate::text::sanitize_for_terminal;
+use std::fmt::Write as _;
+
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    match &report.content {
+        Content::Session(session) => {
+            let _ = writeln!(out, "# Attendance: {}\n", escape(&heading(session)));
+            let _ = writeln!(out, "{}\n", escape(&when(session, &report.time_zone)));
+            out.push_str(&table(&tables::session_totals(session), "%H:%M"));
+            out.push_str("\n## Students\n\n");
+            out.push_str(&table(&tables::session_students(session), "%H:%M:%S"));
+            if !session.unknown_taps.is_empty() {
+                out.push_str("\n## Unknown cards\n\n");
+                out.push_str(&table(
+                    &tables::unknown_taps(&session.unknown_taps),
+                    "%H:%M:%S",
+                ));
+            }
+        }
+        Content::Course(course) => {
+            let _ = writeln!(out, "# Attendance: {}\n", escape(&course.course));
+            let range = match (course.from, course.to) {
+                (None, None) => "All sessions".to_string(),
+                (from, to) => format!(
+                    "Sessions from {} to {}",
+                    from.map_or("the first".into(), |d| d.to_string()),
+                    to.map_or("today".into(), |d| d.to_string())
+                ),
+            };
+            let _ = writeln!(
+                out,
+                "{range}: {}. Times in {}.\n",
+                course.sessions.len(),
+                escape(&report.time_zone)
+            );
+            out.push_str("## Students\n\n");
+            out.push_str(&table(&tables::course_students(course), "%H:%M"));
+            out.push_str("\n## Sessions\n\n");
+            out.push_str(&table(
+                &tables::session_counts(&course.sessions),
+                "%Y-%m-%d %H:%M",
+            ));
+        }
+    }
+    out
+}
+
+fn table(table: &Table, time_format: &str) -> String {
+    let table = table.without_empty_columns();
+    let mut out = String::new();
+    let row = |cells: Vec<String>| format!("| {} |\n", cells.join(" | "));
+    out.push_str(&row(table.headers.iter().map(|h| escape(h)).collect()));
+    let numeric = |column: usize| {
+        table
+            .rows
+            .first()
+            .is_some_and(|r| matches!(r[column], Cell::Count(_) | Cell::Rate(_)))
+    };
+    out.push_str(&row((0..table.headers.len())
+        .map(|c| if numeric(c) { "---:" } else { "---" }.to_string())
+        .collect()));
+    for cells in &table.rows {
+        out.push_str(&row(cells
+            .iter()
+            .map(|c| escape(&cell::display(c, time_format)))
+            .collect()));
+    }
+    out
+}
+
+/// Text that cannot break the table or become markup: pipes, HTML and
+/// Markdown's own characters escaped, control characters replaced.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in sanitize_for_terminal(text).chars() {
+        match c {
+            '|' | '\\' | '*' | '_' | '`' | '[' | ']' | '#' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markup_in_names_is_escaped() {
+        assert_eq!(escape("a|b"), "a\\|b");
+        assert_eq!(escape("<script>"), "&lt;script&gt;");
+        assert_eq!(escape("*bold* [x](y)"), "\\*bold\\* \\[x\\](y)");
+        assert_eq!(escape("Zoë\u{1b}"), "Zoë\u{FFFD}");
+    }
+}

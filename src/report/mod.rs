@@ -1,0 +1,172 @@
+//! End-of-class reports. `model` computes what a report says from the store;
+//! `tables` lays it out once; each format module writes it its own way.
+//! `load` reads the store, `render` writes bytes, `output` puts them in a
+//! file safely, `export` is the TUI's end-of-session export.
+
+pub mod canvas;
+pub mod cell;
+mod csv_file;
+pub mod export;
+pub mod json;
+mod markdown;
+pub mod model;
+pub mod output;
+mod tables;
+mod terminal;
+mod xlsx;
+pub mod zone;
+
+pub use canvas::CanvasOptions;
+pub use model::{Content, Report};
+pub use zone::Zone;
+
+use crate::store::{Store, StoreError};
+use chrono::NaiveDate;
+use model::{Enrolled, course_report, in_range, session_report};
+use std::path::Path;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("no session {0}; `taproll sessions` lists them")]
+    NoSession(i64),
+    #[error("no session has been recorded yet")]
+    NoSessions,
+    #[error("no course named \"{0}\"")]
+    NoCourse(String),
+    #[error("--from {from} is after --to {to}")]
+    BadRange { from: NaiveDate, to: NaiveDate },
+    #[error("cannot write the CSV: {0}")]
+    Csv(#[from] csv::Error),
+    #[error("cannot write the JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("cannot write the XLSX: {0}")]
+    Xlsx(#[from] rust_xlsxwriter::XlsxError),
+    #[error(transparent)]
+    Output(#[from] output::OutputError),
+}
+
+/// The output formats of `taproll report --format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// Aligned text for the terminal.
+    Table,
+    /// One row per student, for a spreadsheet.
+    Csv,
+    /// Canvas gradebook import: points per session.
+    Canvas,
+    /// Excel workbook: a summary sheet and a sheet per session.
+    Xlsx,
+    /// Markdown tables.
+    Md,
+    /// JSON, schema in docs/report-json.md.
+    Json,
+}
+
+impl Format {
+    /// The end of a file name in this format.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Format::Table => ".txt",
+            Format::Csv => ".csv",
+            Format::Canvas => "_canvas.csv",
+            Format::Xlsx => ".xlsx",
+            Format::Md => ".md",
+            Format::Json => ".json",
+        }
+    }
+
+    /// The format a file name asks for, when `--format` is not given.
+    pub fn from_path(path: &Path) -> Option<Self> {
+        let extension = path.extension()?.to_str()?.to_ascii_lowercase();
+        match extension.as_str() {
+            "txt" => Some(Format::Table),
+            "csv" => Some(Format::Csv),
+            "xlsx" => Some(Format::Xlsx),
+            "md" => Some(Format::Md),
+            "json" => Some(Format::Json),
+            _ => None,
+        }
+    }
+}
+
+/// Which sessions a report covers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Selection {
+    Session(i64),
+    /// The most recently started session, open or ended.
+    Last,
+    /// A course's sessions that started within the inclusive dates.
+    Course {
+        name: String,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    },
+}
+
+pub fn load(store: &Store, selection: &Selection, zone: &Zone) -> Result<Report, ReportError> {
+    let content = match selection {
+        Selection::Session(id) => {
+            let (session, label) = store
+                .session_by_id(*id)?
+                .ok_or(ReportError::NoSession(*id))?;
+            Content::Session(session_report(store.session_data(&session, label)?, zone))
+        }
+        Selection::Last => {
+            let (session, label) = store.last_session()?.ok_or(ReportError::NoSessions)?;
+            Content::Session(session_report(store.session_data(&session, label)?, zone))
+        }
+        Selection::Course { name, from, to } => {
+            if let (Some(from), Some(to)) = (from, to)
+                && from > to
+            {
+                return Err(ReportError::BadRange {
+                    from: *from,
+                    to: *to,
+                });
+            }
+            let course = store
+                .course_by_name(name)?
+                .ok_or_else(|| ReportError::NoCourse(name.clone()))?;
+            let mut sessions = Vec::new();
+            // Newest first from the store; reports read oldest first.
+            for listing in store.sessions_of(&course)?.into_iter().rev() {
+                if in_range(&zone.convert(&listing.session.started_at), *from, *to) {
+                    let data = store.session_data(&listing.session, listing.label)?;
+                    sessions.push(session_report(data, zone));
+                }
+            }
+            let enrolled = store
+                .roster_listing(course.id)?
+                .into_iter()
+                .map(|s| Enrolled {
+                    student_no: s.student_no,
+                    name: s.name,
+                    section: s.section,
+                })
+                .collect();
+            Content::Course(course_report(course.name, *from, *to, enrolled, sessions))
+        }
+    };
+    Ok(Report {
+        time_zone: zone.name(),
+        content,
+    })
+}
+
+pub fn render(
+    report: &Report,
+    format: Format,
+    canvas: &CanvasOptions,
+) -> Result<Vec<u8>, ReportError> {
+    Ok(match format {
+        Format::Table => terminal::render(report).into_bytes(),
+        Format::Csv => csv_file::render(report)?,
+        Format::Canvas => canvas::render(report, canvas)?,
+        Format::Xlsx => xlsx::render(report)?,
+        Format::Md => markdown::render(report).into_bytes(),
+        Format::Json => json::render(report)?,
+    })
+}

@@ -1,0 +1,185 @@
+//! The report as a plain-text table for the terminal (`taproll report`):
+//! fits 80 columns for a session, every outside text made safe to print.
+
+use super::cell::{self, Cell, Table};
+use super::model::{Content, CourseReport, Report, SessionReport};
+use super::tables;
+use crate::text::sanitize_for_terminal;
+use std::fmt::Write as _;
+use unicode_width::UnicodeWidthStr;
+
+/// Longest cell shown; longer names and notes end in `…`.
+const MAX_CELL: usize = 28;
+
+pub fn render(report: &Report) -> String {
+    match &report.content {
+        Content::Session(session) => render_session(session, &report.time_zone),
+        Content::Course(course) => render_course(course, &report.time_zone),
+    }
+}
+
+fn render_session(session: &SessionReport, time_zone: &str) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{}", heading(session));
+    let _ = writeln!(out, "{}", when(session, time_zone));
+    let t = &session.totals;
+    let _ = write!(
+        out,
+        "Present {}   Late {}   Absent {}   Excused {}",
+        t.present, t.late, t.absent, t.excused
+    );
+    if t.unmarked > 0 {
+        let _ = write!(out, "   Not marked yet {}", t.unmarked);
+    }
+    let _ = writeln!(
+        out,
+        "\nUnknown cards {} ({} unclaimed)   Duplicates {}   Repeats {}\n",
+        t.unknown_cards, t.unclaimed_cards, session.duplicates, session.repeats
+    );
+    out.push_str(&aligned(&tables::session_students(session), "%H:%M:%S"));
+    if !session.unknown_taps.is_empty() {
+        out.push_str("\nUnknown cards\n");
+        out.push_str(&aligned(
+            &tables::unknown_taps(&session.unknown_taps),
+            "%H:%M:%S",
+        ));
+    }
+    out
+}
+
+fn render_course(course: &CourseReport, time_zone: &str) -> String {
+    let mut out = String::new();
+    let range = match (course.from, course.to) {
+        (None, None) => "all sessions".to_string(),
+        (from, to) => format!(
+            "{} to {}",
+            from.map_or("the first session".into(), |d| d.to_string()),
+            to.map_or("today".into(), |d| d.to_string())
+        ),
+    };
+    let _ = writeln!(
+        out,
+        "{}: {range}, {} session(s), times in {}\n",
+        sanitize_for_terminal(&course.course),
+        course.sessions.len(),
+        sanitize_for_terminal(time_zone)
+    );
+    out.push_str(&aligned(&tables::course_students(course), "%H:%M"));
+    out.push_str("\nSessions\n");
+    out.push_str(&aligned(
+        &tables::session_counts(&course.sessions),
+        "%Y-%m-%d %H:%M",
+    ));
+    out
+}
+
+/// `Physics 101, session 12 "Lab 3"`.
+pub fn heading(session: &SessionReport) -> String {
+    let label = session
+        .label
+        .as_deref()
+        .map(|l| format!(" \"{}\"", sanitize_for_terminal(l)))
+        .unwrap_or_default();
+    format!(
+        "{}, session {}{label}",
+        sanitize_for_terminal(&session.course),
+        session.id
+    )
+}
+
+/// `Mon 2026-11-30 09:00 to 10:30 (UTC+01:00, Europe/Amsterdam)`.
+pub fn when(session: &SessionReport, time_zone: &str) -> String {
+    let end = session.ended_at.map_or("now (open)".to_string(), |at| {
+        at.format("%H:%M").to_string()
+    });
+    format!(
+        "{} to {end} (UTC{}, {})",
+        session.started_at.format("%a %Y-%m-%d %H:%M"),
+        session.started_at.format("%:z"),
+        sanitize_for_terminal(time_zone)
+    )
+}
+
+/// Columns padded to their widest cell, numbers to the right.
+fn aligned(table: &Table, time_format: &str) -> String {
+    let table = table.without_empty_columns();
+    let shown: Vec<Vec<String>> = table
+        .rows
+        .iter()
+        .map(|row| row.iter().map(|c| shown(c, time_format)).collect())
+        .collect();
+    let widths: Vec<usize> = (0..table.headers.len())
+        .map(|column| {
+            shown
+                .iter()
+                .map(|row| row[column].width())
+                .chain([table.headers[column].width()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let numeric: Vec<bool> = (0..table.headers.len())
+        .map(|column| {
+            table
+                .rows
+                .first()
+                .is_some_and(|row| matches!(row[column], Cell::Count(_) | Cell::Rate(_)))
+        })
+        .collect();
+    let mut out = String::new();
+    let mut line = |cells: &[String]| {
+        let mut text = String::new();
+        for (column, cell) in cells.iter().enumerate() {
+            let pad = " ".repeat(widths[column].saturating_sub(cell.width()));
+            if numeric[column] {
+                text.push_str(&pad);
+                text.push_str(cell);
+            } else {
+                text.push_str(cell);
+                text.push_str(&pad);
+            }
+            text.push_str("  ");
+        }
+        out.push_str(text.trim_end());
+        out.push('\n');
+    };
+    line(&table.headers);
+    for row in &shown {
+        line(row);
+    }
+    out
+}
+
+fn shown(cell: &Cell, time_format: &str) -> String {
+    truncate(&sanitize_for_terminal(&cell::display(cell, time_format)))
+}
+
+fn truncate(text: &str) -> String {
+    if text.width() <= MAX_CELL {
+        return text.to_string();
+    }
+    let mut out = String::new();
+    for c in text.chars() {
+        if out.width() + unicode_width::UnicodeWidthChar::width(c).unwrap_or(0) >= MAX_CELL {
+            break;
+        }
+        out.push(c);
+    }
+    out.push('…');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_and_wide_text_is_cut_to_the_column() {
+        assert_eq!(truncate("short"), "short");
+        let long = "Maximiliana Wilhelmina von Habsburg-Lothringen";
+        let cut = truncate(long);
+        assert!(cut.ends_with('…') && cut.width() <= MAX_CELL, "{cut}");
+        let wide = truncate(&"李".repeat(20));
+        assert!(wide.width() <= MAX_CELL, "{wide}");
+    }
+}
