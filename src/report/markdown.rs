@@ -3,7 +3,7 @@
 use super::cell::{self, Cell, Table};
 use super::model::{Content, Report};
 use super::tables;
-use super::terminal::{heading, when};
+use super::terminal::{heading, range_text, when};
 use crate::text::sanitize_for_terminal;
 use std::fmt::Write as _;
 
@@ -26,18 +26,10 @@ pub fn render(report: &Report) -> String {
         }
         Content::Course(course) => {
             let _ = writeln!(out, "# Attendance: {}\n", escape(&course.course));
-            let range = match (course.from, course.to) {
-                (None, None) => "All sessions".to_string(),
-                (from, to) => format!(
-                    "Sessions from {} to {}",
-                    from.map_or("the first".into(), |d| d.to_string()),
-                    to.map_or("today".into(), |d| d.to_string())
-                ),
-            };
             let _ = writeln!(
                 out,
-                "{range}: {}. Times in {}.\n",
-                course.sessions.len(),
+                "{}. Times in {}.\n",
+                range_text(course),
                 escape(&report.time_zone)
             );
             out.push_str("## Students\n\n");

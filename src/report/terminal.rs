@@ -49,19 +49,11 @@ fn render_session(session: &SessionReport, time_zone: &str) -> String {
 
 fn render_course(course: &CourseReport, time_zone: &str) -> String {
     let mut out = String::new();
-    let range = match (course.from, course.to) {
-        (None, None) => "all sessions".to_string(),
-        (from, to) => format!(
-            "{} to {}",
-            from.map_or("the first session".into(), |d| d.to_string()),
-            to.map_or("today".into(), |d| d.to_string())
-        ),
-    };
     let _ = writeln!(
         out,
-        "{}: {range}, {} session(s), times in {}\n",
+        "{}: {}, times in {}\n",
         sanitize_for_terminal(&course.course),
-        course.sessions.len(),
+        range_text(course),
         sanitize_for_terminal(time_zone)
     );
     out.push_str(&aligned(&tables::course_students(course), "%H:%M"));
@@ -71,6 +63,17 @@ fn render_course(course: &CourseReport, time_zone: &str) -> String {
         "%Y-%m-%d %H:%M",
     ));
     out
+}
+
+/// `3 session(s), all dates` or `2 session(s) from 2026-11-01 to 2026-11-30`.
+pub fn range_text(course: &CourseReport) -> String {
+    let count = course.sessions.len();
+    match (course.from, course.to) {
+        (None, None) => format!("{count} session(s), all dates"),
+        (Some(from), None) => format!("{count} session(s) from {from} on"),
+        (None, Some(to)) => format!("{count} session(s) up to {to}"),
+        (Some(from), Some(to)) => format!("{count} session(s) from {from} to {to}"),
+    }
 }
 
 /// `Physics 101, session 12 "Lab 3"`.
