@@ -3,8 +3,11 @@
 
 use crate::domain::{CardUid, Mark, RosterRow, Session, Student, TapRecord, Timestamp};
 use crate::reader::{ReaderEvent, now};
+use crate::report::ReportError;
+use crate::report::export::{ExportSettings, export_session};
 use crate::rules::Policy;
 use crate::store::{self, Claim, SessionSummary, Store, UnclaimedTap, Undone};
+use std::path::PathBuf;
 
 pub struct Engine {
     store: Store,
@@ -16,6 +19,8 @@ pub struct Engine {
     /// (`--starts-at`; else now) and label.
     new_start: Option<Timestamp>,
     new_label: Option<String>,
+    /// The end-of-session export; `None`: not offered.
+    export: Option<ExportSettings>,
 }
 
 /// What a front end should show after one reader event.
@@ -45,6 +50,7 @@ impl Engine {
             admin_cards: Vec::new(),
             new_start: None,
             new_label: None,
+            export: None,
         }
     }
 
@@ -56,6 +62,19 @@ impl Engine {
         self.new_start = start;
         self.new_label = label;
         self
+    }
+
+    pub fn with_export(mut self, settings: ExportSettings) -> Self {
+        self.export = Some(settings);
+        self
+    }
+
+    /// Writes this session's report in the configured formats; the files.
+    pub fn export_report(&self) -> Result<Vec<PathBuf>, ReportError> {
+        match &self.export {
+            Some(settings) => export_session(&self.store, self.session.id, settings),
+            None => Ok(Vec::new()),
+        }
     }
 
     pub fn with_admin_cards(mut self, cards: Vec<CardUid>) -> Self {

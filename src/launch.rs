@@ -10,6 +10,7 @@ use crate::paths::Dirs;
 use crate::reader::pcsc::{PcscReader, ReaderFilter};
 use crate::reader::wedge::{self, WedgeConfig};
 use crate::reader::{self, ReaderEvent, sim::Script};
+use crate::report::export::ExportSettings;
 use crate::rules::Policy;
 use crate::store::{Store, StoreError};
 use crate::toml_file::TomlFileError;
@@ -76,6 +77,7 @@ struct Plan {
     headless: bool,
     demo: bool,
     bell: Vec<Cue>,
+    export: ExportSettings,
 }
 
 enum ReaderChoice {
@@ -131,7 +133,13 @@ fn plan_demo(args: DemoArgs) -> Result<Plan, LaunchError> {
         Some(db) => db,
         None => demo_folder()?.join("taproll-demo.db"),
     };
+    // The demo's reports go beside its database, not into the home folder.
+    let export = ExportSettings {
+        folder: db.parent().unwrap_or(Path::new(".")).join("reports"),
+        ..ExportSettings::from_config(&Default::default(), &db)
+    };
     Ok(Plan {
+        export,
         db,
         keys: Default::default(),
         label: None,
@@ -204,6 +212,7 @@ fn plan_run(args: RunArgs, config: &Config, dirs: Option<&Dirs>) -> Result<Plan,
         debounce: chrono::Duration::seconds(config.session.debounce_seconds.into()),
     };
     Ok(Plan {
+        export: ExportSettings::from_config(&config.report, &db),
         db,
         keys: config.keys.clone(),
         label: args.label,
@@ -247,7 +256,8 @@ fn run(plan: Plan) -> Result<(), LaunchError> {
     };
     let engine = Engine::new(store, session, plan.policy)
         .with_admin_cards(plan.admin_cards)
-        .with_new_session_plan(planned_start, plan.label.clone());
+        .with_new_session_plan(planned_start, plan.label.clone())
+        .with_export(plan.export.clone());
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -285,6 +295,7 @@ fn run(plan: Plan) -> Result<(), LaunchError> {
             reader_end: reader_end.map(str::to_string),
             resumed,
             keys: plan.keys,
+            export_to: plan.export.describe(),
         };
         Ok(runtime.block_on(tui::run(engine, events, options))?)
     };

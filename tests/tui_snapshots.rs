@@ -418,15 +418,28 @@ mod dialogs {
         insta::assert_snapshot!("end_confirm", render(&mut app, 80, 24, COLOR).backend());
         assert_eq!(key(&mut app, KeyCode::Char('y')), Action::EndSession);
         app.session_ended = true;
-        app.dialog = Some(Dialog::Summary(SessionSummary {
-            present: 12,
-            late: 3,
-            absent: 14,
-            excused: 1,
-            unknown: 2,
-            duplicate: 4,
-        }));
+        app.dialog = Some(Dialog::Summary {
+            summary: SessionSummary {
+                present: 12,
+                late: 3,
+                absent: 14,
+                excused: 1,
+                unknown: 2,
+                duplicate: 4,
+            },
+            export_to: Some("/home/pi/taproll-reports (csv, xlsx)".into()),
+        });
         insta::assert_snapshot!("end_summary", render(&mut app, 80, 24, COLOR).backend());
+        assert_eq!(key(&mut app, KeyCode::Char('s')), Action::ExportReport);
+        app.dialog = Some(Dialog::Summary {
+            summary: SessionSummary::default(),
+            export_to: None,
+        });
+        assert_eq!(
+            key(&mut app, KeyCode::Char('s')),
+            Action::Redraw,
+            "nothing to save to: s is any other key"
+        );
         assert_eq!(
             key(&mut app, KeyCode::Esc),
             Action::Redraw,

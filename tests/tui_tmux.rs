@@ -240,6 +240,34 @@ fn a_class_from_the_keyboard_enrol_excuse_end() {
     tmux.keys("y");
     let summary = tmux.wait_for("Session ended");
     assert!(summary.contains("Excused       1"), "{summary}");
+    // Save the report: the demo's go beside its database.
+    let reports = sandbox.path("reports");
+    assert!(summary.contains("s save the report to"), "{summary}");
+    tmux.keys("s");
+    let saved = tmux.wait_for("Report saved");
+    assert!(
+        saved.contains("Session ended"),
+        "back on the summary: {saved}"
+    );
+    let files: Vec<String> = std::fs::read_dir(&reports)
+        .unwrap()
+        .map(|f| f.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let csv = files
+        .iter()
+        .find(|f| f.ends_with("_session-1.csv"))
+        .unwrap();
+    assert!(csv.starts_with("networks-101-demo_"), "{files:?}");
+    assert!(
+        files.iter().any(|f| f.ends_with("_session-1.xlsx")),
+        "{files:?}"
+    );
+    assert_eq!(files.len(), 2, "{files:?}");
+    let text = std::fs::read_to_string(reports.join(csv)).unwrap();
+    assert!(
+        text.contains("s1018,Adele Goldberg,,excused,,manual,sick note"),
+        "{text}"
+    );
     tmux.keys("Enter");
     let screen = tmux.wait_for("DONE");
     assert!(screen.contains("EXIT=0"), "{screen}");

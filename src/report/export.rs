@@ -15,6 +15,30 @@ pub struct ExportSettings {
     pub canvas: CanvasOptions,
 }
 
+impl ExportSettings {
+    /// From the `[report]` config; the folder defaults to `~/taproll-reports`,
+    /// else (no home) a `reports` folder beside the database.
+    pub fn from_config(config: &crate::config::ReportConfig, db: &Path) -> Self {
+        let folder = config.folder.clone().unwrap_or_else(|| {
+            directories::BaseDirs::new()
+                .map(|dirs| dirs.home_dir().join("taproll-reports"))
+                .unwrap_or_else(|| db.parent().unwrap_or(Path::new(".")).join("reports"))
+        });
+        Self {
+            folder,
+            formats: config.formats.clone(),
+            zone: config.zone(),
+            canvas: config.canvas.clone(),
+        }
+    }
+
+    /// `/home/pi/taproll-reports (csv, xlsx)`, for the summary screen.
+    pub fn describe(&self) -> String {
+        let formats: Vec<&str> = self.formats.iter().map(|f| f.as_str()).collect();
+        format!("{} ({})", self.folder.display(), formats.join(", "))
+    }
+}
+
 /// Writes the session's report in every format; returns the files. A
 /// session's earlier export is replaced: the file names are the session's.
 pub fn export_session(

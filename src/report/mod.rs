@@ -66,6 +66,18 @@ pub enum Format {
 }
 
 impl Format {
+    /// As written in the config and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Table => "table",
+            Format::Csv => "csv",
+            Format::Canvas => "canvas",
+            Format::Xlsx => "xlsx",
+            Format::Md => "md",
+            Format::Json => "json",
+        }
+    }
+
     /// The end of a file name in this format.
     pub fn suffix(self) -> &'static str {
         match self {

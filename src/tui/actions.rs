@@ -109,6 +109,35 @@ pub fn perform(
             }
             Err(e) => failed(app, "the card was NOT removed", &e.to_string()),
         },
+        Action::ExportReport => {
+            match engine.export_report() {
+                Ok(files) => {
+                    let names: Vec<String> = files
+                        .iter()
+                        .filter_map(|f| f.file_name())
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .collect();
+                    let folder = files
+                        .first()
+                        .and_then(|f| f.parent())
+                        .map(|f| f.display().to_string())
+                        .unwrap_or_default();
+                    info(
+                        app,
+                        format!("Report saved in {}", clean(&folder)),
+                        clean(&names.join(", ")),
+                    );
+                }
+                Err(e) => failed(app, "the report was NOT saved", &e.to_string()),
+            }
+            // Back to the summary, to quit from there.
+            if let Ok(summary) = engine.summary() {
+                app.dialog = Some(Dialog::Summary {
+                    summary,
+                    export_to: app.export_to.clone(),
+                });
+            }
+        }
         Action::SaveStudent {
             existing,
             student_no,
@@ -126,7 +155,12 @@ pub fn perform(
                 app.session_ended = true;
                 reload_roster(app, engine);
                 match engine.summary() {
-                    Ok(summary) => app.dialog = Some(Dialog::Summary(summary)),
+                    Ok(summary) => {
+                        app.dialog = Some(Dialog::Summary {
+                            summary,
+                            export_to: app.export_to.clone(),
+                        });
+                    }
                     Err(e) => failed(
                         app,
                         "session ended; cannot show the summary",

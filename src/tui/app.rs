@@ -66,6 +66,8 @@ pub enum Action {
     /// End the open session and start a new one.
     NewSession,
     RemoveCards(i64),
+    /// Write the session's report to the export folder.
+    ExportReport,
     SaveStudent {
         existing: Option<i64>,
         student_no: String,
@@ -115,6 +117,8 @@ pub struct App {
     pub enrol: bool,
     pub keys: Keymap,
     pub session_ended: bool,
+    /// Where the end-of-session export goes, as shown: `~/taproll-reports (csv, xlsx)`.
+    pub export_to: Option<String>,
 }
 
 impl App {
@@ -146,6 +150,7 @@ impl App {
             enrol: false,
             keys: Keymap::default(),
             session_ended: session.ended_at.is_some(),
+            export_to: None,
         }
     }
 

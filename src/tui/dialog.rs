@@ -15,7 +15,11 @@ pub enum Dialog {
     Assign(AssignDialog),
     Unclaimed(UnclaimedDialog),
     ConfirmEnd,
-    Summary(SessionSummary),
+    /// The end-of-session counts, and where the report can be saved.
+    Summary {
+        summary: SessionSummary,
+        export_to: Option<String>,
+    },
     /// taproll found this course's session still open (a crash, a dropped
     /// SSH connection): continue it, or end it and start a new one?
     Resume,
@@ -105,7 +109,7 @@ impl Dialog {
             Dialog::Student(_) => true,
             Dialog::Unclaimed(_)
             | Dialog::ConfirmEnd
-            | Dialog::Summary(_)
+            | Dialog::Summary { .. }
             | Dialog::Resume
             | Dialog::RemoveCards(_) => false,
         }
@@ -129,8 +133,10 @@ impl Dialog {
                 KeyCode::Char('n' | 'N') => DialogKey::Then(Action::NewSession),
                 _ => DialogKey::Close,
             },
-            Dialog::Summary(_) => match code {
+            Dialog::Summary { export_to, .. } => match code {
                 KeyCode::Char('q') | KeyCode::Enter => DialogKey::Then(Action::Quit),
+                // Not a hex digit: a wedge reader's typing never saves.
+                KeyCode::Char('s') if export_to.is_some() => DialogKey::Then(Action::ExportReport),
                 _ => DialogKey::Close,
             },
         }

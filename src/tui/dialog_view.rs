@@ -16,7 +16,10 @@ pub fn render(dialog: &Dialog, theme: Theme, frame: &mut Frame) {
         Dialog::Assign(dialog) => (" Unknown card ", assign_lines(dialog, theme)),
         Dialog::Unclaimed(dialog) => (" Unclaimed taps ", unclaimed_lines(dialog, theme)),
         Dialog::ConfirmEnd => (" End the session? ", confirm_end_lines(theme)),
-        Dialog::Summary(summary) => (" Session ended ", summary_lines(summary, theme)),
+        Dialog::Summary { summary, export_to } => (
+            " Session ended ",
+            summary_lines(summary, export_to.as_deref(), theme),
+        ),
         Dialog::Resume => (" Open session found ", resume_lines(theme)),
         Dialog::RemoveCards(student) => (" Lost card ", remove_cards_lines(student, theme)),
         Dialog::Student(dialog) => (
@@ -172,9 +175,13 @@ fn confirm_end_lines(theme: Theme) -> Vec<Line<'static>> {
     ]
 }
 
-fn summary_lines(summary: &SessionSummary, theme: Theme) -> Vec<Line<'static>> {
+fn summary_lines(
+    summary: &SessionSummary,
+    export_to: Option<&str>,
+    theme: Theme,
+) -> Vec<Line<'static>> {
     let row = |label: &str, count: usize| Line::from(format!("   {label:<10} {count:>4}"));
-    vec![
+    let mut lines = vec![
         row("Present", summary.present),
         row("Late", summary.late),
         row("Absent", summary.absent),
@@ -187,12 +194,21 @@ fn summary_lines(summary: &SessionSummary, theme: Theme) -> Vec<Line<'static>> {
             theme.dim(),
         ),
         Line::default(),
-        Line::from(vec![
+    ];
+    if let Some(folder) = export_to {
+        lines.push(Line::from(vec![
             Span::raw(" "),
-            key("Enter", theme),
-            Span::raw(" quit taproll   any other key: back to the roster"),
-        ]),
-    ]
+            key("s", theme),
+            Span::raw(" save the report to "),
+            Span::raw(clean(folder)),
+        ]));
+    }
+    lines.push(Line::from(vec![
+        Span::raw(" "),
+        key("Enter", theme),
+        Span::raw(" quit taproll   any other key: back to the roster"),
+    ]));
+    lines
 }
 
 fn resume_lines(theme: Theme) -> Vec<Line<'static>> {

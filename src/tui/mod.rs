@@ -70,6 +70,8 @@ pub struct TuiOptions {
     /// The session was found open: ask whether to continue it.
     pub resumed: bool,
     pub keys: crate::keymap::Keymap,
+    /// Where the end-of-session report is saved, as shown.
+    pub export_to: String,
 }
 
 /// Runs the live roster until the user quits or a signal arrives.
@@ -82,6 +84,7 @@ pub async fn run(
     let mut app = App::new(engine.session(), options.db_label, now());
     app.bell = options.bell;
     app.keys = options.keys.clone();
+    app.export_to = Some(options.export_to.clone());
     if options.wedge.is_some() {
         app.wedge_input = Some(String::new());
         app.apply(Update::Reader(ReaderEvent::ReaderAdded {
