@@ -339,7 +339,7 @@ fn the_xlsx_has_a_summary_sessions_and_a_sheet_per_session_with_real_dates() {
     );
     let row_of = |range: &calamine::Range<Data>, no: &str| -> usize {
         (1..range.height())
-            .find(|r| range.get((*r, 0)).unwrap().to_string() == no)
+            .find(|r| *range.get((*r, 0)).unwrap() == Data::String(no.to_string()))
             .unwrap()
     };
     let ada = row_of(&summary, "s1001");
