@@ -500,7 +500,19 @@ fn a_report_file_is_not_replaced_without_force() {
 fn a_report_reads_while_a_class_holds_the_database() {
     let sandbox = Sandbox::new();
     let db = fixture(&sandbox);
-    let _class = Store::open(&db).unwrap();
+    // Another test's child process may briefly hold a copy of the fixture's
+    // lock (between its fork and exec): wait for it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let _class = loop {
+        match Store::open(&db) {
+            Ok(store) => break store,
+            Err(e) if std::time::Instant::now() < deadline => {
+                eprintln!("waiting for the lock: {e}");
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => panic!("{e}"),
+        }
+    };
     let out = String::from_utf8(stdout_of(report(&sandbox, &db, &["--last"]))).unwrap();
     assert!(out.contains("Physics 101, session 3"), "{out}");
     let sessions = sandbox
