@@ -555,3 +555,41 @@ fn absent_after_flag_must_come_after_late_after() {
         "{stderr}"
     );
 }
+
+#[test]
+fn bad_report_settings_name_the_file_line_and_key() {
+    let sandbox = Sandbox::new();
+    for (text, line, key, message) in [
+        (
+            "[report]\ntime_zone = \"Mars/Base\"\n",
+            2,
+            "report.time_zone",
+            "`Mars/Base` is not a time zone",
+        ),
+        (
+            "[report]\nformats = [\"csv\"]\n\n[report.canvas]\nlate_credit_percent = 120\n",
+            5,
+            "report.canvas.late_credit_percent",
+            "must be between 0 and 100",
+        ),
+        (
+            "[report]\nformats = [\"csv\", \"pdf\"]\n",
+            2,
+            "report.formats",
+            "pdf",
+        ),
+    ] {
+        let config = sandbox.write("config.toml", text);
+        let output = sandbox
+            .taproll()
+            .args(["report", "--config"])
+            .arg(&config)
+            .output()
+            .unwrap();
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let expected = format!("{}, line {line}, key `{key}`", config.display());
+        assert!(stderr.contains(&expected), "{stderr}");
+        assert!(stderr.contains(message), "{stderr}");
+    }
+}

@@ -589,3 +589,42 @@ fn bad_selections_are_clear_errors() {
         "a report creates no database"
     );
 }
+
+#[test]
+fn the_config_sets_the_time_zone_and_the_canvas_points() {
+    let sandbox = Sandbox::new();
+    let db = fixture(&sandbox);
+    let config = sandbox.write(
+        "config.toml",
+        "[report]\ntime_zone = \"America/New_York\"\n\n[report.canvas]\nassignment = \"Presence\"\npoints = 10\nlate_credit_percent = 50\n",
+    );
+    let output = sandbox
+        .taproll()
+        .args(["report", "--session", "1", "--format", "canvas", "--config"])
+        .arg(&config)
+        .arg("--db")
+        .arg(&db)
+        .output()
+        .unwrap();
+    let out = String::from_utf8(stdout_of(output)).unwrap();
+    assert!(out.contains(",Presence 2026-11-23\n"), "{out}");
+    assert!(out.contains("Points Possible,,,,,10\n"), "{out}");
+    assert!(
+        out.contains("Alan Turing,,s1002,,A,5\n"),
+        "late: half of 10\n{out}"
+    );
+    assert!(out.contains("Ada Lovelace,,s1001,,A,10\n"), "{out}");
+    let output = sandbox
+        .taproll()
+        .args(["report", "--session", "1", "--format", "csv", "--config"])
+        .arg(&config)
+        .arg("--db")
+        .arg(&db)
+        .output()
+        .unwrap();
+    let out = String::from_utf8(stdout_of(output)).unwrap();
+    assert!(
+        out.contains("2026-11-23T03:02:10-05:00"),
+        "New York time: {out}"
+    );
+}
