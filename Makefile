@@ -26,6 +26,7 @@ bench:
 	@$(call apt_install,$(BENCH_PACKAGES))
 	$(CARGO) bench --locked --bench taproll
 	$(CARGO) bench --locked --bench pcsc_latency
+	$(CARGO) bench --locked --bench reports
 
 deps-build:
 	@$(call apt_install,$(BUILD_PACKAGES))
