@@ -29,7 +29,7 @@ fn render_session(session: &SessionReport, time_zone: &str) -> String {
         t.present, t.late, t.absent, t.excused
     );
     if t.unmarked > 0 {
-        let _ = write!(out, "   Not marked yet {}", t.unmarked);
+        let _ = write!(out, "   Unmarked {} (the session is open)", t.unmarked);
     }
     let _ = writeln!(
         out,
