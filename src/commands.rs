@@ -193,10 +193,16 @@ pub fn report(args: ReportArgs, dirs: Option<&Dirs>) -> Result<(), LaunchError> 
         Some(name) => Zone::parse(name).map_err(LaunchError::BadFlags)?,
         None => config.report.zone(),
     };
-    let format = args
-        .format
-        .or_else(|| args.output.as_deref().and_then(Format::from_path))
-        .unwrap_or(Format::Table);
+    let format = match (args.format, &args.output) {
+        (Some(format), _) => format,
+        (None, None) => Format::Table,
+        (None, Some(path)) => Format::from_path(path).ok_or_else(|| {
+            LaunchError::BadFlags(format!(
+                "cannot tell the format from the name {}: pass --format table|csv|canvas|xlsx|md|json",
+                path.display()
+            ))
+        })?,
+    };
     let selection = match (args.session, args.course) {
         (Some(id), _) => Selection::Session(id),
         (None, Some(name)) => Selection::Course {
@@ -225,6 +231,14 @@ pub fn report(args: ReportArgs, dirs: Option<&Dirs>) -> Result<(), LaunchError> 
         Some(path) => {
             output::write_file(path, &bytes, args.force).map_err(report::ReportError::from)?;
             eprintln!("taproll: report written to {}", path.display());
+        }
+        // Names and notes are outside text: on a terminal, made harmless.
+        None if std::io::stdout().is_terminal() && format != Format::Xlsx => {
+            let text = crate::text::sanitize_lines_for_terminal(&String::from_utf8_lossy(&bytes));
+            std::io::stdout()
+                .lock()
+                .write_all(text.as_bytes())
+                .map_err(LaunchError::Output)?;
         }
         None => std::io::stdout()
             .lock()

@@ -249,6 +249,11 @@ fn validate(config: &Config, file: &Path, text: &str) -> Result<(), ConfigError>
         return Err(toml_file::invalid_value(file, text, "report.time_zone", message).into());
     }
     check(
+        !config.report.formats.is_empty(),
+        "report.formats",
+        "must name at least one format, e.g. [\"csv\", \"xlsx\"]",
+    )?;
+    check(
         config.report.canvas.points <= 1000,
         "report.canvas.points",
         "must be between 0 and 1000",

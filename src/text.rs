@@ -10,6 +10,15 @@ pub fn sanitize_for_terminal(text: &str) -> String {
         .collect()
 }
 
+/// The same, line by line: newlines are kept (a carriage return is not),
+/// for whole reports printed to a terminal.
+pub fn sanitize_lines_for_terminal(text: &str) -> String {
+    text.split('\n')
+        .map(sanitize_for_terminal)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 fn is_unsafe(c: char) -> bool {
     c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
@@ -28,6 +37,10 @@ mod tests {
         assert_eq!(
             sanitize_for_terminal("Ann\u{202E}nimda"),
             "Ann\u{FFFD}nimda"
+        );
+        assert_eq!(
+            sanitize_lines_for_terminal("a,\u{1b}[2J\nb\r\n"),
+            "a,\u{FFFD}[2J\nb\u{FFFD}\n"
         );
     }
 }

@@ -578,6 +578,12 @@ fn bad_report_settings_name_the_file_line_and_key() {
             "report.formats",
             "pdf",
         ),
+        (
+            "[report]\nformats = []\n",
+            2,
+            "report.formats",
+            "must name at least one format",
+        ),
     ] {
         let config = sandbox.write("config.toml", text);
         let output = sandbox

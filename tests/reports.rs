@@ -187,44 +187,31 @@ fn golden(name: &str, actual: &[u8]) {
     }
 }
 
-#[test]
-fn every_text_format_of_one_session_matches_its_golden_file() {
+/// Every text format of one report, each compared with `PREFIX.EXT`.
+fn check_text_formats(selection: &[&str], prefix: &str) {
     let sandbox = Sandbox::new();
     let db = fixture(&sandbox);
-    for (format, file) in [
-        ("table", "session.txt"),
-        ("csv", "session.csv"),
-        ("canvas", "session_canvas.csv"),
-        ("md", "session.md"),
-        ("json", "session.json"),
+    for (format, suffix) in [
+        ("table", ".txt"),
+        ("csv", ".csv"),
+        ("canvas", "_canvas.csv"),
+        ("md", ".md"),
+        ("json", ".json"),
     ] {
-        let out = stdout_of(report(
-            &sandbox,
-            &db,
-            &["--session", "1", "--format", format],
-        ));
-        golden(file, &out);
+        let args = [selection, &["--format", format][..]].concat();
+        let out = stdout_of(report(&sandbox, &db, &args));
+        golden(&format!("{prefix}{suffix}"), &out);
     }
 }
 
 #[test]
+fn every_text_format_of_one_session_matches_its_golden_file() {
+    check_text_formats(&["--session", "1"], "session");
+}
+
+#[test]
 fn every_text_format_of_the_course_matches_its_golden_file() {
-    let sandbox = Sandbox::new();
-    let db = fixture(&sandbox);
-    for (format, file) in [
-        ("table", "course.txt"),
-        ("csv", "course.csv"),
-        ("canvas", "course_canvas.csv"),
-        ("md", "course.md"),
-        ("json", "course.json"),
-    ] {
-        let out = stdout_of(report(
-            &sandbox,
-            &db,
-            &["--course", "Physics 101", "--format", format],
-        ));
-        golden(file, &out);
-    }
+    check_text_formats(&["--course", "Physics 101"], "course");
 }
 
 #[test]
@@ -607,7 +594,7 @@ fn the_config_sets_the_time_zone_and_the_canvas_points() {
         .output()
         .unwrap();
     let out = String::from_utf8(stdout_of(output)).unwrap();
-    assert!(out.contains(",Presence 2026-11-23\n"), "{out}");
+    assert!(out.contains(",Presence 2026-11-23 #1\n"), "{out}");
     assert!(out.contains("Points Possible,,,,,10\n"), "{out}");
     assert!(
         out.contains("Alan Turing,,s1002,,A,5\n"),
@@ -626,5 +613,332 @@ fn the_config_sets_the_time_zone_and_the_canvas_points() {
     assert!(
         out.contains("2026-11-23T03:02:10-05:00"),
         "New York time: {out}"
+    );
+}
+
+/// The XML of every worksheet in the workbook, by file name.
+fn sheet_xml(file: &Path) -> Vec<(String, String)> {
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(file).unwrap()).unwrap();
+    let names: Vec<String> = archive
+        .file_names()
+        .map(|n| n.unwrap().into_owned())
+        .filter(|n| n.starts_with("xl/worksheets/sheet"))
+        .collect();
+    names
+        .into_iter()
+        .map(|name| {
+            let mut xml = String::new();
+            std::io::Read::read_to_string(&mut archive.by_name(&name).unwrap(), &mut xml).unwrap();
+            (name, xml)
+        })
+        .collect()
+}
+
+#[test]
+fn every_table_sheet_has_a_frozen_header_and_a_filter() {
+    let sandbox = Sandbox::new();
+    let db = fixture(&sandbox);
+    for (args, tables) in [
+        (&["--course", "Physics 101"][..], 5),
+        // Summary is label and value; the students and the unknown cards are tables.
+        (&["--session", "1"][..], 2),
+    ] {
+        let file = sandbox.path("workbook.xlsx");
+        let all = [args, &["-o", file.to_str().unwrap(), "--force"][..]].concat();
+        stdout_of(report(&sandbox, &db, &all));
+        let sheets = sheet_xml(&file);
+        let with_filter: Vec<&(String, String)> = sheets
+            .iter()
+            .filter(|(_, xml)| xml.contains("<autoFilter ref=\"A1:"))
+            .collect();
+        assert_eq!(with_filter.len(), tables, "{args:?}");
+        for (name, xml) in with_filter {
+            assert!(
+                xml.contains(
+                    r#"<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>"#
+                ),
+                "{name}: no frozen header row"
+            );
+        }
+    }
+}
+
+#[test]
+fn reports_of_nothing_are_still_well_formed() {
+    let sandbox = Sandbox::new();
+    let db = fixture(&sandbox);
+    {
+        let store = Store::open(&db).unwrap();
+        store
+            .ensure_course("Empty", &at("2026-11-01T12:00:00+01:00"))
+            .unwrap();
+    }
+    for selection in [
+        &["--course", "Physics 101", "--to", "2026-11-22"][..],
+        &["--course", "Empty"][..],
+    ] {
+        for format in ["table", "csv", "canvas", "md", "json"] {
+            let out = stdout_of(report(
+                &sandbox,
+                &db,
+                &[selection, &["--format", format][..]].concat(),
+            ));
+            assert!(!out.is_empty(), "{selection:?} {format}");
+        }
+        let file = sandbox.path("empty.xlsx");
+        let all = [selection, &["-o", file.to_str().unwrap(), "--force"][..]].concat();
+        stdout_of(report(&sandbox, &db, &all));
+        let mut workbook: Xlsx<_> =
+            open_workbook_from_rs(Cursor::new(std::fs::read(&file).unwrap())).unwrap();
+        assert_eq!(
+            workbook.sheet_names(),
+            ["Summary", "Sessions"],
+            "{selection:?}"
+        );
+        let sessions = workbook.worksheet_range("Sessions").unwrap();
+        assert_eq!(sessions.get_size().0, 1, "only the header");
+    }
+    let json: serde_json::Value = serde_json::from_slice(&stdout_of(report(
+        &sandbox,
+        &db,
+        &["--course", "Empty", "--format", "json"],
+    )))
+    .unwrap();
+    assert_eq!(json["course"]["students"], serde_json::json!([]));
+    assert_eq!(json["course"]["sessions"], serde_json::json!([]));
+}
+
+#[test]
+fn a_session_has_the_same_canvas_assignment_in_every_export() {
+    let sandbox = Sandbox::new();
+    let db = fixture(&sandbox);
+    let header = |args: &[&str]| -> Vec<String> {
+        let out = String::from_utf8(stdout_of(report(
+            &sandbox,
+            &db,
+            &[args, &["--format", "canvas"][..]].concat(),
+        )))
+        .unwrap();
+        out.lines()
+            .next()
+            .unwrap()
+            .split(',')
+            .map(String::from)
+            .collect()
+    };
+    let course = header(&["--course", "Physics 101"]);
+    assert_eq!(
+        course[5..],
+        [
+            "Attendance 2026-11-23 #1",
+            "Attendance 2026-11-30 #2",
+            "Attendance 2026-12-07 #3"
+        ]
+    );
+    assert_eq!(header(&["--session", "2"])[5], course[6]);
+    assert_eq!(
+        header(&["--course", "Physics 101", "--from", "2026-11-30"])[5],
+        course[6]
+    );
+}
+
+#[test]
+fn the_machines_time_zone_is_the_default() {
+    let sandbox = Sandbox::new();
+    let db = fixture(&sandbox);
+    let output = sandbox
+        .taproll()
+        .env("TZ", "America/New_York")
+        .args(["report", "--session", "1", "--format", "json", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&stdout_of(output)).unwrap();
+    assert_eq!(json["time_zone"], "America/New_York");
+    assert_eq!(
+        json["session"]["started_at"],
+        "2026-11-23T03:00:00.000-05:00"
+    );
+}
+
+#[test]
+fn an_unknown_file_extension_asks_for_a_format() {
+    let sandbox = Sandbox::new();
+    let db = fixture(&sandbox);
+    let file = sandbox.path("grades.xls");
+    let output = report(&sandbox, &db, &["-o", file.to_str().unwrap()]);
+    assert!(!output.status.success());
+    let message = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        message.contains("grades.xls") && message.contains("--format"),
+        "{message}"
+    );
+    assert!(!file.exists());
+    stdout_of(report(
+        &sandbox,
+        &db,
+        &["-o", file.to_str().unwrap(), "--format", "xlsx"],
+    ));
+    assert!(
+        std::fs::read(&file).unwrap().starts_with(b"PK"),
+        "a zip: the XLSX asked for"
+    );
+}
+
+#[test]
+fn the_end_of_session_export_never_replaces_a_file() {
+    use taproll::report::export::{ExportSettings, export_session};
+    use taproll::report::{CanvasOptions, Format, Zone};
+    let sandbox = Sandbox::new();
+    let db = fixture(&sandbox);
+    let store = Store::open_read_only(&db).unwrap();
+    let settings = ExportSettings {
+        folder: sandbox.path("reports/nested"),
+        formats: vec![Format::Csv, Format::Json],
+        zone: Zone::parse("Europe/Amsterdam").unwrap(),
+        canvas: CanvasOptions::default(),
+    };
+    let first = export_session(&store, 2, &settings).unwrap();
+    let names = |files: &[PathBuf]| -> Vec<String> {
+        files
+            .iter()
+            .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+            .collect()
+    };
+    assert_eq!(
+        names(&first),
+        [
+            "physics-101_2026-11-30_session-2.csv",
+            "physics-101_2026-11-30_session-2.json"
+        ]
+    );
+    let again = export_session(&store, 2, &settings).unwrap();
+    assert_eq!(
+        names(&again),
+        [
+            "physics-101_2026-11-30_session-2-2.csv",
+            "physics-101_2026-11-30_session-2-2.json"
+        ]
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&settings.folder), 0o700);
+    assert_eq!(mode(&first[0]), 0o600);
+    assert_eq!(
+        std::fs::read(&first[0]).unwrap(),
+        std::fs::read(&again[0]).unwrap(),
+        "the same report, kept twice"
+    );
+
+    let blocked = ExportSettings {
+        folder: sandbox.path("taproll.db/reports"),
+        ..settings
+    };
+    let error = export_session(&store, 2, &blocked).unwrap_err().to_string();
+    assert!(error.contains("taproll.db/reports"), "{error}");
+}
+
+#[test]
+fn a_card_moved_to_someone_else_takes_its_first_tap_along() {
+    use taproll::report::{Content, Selection, Zone, load};
+    let sandbox = Sandbox::new();
+    let db = fixture(&sandbox);
+    let mut store = Store::open(&db).unwrap();
+    let (session, _) = store.last_session().unwrap().unwrap();
+    let policy = Policy::default();
+    // Session 3: Alan taps with the card of s1004 (HYPERLINK) at 09:01, which
+    // first counts s1004 present; the card is then moved to Alan. Grace's
+    // card is unknown; she is marked present by hand before it is claimed.
+    let taken = store
+        .record_tap(
+            &session,
+            &policy,
+            "Door",
+            &uid("04A1B2C6"),
+            &at("2026-12-07T09:01:00+01:00"),
+        )
+        .unwrap();
+    let grace_card = store
+        .record_tap(
+            &session,
+            &policy,
+            "Door",
+            &uid("04ABCDEF"),
+            &at("2026-12-07T09:02:00+01:00"),
+        )
+        .unwrap();
+    let id = |name: &str| {
+        store
+            .roster(&session)
+            .unwrap()
+            .into_iter()
+            .find(|r| r.student.name == name)
+            .unwrap()
+            .student
+            .id
+    };
+    let (alan, grace) = (id("Alan Turing"), id("Grace Hopper"));
+    store
+        .claim_tap(
+            &session,
+            &policy,
+            taken.tap_id,
+            alan,
+            true,
+            &at("2026-12-07T09:03:00+01:00"),
+        )
+        .unwrap();
+    store
+        .set_manual_mark(
+            &session,
+            grace,
+            Mark::Present,
+            None,
+            &at("2026-12-07T09:04:00+01:00"),
+        )
+        .unwrap();
+    store
+        .claim_tap(
+            &session,
+            &policy,
+            grace_card.tap_id,
+            grace,
+            false,
+            &at("2026-12-07T09:05:00+01:00"),
+        )
+        .unwrap();
+    drop(store);
+    let store = Store::open_read_only(&db).unwrap();
+    let report = load(
+        &store,
+        &Selection::Session(session.id),
+        &Zone::parse("Europe/Amsterdam").unwrap(),
+    )
+    .unwrap();
+    let Content::Session(report) = report.content else {
+        panic!("a session report");
+    };
+    let first_tap = |no: &str| {
+        report
+            .students
+            .iter()
+            .find(|s| s.student_no == no)
+            .unwrap()
+            .first_tap
+            .map(|t| t.format("%H:%M").to_string())
+    };
+    assert_eq!(first_tap("s1001").as_deref(), Some("08:58"), "Ada's own");
+    assert_eq!(first_tap("s1004"), None, "the moved tap was not theirs");
+    let s1004 = report.students.iter().find(|s| s.student_no == "s1004").unwrap();
+    assert_eq!(s1004.status, None, "and neither is its mark");
+    assert_eq!(
+        first_tap("s1002").as_deref(),
+        Some("09:01"),
+        "Alan's tap came with the card"
+    );
+    assert_eq!(
+        first_tap("s1003").as_deref(),
+        Some("09:02"),
+        "Grace's card, claimed after her mark"
     );
 }

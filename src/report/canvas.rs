@@ -68,7 +68,11 @@ pub fn table(report: &Report, options: &CanvasOptions) -> Table {
     let mut headers: Vec<String> = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
         .map(String::from)
         .to_vec();
-    headers.extend(assignment_names(&sessions, &options.assignment));
+    headers.extend(
+        sessions
+            .iter()
+            .map(|s| assignment_name(s, &options.assignment)),
+    );
     let mut points_row = vec![Cell::text("Points Possible")];
     points_row.extend((0..4).map(|_| Cell::text("")));
     points_row.extend(
@@ -111,24 +115,16 @@ pub fn score(mark: Option<Mark>, options: &CanvasOptions) -> String {
     }
 }
 
-/// `Attendance 2026-11-30`; the start time is added when a date has two
-/// sessions, because Canvas matches assignments by name.
-fn assignment_names(sessions: &[&SessionReport], prefix: &str) -> Vec<String> {
-    let mut per_date: HashMap<chrono::NaiveDate, usize> = HashMap::new();
-    for session in sessions {
-        *per_date.entry(session.started_at.date_naive()).or_default() += 1;
-    }
-    sessions
-        .iter()
-        .map(|session| {
-            let date = session.started_at.date_naive();
-            if per_date[&date] > 1 {
-                format!("{prefix} {}", session.started_at.format("%Y-%m-%d %H:%M"))
-            } else {
-                format!("{prefix} {date}")
-            }
-        })
-        .collect()
+/// `Attendance 2026-11-30 #12`: Canvas matches assignments by name, so
+/// the name depends on the session alone (the same in a session's report
+/// and in any course report that holds it) and is unique (the id). Not
+/// `(12)`: Canvas reads a number in brackets as its own assignment id.
+pub fn assignment_name(session: &SessionReport, prefix: &str) -> String {
+    format!(
+        "{prefix} {} #{}",
+        session.started_at.format("%Y-%m-%d"),
+        session.id
+    )
 }
 
 #[cfg(test)]

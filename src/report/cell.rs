@@ -43,6 +43,13 @@ pub struct Table {
 }
 
 impl Table {
+    /// Numbers are right-aligned by the formats read by people.
+    pub fn is_numeric(&self, column: usize) -> bool {
+        self.rows
+            .first()
+            .is_some_and(|row| matches!(row[column], Cell::Count(_) | Cell::Rate(_)))
+    }
+
     /// The table without the text columns that are empty in every row
     /// (a course without sections, a session without notes), for the
     /// formats read by people; the files for programs keep every column.

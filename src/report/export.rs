@@ -39,8 +39,9 @@ impl ExportSettings {
     }
 }
 
-/// Writes the session's report in every format; returns the files. A
-/// session's earlier export is replaced: the file names are the session's.
+/// Writes the session's report in every format; returns the files. Nothing
+/// is replaced: a name already taken (an earlier export of this session, or
+/// a session of another database) gets `-2`, `-3`, ... instead.
 pub fn export_session(
     store: &Store,
     session_id: i64,
@@ -59,9 +60,7 @@ pub fn export_session(
     let mut written = Vec::new();
     for format in &settings.formats {
         let bytes = render(&report, *format, &settings.canvas)?;
-        let path = settings.folder.join(format!("{stem}{}", format.suffix()));
-        output::write_file(&path, &bytes, true)?;
-        written.push(path);
+        written.push(write_new(&settings.folder, &stem, format.suffix(), &bytes)?);
     }
     tracing::info!(session = session_id, files = ?written, "report exported");
     Ok(written)
@@ -78,13 +77,32 @@ pub fn file_stem(course: &str, date: &str, session_id: i64) -> String {
             slug.push('-');
         }
     }
-    let slug: String = slug.trim_end_matches('-').chars().take(40).collect();
-    let slug = if slug.is_empty() {
-        "course".to_string()
-    } else {
-        slug
-    };
+    let slug: String = slug.chars().take(40).collect();
+    let slug = slug.trim_end_matches('-');
+    let slug = if slug.is_empty() { "course" } else { slug };
     format!("{slug}_{date}_session-{session_id}")
+}
+
+/// Writes `STEM.SUFFIX`, or `STEM-2.SUFFIX`, ... if the name is taken.
+fn write_new(
+    folder: &Path,
+    stem: &str,
+    suffix: &str,
+    bytes: &[u8],
+) -> Result<PathBuf, ReportError> {
+    for copy in 1..=100 {
+        let name = match copy {
+            1 => format!("{stem}{suffix}"),
+            n => format!("{stem}-{n}{suffix}"),
+        };
+        let path = folder.join(name);
+        match output::write_file(&path, bytes, false) {
+            Ok(()) => return Ok(path),
+            Err(output::OutputError::Exists(_)) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(output::OutputError::Exists(folder.join(format!("{stem}-100{suffix}"))).into())
 }
 
 fn create_private_folder(folder: &Path) -> Result<(), ReportError> {
@@ -115,5 +133,10 @@ mod tests {
         assert_eq!(file_stem("../../etc", "d", 1), "etc_d_session-1");
         assert_eq!(file_stem("Ωμέγα/β", "d", 1), "ωμέγα-β_d_session-1");
         assert_eq!(file_stem("///", "d", 1), "course_d_session-1");
+        let long = format!("{} x", "a".repeat(39));
+        assert_eq!(
+            file_stem(&long, "d", 1),
+            format!("{}_d_session-1", "a".repeat(39))
+        );
     }
 }

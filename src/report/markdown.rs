@@ -1,6 +1,6 @@
 //! The report as Markdown, for a wiki, an e-mail or the LMS's page editor.
 
-use super::cell::{self, Cell, Table};
+use super::cell::{self, Table};
 use super::model::{Content, Report};
 use super::tables;
 use super::terminal::{heading, range_text, when};
@@ -49,14 +49,8 @@ fn table(table: &Table, time_format: &str) -> String {
     let mut out = String::new();
     let row = |cells: Vec<String>| format!("| {} |\n", cells.join(" | "));
     out.push_str(&row(table.headers.iter().map(|h| escape(h)).collect()));
-    let numeric = |column: usize| {
-        table
-            .rows
-            .first()
-            .is_some_and(|r| matches!(r[column], Cell::Count(_) | Cell::Rate(_)))
-    };
     out.push_str(&row((0..table.headers.len())
-        .map(|c| if numeric(c) { "---:" } else { "---" }.to_string())
+        .map(|c| if table.is_numeric(c) { "---:" } else { "---" }.to_string())
         .collect()));
     for cells in &table.rows {
         out.push_str(&row(cells

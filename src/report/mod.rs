@@ -31,10 +31,10 @@ pub enum ReportError {
     Store(#[from] StoreError),
     #[error("no session {0}; `taproll sessions` lists them")]
     NoSession(i64),
-    #[error("no session has been recorded yet")]
+    #[error("no session has been recorded yet: `taproll run --course NAME` starts one")]
     NoSessions,
-    #[error("no course named \"{0}\"")]
-    NoCourse(String),
+    #[error("no course named \"{name}\"; the courses are: {known}")]
+    NoCourse { name: String, known: String },
     #[error("--from {from} is after --to {to}")]
     BadRange { from: NaiveDate, to: NaiveDate },
     #[error("cannot write the CSV: {0}")]
@@ -139,9 +139,21 @@ pub fn load(store: &Store, selection: &Selection, zone: &Zone) -> Result<Report,
                     to: *to,
                 });
             }
-            let course = store
-                .course_by_name(name)?
-                .ok_or_else(|| ReportError::NoCourse(name.clone()))?;
+            let Some(course) = store.course_by_name(name)? else {
+                let known: Vec<String> = store
+                    .courses()?
+                    .into_iter()
+                    .map(|c| format!("\"{}\"", c.name))
+                    .collect();
+                return Err(ReportError::NoCourse {
+                    name: name.clone(),
+                    known: if known.is_empty() {
+                        "none yet".to_string()
+                    } else {
+                        known.join(", ")
+                    },
+                });
+            };
             let mut sessions = Vec::new();
             // Newest first from the store; reports read oldest first.
             for listing in store.sessions_of(&course)?.into_iter().rev() {

@@ -112,7 +112,8 @@ pub struct Enrolled {
 }
 
 pub fn session_report(data: SessionData, zone: &Zone) -> SessionReport {
-    let students: Vec<SessionLine> = data.rows.into_iter().map(|row| line(row, zone)).collect();
+    let mut students: Vec<SessionLine> = data.rows.into_iter().map(|row| line(row, zone)).collect();
+    students.sort_by_cached_key(|s| by_name(&s.name, &s.student_no));
     let mut totals = Totals::default();
     for student in &students {
         match student.status {
@@ -214,9 +215,7 @@ pub fn course_report(
             totals
         })
         .collect();
-    students.sort_by(|a, b| {
-        (a.name.to_lowercase(), &a.student_no).cmp(&(b.name.to_lowercase(), &b.student_no))
-    });
+    students.sort_by_cached_key(|s| by_name(&s.name, &s.student_no));
     CourseReport {
         course,
         from,
@@ -224,6 +223,12 @@ pub fn course_report(
         sessions,
         students,
     }
+}
+
+/// The order of students in every report: by name ignoring case, then by
+/// student number.
+fn by_name(name: &str, student_no: &str) -> (String, String) {
+    (name.to_lowercase(), student_no.to_string())
 }
 
 fn empty_totals(student_no: String, name: String, section: Option<String>) -> StudentTotals {

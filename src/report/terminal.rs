@@ -92,9 +92,13 @@ pub fn heading(session: &SessionReport) -> String {
 
 /// `Mon 2026-11-30 09:00 to 10:30 (UTC+01:00, Europe/Amsterdam)`.
 pub fn when(session: &SessionReport, time_zone: &str) -> String {
-    let end = session.ended_at.map_or("now (open)".to_string(), |at| {
-        at.format("%H:%M").to_string()
-    });
+    let end = match session.ended_at {
+        None => "now (open)".to_string(),
+        Some(at) if at.date_naive() == session.started_at.date_naive() => {
+            at.format("%H:%M").to_string()
+        }
+        Some(at) => at.format("%a %Y-%m-%d %H:%M").to_string(),
+    };
     format!(
         "{} to {end} (UTC{}, {})",
         session.started_at.format("%a %Y-%m-%d %H:%M"),
@@ -122,12 +126,7 @@ fn aligned(table: &Table, time_format: &str) -> String {
         })
         .collect();
     let numeric: Vec<bool> = (0..table.headers.len())
-        .map(|column| {
-            table
-                .rows
-                .first()
-                .is_some_and(|row| matches!(row[column], Cell::Count(_) | Cell::Rate(_)))
-        })
+        .map(|column| table.is_numeric(column))
         .collect();
     let mut out = String::new();
     let mut line = |cells: &[String]| {

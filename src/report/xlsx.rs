@@ -129,6 +129,16 @@ fn write_facts(
     Ok(())
 }
 
+/// Excel holds at most 32,767 characters in a cell; a longer text (a
+/// pasted essay of a note) is cut rather than failing the whole workbook.
+fn fit_in_a_cell(text: &str) -> &str {
+    const MAX_CHARS: usize = 32_767;
+    match text.char_indices().nth(MAX_CHARS) {
+        Some((end, _)) => &text[..end],
+        None => text,
+    }
+}
+
 /// Writes one cell; returns about how wide it shows, in characters.
 fn write_cell(
     sheet: &mut Worksheet,
@@ -141,7 +151,8 @@ fn write_cell(
         Cell::Text(text) if text.is_empty() => Ok(0),
         Cell::Text(text) => {
             let text = cell::neutralise(text);
-            sheet.write_string(row, column, text.as_ref())?;
+            let text = fit_in_a_cell(&text);
+            sheet.write_string(row, column, text)?;
             Ok(text.chars().count())
         }
         Cell::Count(count) => {

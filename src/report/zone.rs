@@ -2,7 +2,6 @@
 //! Raspberry Pi left on UTC still writes the class's local times.
 
 use crate::domain::Timestamp;
-use chrono::NaiveDate;
 use std::str::FromStr;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,8 +28,12 @@ impl Zone {
     /// As written in a report's header.
     pub fn name(&self) -> String {
         match self {
+            // TZ names the zone when it holds a name; a path (":/etc/localtime")
+            // or nothing says only "the machine's".
             Zone::Local => match std::env::var("TZ") {
-                Ok(tz) if !tz.is_empty() => tz.trim_start_matches(':').to_string(),
+                Ok(tz) if chrono_tz::Tz::from_str(tz.trim_start_matches(':')).is_ok() => {
+                    tz.trim_start_matches(':').to_string()
+                }
                 _ => "local".to_string(),
             },
             Zone::Named(tz) => tz.name().to_string(),
@@ -44,16 +47,12 @@ impl Zone {
             Zone::Named(tz) => at.with_timezone(tz).fixed_offset(),
         }
     }
-
-    /// The date of an instant in this zone.
-    pub fn date(&self, at: &Timestamp) -> NaiveDate {
-        self.convert(at).date_naive()
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::NaiveDate;
 
     fn at(text: &str) -> Timestamp {
         chrono::DateTime::parse_from_rfc3339(text).unwrap()
@@ -77,7 +76,7 @@ mod tests {
     fn the_date_is_the_date_in_the_zone() {
         let zone = Zone::parse("America/New_York").unwrap();
         assert_eq!(
-            zone.date(&at("2026-12-01T02:00:00Z")),
+            zone.convert(&at("2026-12-01T02:00:00Z")).date_naive(),
             NaiveDate::from_ymd_opt(2026, 11, 30).unwrap()
         );
     }

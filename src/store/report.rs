@@ -110,22 +110,35 @@ impl Store {
     }
 
     fn report_rows(&self, session: &Session) -> Result<Vec<ReportRow>> {
-        // The first tap is the student's earliest tap by id: taps of their
-        // card, or the tap a claimed mark points at (claimed taps keep no
-        // student). SQLite's two-argument min() is NULL if either is.
+        // The first tap is the student's earliest tap by id among: taps of
+        // their card (less a tap whose card was moved to someone else: that
+        // one marks the new holder), the tap a claimed mark points at, and
+        // unknown taps of a card they hold now (claimed later, or after a
+        // mark by hand).
         let mut statement = self.conn.prepare_cached(
             "WITH ids AS (
                  SELECT student_id FROM marks WHERE session_id = ?1
                  UNION
                  SELECT student_id FROM enrolments WHERE course_id = ?2 AND ?3
              ),
+             candidates (student_id, tap_id) AS (
+                 SELECT t.student_id, t.id FROM taps t
+                 WHERE t.session_id = ?1 AND t.student_id IS NOT NULL
+                   AND NOT EXISTS (SELECT 1 FROM marks o
+                                   WHERE o.session_id = ?1 AND o.tap_id = t.id
+                                     AND o.student_id != t.student_id)
+                 UNION ALL
+                 SELECT student_id, tap_id FROM marks
+                 WHERE session_id = ?1 AND tap_id IS NOT NULL
+                 UNION ALL
+                 SELECT c.student_id, t.id FROM taps t JOIN cards c ON c.uid = t.uid
+                 WHERE t.session_id = ?1 AND t.outcome = 'unknown'
+             ),
              first AS (
-                 SELECT student_id, min(id) AS tap_id FROM taps
-                 WHERE session_id = ?1 AND student_id IS NOT NULL GROUP BY student_id
+                 SELECT student_id, min(tap_id) AS tap_id FROM candidates GROUP BY student_id
              )
              SELECT s.student_no, s.name, e.section, m.mark, m.source, m.note,
-                    (SELECT at FROM taps WHERE id = min(coalesce(f.tap_id, m.tap_id),
-                                                        coalesce(m.tap_id, f.tap_id)))
+                    (SELECT at FROM taps WHERE id = f.tap_id)
              FROM ids
              JOIN students s ON s.id = ids.student_id
              LEFT JOIN enrolments e ON e.student_id = s.id AND e.course_id = ?2

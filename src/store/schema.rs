@@ -121,6 +121,11 @@ const MIGRATIONS: &[&str] = &[
 
 /// The database is older than this taproll (an error if it is newer).
 pub fn needs_migration(conn: &Connection, path: &Path) -> Result<bool> {
+    Ok(stored_version(conn, path)? < MIGRATIONS.len() as i64)
+}
+
+/// The schema version of the file; an error if a newer taproll wrote it.
+fn stored_version(conn: &Connection, path: &Path) -> Result<i64> {
     let known = MIGRATIONS.len() as i64;
     let found: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
     if found > known {
@@ -130,19 +135,11 @@ pub fn needs_migration(conn: &Connection, path: &Path) -> Result<bool> {
             known,
         });
     }
-    Ok(found < known)
+    Ok(found)
 }
 
 pub fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
-    let known = MIGRATIONS.len() as i64;
-    let found: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
-    if found > known {
-        return Err(StoreError::TooNew {
-            path: path.to_path_buf(),
-            found,
-            known,
-        });
-    }
+    let found = stored_version(conn, path)?;
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;

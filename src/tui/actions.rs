@@ -237,8 +237,12 @@ fn info(app: &mut App, headline: String, detail: String) {
 }
 
 fn failed(app: &mut App, what: &str, error: &str) {
-    app.banner = Banner::NotRecorded {
-        uid: what.to_string(),
+    let mut what = what.to_string();
+    if let Some(first) = what.get(..1) {
+        what.replace_range(..1, &first.to_uppercase());
+    }
+    app.banner = Banner::Failed {
+        what,
         error: error.to_string(),
     };
 }

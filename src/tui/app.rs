@@ -34,6 +34,11 @@ pub enum Banner {
         reader: String,
         message: String,
     },
+    /// A change asked for from the keyboard failed: what, and why.
+    Failed {
+        what: String,
+        error: String,
+    },
     /// What a change made from the keyboard did.
     Info {
         headline: String,

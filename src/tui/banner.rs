@@ -48,6 +48,9 @@ pub fn describe(banner: &Banner) -> BannerText {
                 Tone::Error,
             );
         }
+        Banner::Failed { what, error } => {
+            return text(format!("✖ {}", clean(what)), clean(error), Tone::Error);
+        }
         Banner::Info { headline, detail } => {
             return text(clean(headline), clean(detail), Tone::Ok);
         }

@@ -187,10 +187,10 @@ fn summary_lines(
         row("Absent", summary.absent),
         row("Excused", summary.excused),
         Line::default(),
-        row("Unknown", summary.unknown),
+        row("Unclaimed", summary.unknown),
         row("Duplicate", summary.duplicate),
         Line::styled(
-            "   (taps: unknown cards; students counted twice)",
+            "   (cards nobody holds yet; students counted twice)",
             theme.dim(),
         ),
         Line::default(),
