@@ -28,14 +28,19 @@ impl Zone {
     /// As written in a report's header.
     pub fn name(&self) -> String {
         match self {
-            // TZ names the zone when it holds a name; a path (":/etc/localtime")
-            // or nothing says only "the machine's".
-            Zone::Local => match std::env::var("TZ") {
-                Ok(tz) if chrono_tz::Tz::from_str(tz.trim_start_matches(':')).is_ok() => {
-                    tz.trim_start_matches(':').to_string()
+            // The name chrono's Local uses too: TZ when it holds a zone name,
+            // else the system's (/etc/localtime). Just "local" if unnamed.
+            Zone::Local => {
+                let tz = std::env::var("TZ").unwrap_or_default();
+                let tz = tz.trim_start_matches(':');
+                if chrono_tz::Tz::from_str(tz).is_ok() {
+                    tz.to_string()
+                } else if tz.is_empty() {
+                    iana_time_zone::get_timezone().unwrap_or_else(|_| "local".to_string())
+                } else {
+                    "local".to_string()
                 }
-                _ => "local".to_string(),
-            },
+            }
             Zone::Named(tz) => tz.name().to_string(),
         }
     }
