@@ -929,7 +929,11 @@ fn a_card_moved_to_someone_else_takes_its_first_tap_along() {
     };
     assert_eq!(first_tap("s1001").as_deref(), Some("08:58"), "Ada's own");
     assert_eq!(first_tap("s1004"), None, "the moved tap was not theirs");
-    let s1004 = report.students.iter().find(|s| s.student_no == "s1004").unwrap();
+    let s1004 = report
+        .students
+        .iter()
+        .find(|s| s.student_no == "s1004")
+        .unwrap();
     assert_eq!(s1004.status, None, "and neither is its mark");
     assert_eq!(
         first_tap("s1002").as_deref(),

@@ -121,15 +121,17 @@ impl Store {
                  UNION
                  SELECT student_id FROM enrolments WHERE course_id = ?2 AND ?3
              ),
-             candidates (student_id, tap_id) AS (
-                 SELECT t.student_id, t.id FROM taps t
-                 WHERE t.session_id = ?1 AND t.student_id IS NOT NULL
-                   AND NOT EXISTS (SELECT 1 FROM marks o
-                                   WHERE o.session_id = ?1 AND o.tap_id = t.id
-                                     AND o.student_id != t.student_id)
-                 UNION ALL
+             marked (student_id, tap_id) AS MATERIALIZED (
                  SELECT student_id, tap_id FROM marks
                  WHERE session_id = ?1 AND tap_id IS NOT NULL
+             ),
+             candidates (student_id, tap_id) AS (
+                 SELECT t.student_id, t.id FROM taps t
+                 LEFT JOIN marked o ON o.tap_id = t.id
+                 WHERE t.session_id = ?1 AND t.student_id IS NOT NULL
+                   AND (o.student_id IS NULL OR o.student_id = t.student_id)
+                 UNION ALL
+                 SELECT student_id, tap_id FROM marked
                  UNION ALL
                  SELECT c.student_id, t.id FROM taps t JOIN cards c ON c.uid = t.uid
                  WHERE t.session_id = ?1 AND t.outcome = 'unknown'
