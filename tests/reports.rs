@@ -783,6 +783,9 @@ fn an_unknown_file_extension_asks_for_a_format() {
         std::fs::read(&file).unwrap().starts_with(b"PK"),
         "a zip: the XLSX asked for"
     );
+    // Piped (not a terminal), an XLSX may go to standard output.
+    let piped = stdout_of(report(&sandbox, &db, &["--format", "xlsx"]));
+    assert!(piped.starts_with(b"PK"));
 }
 
 #[test]

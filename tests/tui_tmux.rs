@@ -352,3 +352,44 @@ fn the_next_run_offers_to_continue_an_open_session() {
     assert!(sessions[0].1.is_some(), "the old session was ended");
     assert!(sessions[1].1.is_none(), "the new one is open");
 }
+
+#[test]
+fn a_report_on_a_terminal_is_safe_to_print() {
+    let sandbox = Sandbox::new();
+    // A name that would clear the screen, and one that would be a formula.
+    let roster = sandbox.write(
+        "roster.csv",
+        "id,name\ns1,\"Eve\u{1b}[2JMallory\"\ns2,=1+1\n",
+    );
+    let db = sandbox.path("taproll.db");
+    let import = sandbox
+        .taproll()
+        .args(["roster", "import", "--course", "Safe", "--db"])
+        .arg(&db)
+        .arg(&roster)
+        .output()
+        .unwrap();
+    assert!(
+        import.status.success(),
+        "{}",
+        String::from_utf8_lossy(&import.stderr)
+    );
+    let command = format!(
+        "clear; {bin} report --course Safe --format csv --db {db}; \
+         {bin} report --course Safe --format xlsx --db {db}; echo EXIT=$? DONE; sleep 60",
+        bin = env!("CARGO_BIN_EXE_taproll"),
+        db = db.display(),
+    );
+    let Some(tmux) = Tmux::start("report", 80, 24, &command) else {
+        return;
+    };
+    let screen = tmux.wait_for("DONE");
+    assert!(
+        screen.contains("Student no,Name"),
+        "the screen was not cleared: {screen}"
+    );
+    assert!(screen.contains("s1,Eve\u{FFFD}[2JMallory"), "{screen}");
+    assert!(screen.contains("s2,'=1+1"), "{screen}");
+    assert!(screen.contains("XLSX report is a binary file"), "{screen}");
+    assert!(screen.contains("EXIT=1"), "{screen}");
+}
