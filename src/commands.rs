@@ -232,18 +232,19 @@ pub fn report(args: ReportArgs, dirs: Option<&Dirs>) -> Result<(), LaunchError> 
             output::write_file(path, &bytes, args.force).map_err(report::ReportError::from)?;
             eprintln!("taproll: report written to {}", path.display());
         }
-        // Names and notes are outside text: on a terminal, made harmless.
-        None if std::io::stdout().is_terminal() && format != Format::Xlsx => {
-            let text = crate::text::sanitize_lines_for_terminal(&String::from_utf8_lossy(&bytes));
+        None => {
+            // Names and notes are outside text: on a terminal, made harmless.
+            let bytes = if std::io::stdout().is_terminal() && format != Format::Xlsx {
+                crate::text::sanitize_lines_for_terminal(&String::from_utf8_lossy(&bytes))
+                    .into_bytes()
+            } else {
+                bytes
+            };
             std::io::stdout()
                 .lock()
-                .write_all(text.as_bytes())
+                .write_all(&bytes)
                 .map_err(LaunchError::Output)?;
         }
-        None => std::io::stdout()
-            .lock()
-            .write_all(&bytes)
-            .map_err(LaunchError::Output)?,
     }
     Ok(())
 }
