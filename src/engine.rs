@@ -4,10 +4,9 @@
 use crate::domain::{CardUid, Mark, RosterRow, Session, Student, TapRecord, Timestamp};
 use crate::reader::{ReaderEvent, now};
 use crate::report::ReportError;
-use crate::report::export::{ExportSettings, export_session};
+use crate::report::export::{ExportSettings, Exported, export_session};
 use crate::rules::Policy;
 use crate::store::{self, Claim, SessionSummary, Store, UnclaimedTap, Undone};
-use std::path::PathBuf;
 
 pub struct Engine {
     store: Store,
@@ -69,11 +68,14 @@ impl Engine {
         self
     }
 
-    /// Writes this session's report in the configured formats; the files.
-    pub fn export_report(&self) -> Result<Vec<PathBuf>, ReportError> {
+    /// Writes this session's report in the configured formats.
+    pub fn export_report(&self) -> Result<Exported, ReportError> {
         match &self.export {
             Some(settings) => export_session(&self.store, self.session.id, settings),
-            None => Ok(Vec::new()),
+            None => Ok(Exported {
+                written: Vec::new(),
+                failed: Vec::new(),
+            }),
         }
     }
 

@@ -801,7 +801,7 @@ fn the_end_of_session_export_never_replaces_a_file() {
         zone: Zone::parse("Europe/Amsterdam").unwrap(),
         canvas: CanvasOptions::default(),
     };
-    let first = export_session(&store, 2, &settings).unwrap();
+    let first = export_session(&store, 2, &settings).unwrap().written;
     let names = |files: &[PathBuf]| -> Vec<String> {
         files
             .iter()
@@ -815,7 +815,7 @@ fn the_end_of_session_export_never_replaces_a_file() {
             "physics-101_2026-11-30_session-2.json"
         ]
     );
-    let again = export_session(&store, 2, &settings).unwrap();
+    let again = export_session(&store, 2, &settings).unwrap().written;
     assert_eq!(
         names(&again),
         [

@@ -165,6 +165,16 @@ fn not_recorded_banner_and_missing_reader() {
 }
 
 #[test]
+fn a_failed_action_says_what_failed_not_tap_again() {
+    let mut app = app(12, 3);
+    app.banner = taproll::tui::app::Banner::Failed {
+        what: "The xlsx report was NOT saved".into(),
+        error: "cannot write /home/pi/r.xlsx: No space left on device (saved: r.csv)".into(),
+    };
+    insta::assert_snapshot!(render(&mut app, 80, 24, COLOR).backend());
+}
+
+#[test]
 fn scrolled_to_the_end_on_a_large_terminal() {
     let mut app = app(1000, 500);
     app.on_key(KeyEvent::from(KeyCode::End));

@@ -39,14 +39,21 @@ impl ExportSettings {
     }
 }
 
-/// Writes the session's report in every format; returns the files. Nothing
-/// is replaced: a name already taken (an earlier export of this session, or
-/// a session of another database) gets `-2`, `-3`, ... instead.
+/// What an export wrote, and the formats it could not write.
+#[derive(Debug)]
+pub struct Exported {
+    pub written: Vec<PathBuf>,
+    pub failed: Vec<(Format, ReportError)>,
+}
+
+/// Writes the session's report in every format, going on past a format that
+/// fails. Nothing is replaced: a name already taken (an earlier export of
+/// this session, or a session of another database) gets `-2`, `-3`, ...
 pub fn export_session(
     store: &Store,
     session_id: i64,
     settings: &ExportSettings,
-) -> Result<Vec<PathBuf>, ReportError> {
+) -> Result<Exported, ReportError> {
     let report = load(store, &Selection::Session(session_id), &settings.zone)?;
     let Content::Session(session) = &report.content else {
         return Err(ReportError::NoSession(session_id));
@@ -57,13 +64,23 @@ pub fn export_session(
         session.id,
     );
     create_private_folder(&settings.folder)?;
-    let mut written = Vec::new();
+    let mut exported = Exported {
+        written: Vec::new(),
+        failed: Vec::new(),
+    };
     for format in &settings.formats {
-        let bytes = render(&report, *format, &settings.canvas)?;
-        written.push(write_new(&settings.folder, &stem, format.suffix(), &bytes)?);
+        let result = render(&report, *format, &settings.canvas)
+            .and_then(|bytes| write_new(&settings.folder, &stem, format.suffix(), &bytes));
+        match result {
+            Ok(path) => exported.written.push(path),
+            Err(error) => {
+                tracing::error!(session = session_id, format = format.as_str(), %error, "report not saved");
+                exported.failed.push((*format, error));
+            }
+        }
     }
-    tracing::info!(session = session_id, files = ?written, "report exported");
-    Ok(written)
+    tracing::info!(session = session_id, files = ?exported.written, "report exported");
+    Ok(exported)
 }
 
 /// `physics-101_2026-11-30_session-12`: the course name kept to letters,

@@ -5,6 +5,7 @@ use super::app::{Action, App, Banner};
 use super::dialog::{AssignDialog, Dialog, UnclaimedDialog};
 use crate::engine::Engine;
 use crate::reader::wedge::{self, WedgeConfig};
+use crate::report::export::Exported;
 use crate::store::{Claim, UnclaimedTap};
 use crate::text::sanitize_for_terminal as clean;
 
@@ -111,23 +112,7 @@ pub fn perform(
         },
         Action::ExportReport => {
             match engine.export_report() {
-                Ok(files) => {
-                    let names: Vec<String> = files
-                        .iter()
-                        .filter_map(|f| f.file_name())
-                        .map(|n| n.to_string_lossy().into_owned())
-                        .collect();
-                    let folder = files
-                        .first()
-                        .and_then(|f| f.parent())
-                        .map(|f| f.display().to_string())
-                        .unwrap_or_default();
-                    info(
-                        app,
-                        format!("Report saved in {}", clean(&folder)),
-                        clean(&names.join(", ")),
-                    );
-                }
+                Ok(exported) => show_export(app, &exported),
                 Err(e) => failed(app, "the report was NOT saved", &e.to_string()),
             }
             // Back to the summary, to quit from there.
@@ -234,6 +219,37 @@ fn student_name(app: &App, student_id: i64) -> String {
 
 fn info(app: &mut App, headline: String, detail: String) {
     app.banner = Banner::Info { headline, detail };
+}
+
+/// The files saved, or loudly the formats that were not.
+fn show_export(app: &mut App, exported: &Exported) {
+    let names: Vec<String> = exported
+        .written
+        .iter()
+        .filter_map(|f| f.file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .collect();
+    if let Some((format, error)) = exported.failed.first() {
+        let saved = if names.is_empty() {
+            String::new()
+        } else {
+            format!(" (saved: {})", names.join(", "))
+        };
+        let what = format!("the {} report was NOT saved", format.as_str());
+        failed(app, &what, &format!("{error}{saved}"));
+        return;
+    }
+    let folder = exported
+        .written
+        .first()
+        .and_then(|f| f.parent())
+        .map(|f| f.display().to_string())
+        .unwrap_or_default();
+    info(
+        app,
+        format!("Report saved in {}", clean(&folder)),
+        clean(&names.join(", ")),
+    );
 }
 
 fn failed(app: &mut App, what: &str, error: &str) {
