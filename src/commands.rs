@@ -159,18 +159,18 @@ pub fn list_sessions(store: &Store, course: Option<&str>) -> Result<String, Laun
     let mut out = format!("{}\n", clean(&course.name));
     let _ = writeln!(
         out,
-        "  {:>4}  {:<16}  {:<5}  {:<14} {:>7} {:>4} {:>6} {:>7}",
-        "id", "started", "ended", "label", "present", "late", "absent", "excused"
+        "  {:>4}  {:<16}  {:<5}  {:<14} {:>7} {:>4} {:>6} {:>7} {:>8}",
+        "id", "started", "ended", "label", "present", "late", "absent", "excused", "unmarked"
     );
     for listing in store.sessions_of(&course)? {
-        let summary = store.session_summary(&listing.session)?;
+        let summary = report::session_totals(store, &listing.session)?;
         let ended = listing
             .session
             .ended_at
             .map_or("open".to_string(), |at| at.format("%H:%M").to_string());
         let _ = writeln!(
             out,
-            "  {:>4}  {:<16}  {:<5}  {:<14} {:>7} {:>4} {:>6} {:>7}",
+            "  {:>4}  {:<16}  {:<5}  {:<14} {:>7} {:>4} {:>6} {:>7} {:>8}",
             listing.session.id,
             listing.session.started_at.format("%Y-%m-%d %H:%M"),
             ended,
@@ -178,7 +178,8 @@ pub fn list_sessions(store: &Store, course: Option<&str>) -> Result<String, Laun
             summary.present,
             summary.late,
             summary.absent,
-            summary.excused
+            summary.excused,
+            summary.unmarked
         );
     }
     Ok(out)

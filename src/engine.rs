@@ -3,10 +3,10 @@
 
 use crate::domain::{CardUid, Mark, RosterRow, Session, Student, TapRecord, Timestamp};
 use crate::reader::{ReaderEvent, now};
-use crate::report::ReportError;
 use crate::report::export::{ExportSettings, Exported, export_session};
+use crate::report::{ReportError, Totals};
 use crate::rules::Policy;
-use crate::store::{self, Claim, SessionSummary, Store, UnclaimedTap, Undone};
+use crate::store::{self, Claim, Store, UnclaimedTap, Undone};
 
 pub struct Engine {
     store: Store,
@@ -207,8 +207,9 @@ impl Engine {
         result
     }
 
-    pub fn summary(&self) -> store::Result<SessionSummary> {
-        self.store.session_summary(&self.session)
+    /// The session's counts, as its report gives them.
+    pub fn summary(&self) -> Result<Totals, ReportError> {
+        crate::report::session_totals(&self.store, &self.session)
     }
 }
 

@@ -511,11 +511,12 @@ fn sessions_lists_a_courses_sessions_with_label_and_counts() {
     let lines: Vec<&str> = list.lines().collect();
     assert_eq!(lines[0], "Networks");
     let row: Vec<&str> = lines[2].split_whitespace().collect();
-    // id, date, time, ended, label (two words), present, late, absent, excused
+    // id, date, time, ended, label (two words), present, late, absent,
+    // excused, unmarked: Alan has not tapped yet, the session is open.
     assert_eq!(row[0], "1");
     assert_eq!(
         &row[3..],
-        ["open", "Lab", "3", "1", "0", "1", "0"],
+        ["open", "Lab", "3", "1", "0", "0", "0", "1"],
         "{list}"
     );
 }

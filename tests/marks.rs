@@ -8,8 +8,9 @@ mod common;
 use chrono::{DateTime, Duration};
 use common::Sandbox;
 use taproll::domain::{CardUid, Mark, MarkSource, Outcome, Session, Timestamp};
+use taproll::report::{Totals, session_totals};
 use taproll::rules::Policy;
-use taproll::store::{Claim, SessionSummary, Store};
+use taproll::store::{Claim, Store};
 
 fn at(time: &str) -> Timestamp {
     DateTime::parse_from_rfc3339(&format!("2026-11-30T{time}+01:00")).unwrap()
@@ -244,16 +245,23 @@ fn ending_a_session_marks_the_rest_absent_and_sums_up() {
         .set_manual_mark(&session, alan, Mark::Excused, None, &at("09:20:00"))
         .unwrap();
     store.end_session(&session, &at("10:30:00")).unwrap();
-    let summary = store.session_summary(&session).unwrap();
+    let session = Session {
+        ended_at: Some(at("10:30:00")),
+        ..session
+    };
+    let summary = session_totals(&store, &session).unwrap();
     assert_eq!(
         summary,
-        SessionSummary {
+        Totals {
             present: 0,
             late: 1,
             absent: 1,
             excused: 1,
-            unknown: 1,
-            duplicate: 1
+            unmarked: 0,
+            unknown_cards: 1,
+            unclaimed_cards: 1,
+            duplicates: 1,
+            repeats: 0,
         }
     );
     assert_eq!(

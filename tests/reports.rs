@@ -141,6 +141,23 @@ fn fixture(sandbox: &Sandbox) -> PathBuf {
     db
 }
 
+/// Opens the fixture's database to write. Another test's child process may
+/// briefly hold a copy of the fixture's writer lock (between its fork and
+/// exec): wait that out.
+fn open_writer(db: &Path) -> Store {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match Store::open(db) {
+            Ok(store) => return store,
+            Err(e) if std::time::Instant::now() < deadline => {
+                eprintln!("waiting for the lock: {e}");
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
 fn report(sandbox: &Sandbox, db: &Path, args: &[&str]) -> Output {
     sandbox
         .taproll()
@@ -487,19 +504,7 @@ fn a_report_file_is_not_replaced_without_force() {
 fn a_report_reads_while_a_class_holds_the_database() {
     let sandbox = Sandbox::new();
     let db = fixture(&sandbox);
-    // Another test's child process may briefly hold a copy of the fixture's
-    // lock (between its fork and exec): wait for it.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    let _class = loop {
-        match Store::open(&db) {
-            Ok(store) => break store,
-            Err(e) if std::time::Instant::now() < deadline => {
-                eprintln!("waiting for the lock: {e}");
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            Err(e) => panic!("{e}"),
-        }
-    };
+    let _class = open_writer(&db);
     let out = String::from_utf8(stdout_of(report(&sandbox, &db, &["--last"]))).unwrap();
     assert!(out.contains("Physics 101, session 3"), "{out}");
     let sessions = sandbox
@@ -668,7 +673,7 @@ fn reports_of_nothing_are_still_well_formed() {
     let sandbox = Sandbox::new();
     let db = fixture(&sandbox);
     {
-        let store = Store::open(&db).unwrap();
+        let store = open_writer(&db);
         store
             .ensure_course("Empty", &at("2026-11-01T12:00:00+01:00"))
             .unwrap();
@@ -846,7 +851,7 @@ fn a_card_moved_to_someone_else_takes_its_first_tap_along() {
     use taproll::report::{Content, Selection, Zone, load};
     let sandbox = Sandbox::new();
     let db = fixture(&sandbox);
-    let mut store = Store::open(&db).unwrap();
+    let mut store = open_writer(&db);
     let (session, _) = store.last_session().unwrap().unwrap();
     let policy = Policy::default();
     // Session 3: Alan taps with the card of s1004 (HYPERLINK) at 09:01, which

@@ -316,7 +316,8 @@ fn wedge_digits_are_not_swallowed_by_help_or_the_quit_question() {
 mod dialogs {
     use super::*;
     use taproll::domain::Mark;
-    use taproll::store::{SessionSummary, UnclaimedTap};
+    use taproll::report::Totals;
+    use taproll::store::UnclaimedTap;
     use taproll::tui::app::Action;
     use taproll::tui::dialog::{AssignDialog, Dialog};
 
@@ -429,20 +430,22 @@ mod dialogs {
         assert_eq!(key(&mut app, KeyCode::Char('y')), Action::EndSession);
         app.session_ended = true;
         app.dialog = Some(Dialog::Summary {
-            summary: SessionSummary {
+            summary: Totals {
                 present: 12,
                 late: 3,
                 absent: 14,
                 excused: 1,
-                unknown: 2,
-                duplicate: 4,
+                unknown_cards: 3,
+                unclaimed_cards: 2,
+                duplicates: 4,
+                ..Totals::default()
             },
             export_to: Some("/home/pi/taproll-reports (csv, xlsx)".into()),
         });
         insta::assert_snapshot!("end_summary", render(&mut app, 80, 24, COLOR).backend());
         assert_eq!(key(&mut app, KeyCode::Char('s')), Action::ExportReport);
         app.dialog = Some(Dialog::Summary {
-            summary: SessionSummary::default(),
+            summary: Totals::default(),
             export_to: None,
         });
         assert_eq!(

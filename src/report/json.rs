@@ -45,8 +45,8 @@ fn session(s: &SessionReport) -> Value {
             "unmarked": t.unmarked,
             "unknown_cards": t.unknown_cards,
             "unclaimed_cards": t.unclaimed_cards,
-            "duplicates": s.duplicates,
-            "repeats": s.repeats,
+            "duplicates": t.duplicates,
+            "repeats": t.repeats,
         },
         "students": s.students.iter().map(|line| json!({
             "student_no": line.student_no,

@@ -17,9 +17,10 @@ mod xlsx;
 pub mod zone;
 
 pub use canvas::CanvasOptions;
-pub use model::{Content, Report};
+pub use model::{Content, Report, Totals};
 pub use zone::Zone;
 
+use crate::domain::Session;
 use crate::store::{Store, StoreError};
 use chrono::NaiveDate;
 use model::{Enrolled, course_report, in_range, session_report};
@@ -178,6 +179,12 @@ pub fn load(store: &Store, selection: &Selection, zone: &Zone) -> Result<Report,
         time_zone: zone.name(),
         content,
     })
+}
+
+/// A session's counts, for the end-of-session summary and `taproll sessions`.
+pub fn session_totals(store: &Store, session: &Session) -> Result<model::Totals, ReportError> {
+    // The counts do not depend on the zone.
+    Ok(session_report(store.session_data(session, None)?, &Zone::Local).totals)
 }
 
 pub fn render(

@@ -33,10 +33,6 @@ pub struct SessionReport {
     pub students: Vec<SessionLine>,
     pub totals: Totals,
     pub unknown_taps: Vec<UnknownCardTap>,
-    /// Taps of students already counted.
-    pub duplicates: usize,
-    /// The same card again within the debounce window.
-    pub repeats: usize,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -62,6 +58,10 @@ pub struct Totals {
     pub unknown_cards: usize,
     /// Of those, the ones still nobody's (random IDs can never be claimed).
     pub unclaimed_cards: usize,
+    /// Taps of students already counted.
+    pub duplicates: usize,
+    /// The same card again within the debounce window.
+    pub repeats: usize,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -143,6 +143,8 @@ pub fn session_report(data: SessionData, zone: &Zone) -> SessionReport {
         .collect();
     totals.unknown_cards = cards.len();
     totals.unclaimed_cards = unclaimed.len();
+    totals.duplicates = data.duplicates;
+    totals.repeats = data.repeats;
     SessionReport {
         course: data.session.course.name,
         id: data.session.id,
@@ -152,8 +154,6 @@ pub fn session_report(data: SessionData, zone: &Zone) -> SessionReport {
         students,
         totals,
         unknown_taps,
-        duplicates: data.duplicates,
-        repeats: data.repeats,
     }
 }
 
@@ -336,6 +336,8 @@ mod tests {
                 unmarked: 1,
                 unknown_cards: 2,
                 unclaimed_cards: 1,
+                duplicates: 0,
+                repeats: 0,
             }
         );
     }

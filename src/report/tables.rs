@@ -99,8 +99,8 @@ pub fn session_counts(sessions: &[SessionReport]) -> Table {
                     Cell::Count(s.totals.excused),
                     Cell::Count(s.totals.unmarked),
                     Cell::Count(s.totals.unknown_cards),
-                    Cell::Count(s.duplicates),
-                    Cell::Count(s.repeats),
+                    Cell::Count(s.totals.duplicates),
+                    Cell::Count(s.totals.repeats),
                 ]
             })
             .collect(),
@@ -154,8 +154,8 @@ pub fn session_totals(session: &SessionReport) -> Table {
             Cell::Count(t.unmarked),
             Cell::Count(t.unknown_cards),
             Cell::Count(t.unclaimed_cards),
-            Cell::Count(session.duplicates),
-            Cell::Count(session.repeats),
+            Cell::Count(t.duplicates),
+            Cell::Count(t.repeats),
         ]],
     }
 }

@@ -34,7 +34,7 @@ fn render_session(session: &SessionReport, time_zone: &str) -> String {
     let _ = writeln!(
         out,
         "\nUnknown cards {} ({} unclaimed)   Duplicates {}   Repeats {}\n",
-        t.unknown_cards, t.unclaimed_cards, session.duplicates, session.repeats
+        t.unknown_cards, t.unclaimed_cards, t.duplicates, t.repeats
     );
     out.push_str(&aligned(&tables::session_students(session), "%H:%M:%S"));
     if !session.unknown_taps.is_empty() {

@@ -31,19 +31,6 @@ pub struct Undone {
     pub restored: Option<Mark>,
 }
 
-/// Counts for the end-of-session summary.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct SessionSummary {
-    pub present: usize,
-    pub late: usize,
-    pub absent: usize,
-    pub excused: usize,
-    /// Cards tapped that nobody holds (each card once).
-    pub unknown: usize,
-    /// Taps of students already counted.
-    pub duplicate: usize,
-}
-
 /// The mark row as it is before a change.
 struct Before {
     mark: Option<String>,
@@ -456,28 +443,5 @@ impl Store {
         tx.commit()?;
         tracing::info!(session = session.id, "session ended");
         Ok(())
-    }
-
-    pub fn session_summary(&self, session: &Session) -> Result<SessionSummary> {
-        let mut summary = SessionSummary::default();
-        for row in self.roster(session)? {
-            match row.mark {
-                Some(Mark::Present) => summary.present += 1,
-                Some(Mark::Late) => summary.late += 1,
-                Some(Mark::Excused) => summary.excused += 1,
-                Some(Mark::Absent) | None => summary.absent += 1,
-            }
-        }
-        let (unknown, duplicate): (i64, i64) = self.conn.query_row(
-            "SELECT count(DISTINCT uid) FILTER (WHERE outcome IN ('unknown', 'random_id')
-                        AND NOT EXISTS (SELECT 1 FROM cards c WHERE c.uid = taps.uid)),
-                    count(*) FILTER (WHERE outcome = 'duplicate')
-             FROM taps WHERE session_id = ?1",
-            params![session.id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
-        summary.unknown = unknown as usize;
-        summary.duplicate = duplicate as usize;
-        Ok(summary)
     }
 }

@@ -12,7 +12,7 @@ mod taps;
 
 pub use import::{ImportOutcome, ImportSummary};
 use lock::WriterLock;
-pub use marks::{Claim, SessionSummary, UnclaimedTap, Undone};
+pub use marks::{Claim, UnclaimedTap, Undone};
 pub use report::{ReportRow, SessionData, UnknownTap};
 pub use roster::ListedStudent;
 pub use sessions::SessionListing;

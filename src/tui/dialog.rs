@@ -6,7 +6,8 @@
 use super::app::Action;
 use crate::domain::{Mark, Student};
 use crate::fuzzy;
-use crate::store::{SessionSummary, UnclaimedTap};
+use crate::report::Totals;
+use crate::store::UnclaimedTap;
 use ratatui::crossterm::event::KeyCode;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -17,7 +18,7 @@ pub enum Dialog {
     ConfirmEnd,
     /// The end-of-session counts, and where the report can be saved.
     Summary {
-        summary: SessionSummary,
+        summary: Totals,
         export_to: Option<String>,
     },
     /// taproll found this course's session still open (a crash, a dropped

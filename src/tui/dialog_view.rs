@@ -4,7 +4,7 @@ use super::dialog::{AssignDialog, Dialog, MarkDialog, StudentDialog, UnclaimedDi
 use super::theme::Theme;
 use super::view::popup;
 use crate::domain::Student;
-use crate::store::SessionSummary;
+use crate::report::Totals;
 use crate::text::sanitize_for_terminal as clean;
 use ratatui::Frame;
 use ratatui::text::{Line, Span};
@@ -175,11 +175,7 @@ fn confirm_end_lines(theme: Theme) -> Vec<Line<'static>> {
     ]
 }
 
-fn summary_lines(
-    summary: &SessionSummary,
-    export_to: Option<&str>,
-    theme: Theme,
-) -> Vec<Line<'static>> {
+fn summary_lines(summary: &Totals, export_to: Option<&str>, theme: Theme) -> Vec<Line<'static>> {
     let row = |label: &str, count: usize| Line::from(format!("   {label:<10} {count:>4}"));
     let mut lines = vec![
         row("Present", summary.present),
@@ -187,8 +183,8 @@ fn summary_lines(
         row("Absent", summary.absent),
         row("Excused", summary.excused),
         Line::default(),
-        row("Unclaimed", summary.unknown),
-        row("Duplicate", summary.duplicate),
+        row("Unclaimed", summary.unclaimed_cards),
+        row("Duplicate", summary.duplicates),
         Line::styled(
             "   (cards nobody holds yet; students counted twice)",
             theme.dim(),
