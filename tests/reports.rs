@@ -942,7 +942,7 @@ fn a_card_moved_to_someone_else_takes_its_first_tap_along() {
         .iter()
         .find(|s| s.student_no == "s1004")
         .unwrap();
-    assert_eq!(s1004.status, None, "and neither is its mark");
+    assert_eq!(s1004.mark, None, "and neither is its mark");
     assert_eq!(
         first_tap("s1002").as_deref(),
         Some("09:01"),

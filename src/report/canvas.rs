@@ -61,7 +61,7 @@ pub fn table(report: &Report, options: &CanvasOptions) -> Table {
         .map(|s| {
             s.students
                 .iter()
-                .map(|line| (line.student_no.as_str(), line.status))
+                .map(|line| (line.student_no.as_str(), line.mark))
                 .collect()
         })
         .collect();

@@ -52,7 +52,7 @@ fn session(s: &SessionReport) -> Value {
             "student_no": line.student_no,
             "name": line.name,
             "section": line.section,
-            "status": line.status.map(Mark::as_str),
+            "status": line.mark.map(Mark::as_str),
             "first_tap": line.first_tap.as_ref().map(rfc3339),
             "source": line.source.map(MarkSource::as_str),
             "note": line.note,

@@ -2,8 +2,8 @@
 //! independent of any format. Pure: no I/O, times already in the report's zone.
 
 use super::zone::Zone;
-use crate::domain::{CardUid, Mark, MarkSource, Timestamp};
-use crate::store::{ReportRow, SessionData};
+use crate::domain::{CardUid, Mark, Timestamp};
+use crate::store::{ReportRow, SessionData, UnknownTap};
 use chrono::NaiveDate;
 use std::collections::{BTreeSet, HashMap};
 
@@ -29,22 +29,12 @@ pub struct SessionReport {
     pub started_at: Timestamp,
     /// `None` while the session is open.
     pub ended_at: Option<Timestamp>,
-    /// Sorted by name.
-    pub students: Vec<SessionLine>,
+    /// Sorted by name; first taps in the report's zone. `mark` is `None`
+    /// for a student not marked yet (the session is open).
+    pub students: Vec<ReportRow>,
     pub totals: Totals,
-    pub unknown_taps: Vec<UnknownCardTap>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SessionLine {
-    pub student_no: String,
-    pub name: String,
-    pub section: Option<String>,
-    /// `None`: not marked yet (the session is open).
-    pub status: Option<Mark>,
-    pub first_tap: Option<Timestamp>,
-    pub source: Option<MarkSource>,
-    pub note: Option<String>,
+    /// In tap order, times in the report's zone.
+    pub unknown_taps: Vec<UnknownTap>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -62,16 +52,6 @@ pub struct Totals {
     pub duplicates: usize,
     /// The same card again within the debounce window.
     pub repeats: usize,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct UnknownCardTap {
-    pub at: Timestamp,
-    pub uid: CardUid,
-    pub reader: String,
-    pub random_id: bool,
-    /// Student no and name of who holds the card now.
-    pub claimed_by: Option<(String, String)>,
 }
 
 /// A course over a date range.
@@ -112,11 +92,14 @@ pub struct Enrolled {
 }
 
 pub fn session_report(data: SessionData, zone: &Zone) -> SessionReport {
-    let mut students: Vec<SessionLine> = data.rows.into_iter().map(|row| line(row, zone)).collect();
+    let mut students = data.rows;
+    for student in &mut students {
+        student.first_tap = student.first_tap.map(|at| zone.convert(&at));
+    }
     students.sort_by_cached_key(|s| by_name(&s.name, &s.student_no));
     let mut totals = Totals::default();
     for student in &students {
-        match student.status {
+        match student.mark {
             Some(Mark::Present) => totals.present += 1,
             Some(Mark::Late) => totals.late += 1,
             Some(Mark::Absent) => totals.absent += 1,
@@ -124,17 +107,10 @@ pub fn session_report(data: SessionData, zone: &Zone) -> SessionReport {
             None => totals.unmarked += 1,
         }
     }
-    let unknown_taps: Vec<UnknownCardTap> = data
-        .unknown_taps
-        .into_iter()
-        .map(|tap| UnknownCardTap {
-            at: zone.convert(&tap.at),
-            uid: tap.uid,
-            reader: tap.reader,
-            random_id: tap.random_id,
-            claimed_by: tap.claimed_by,
-        })
-        .collect();
+    let mut unknown_taps = data.unknown_taps;
+    for tap in &mut unknown_taps {
+        tap.at = zone.convert(&tap.at);
+    }
     let cards: BTreeSet<&CardUid> = unknown_taps.iter().map(|t| &t.uid).collect();
     let unclaimed: BTreeSet<&CardUid> = unknown_taps
         .iter()
@@ -154,18 +130,6 @@ pub fn session_report(data: SessionData, zone: &Zone) -> SessionReport {
         students,
         totals,
         unknown_taps,
-    }
-}
-
-fn line(row: ReportRow, zone: &Zone) -> SessionLine {
-    SessionLine {
-        student_no: row.student_no,
-        name: row.name,
-        section: row.section,
-        status: row.mark,
-        first_tap: row.first_tap.map(|at| zone.convert(&at)),
-        source: row.source,
-        note: row.note,
     }
 }
 
@@ -195,7 +159,7 @@ pub fn course_report(
                     line.section.clone(),
                 )
             });
-            match line.status {
+            match line.mark {
                 Some(Mark::Present) => totals.present += 1,
                 Some(Mark::Late) => totals.late += 1,
                 Some(Mark::Absent) => totals.absent += 1,
@@ -203,7 +167,7 @@ pub fn course_report(
                 // Not absent yet: the session is still open.
                 None => {}
             }
-            if matches!(line.status, Some(Mark::Present | Mark::Late)) {
+            if matches!(line.mark, Some(Mark::Present | Mark::Late)) {
                 totals.last_attended = totals.last_attended.max(Some(date));
             }
         }
@@ -261,8 +225,7 @@ pub fn in_range(started_at: &Timestamp, from: Option<NaiveDate>, to: Option<Naiv
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Course, Session};
-    use crate::store::UnknownTap;
+    use crate::domain::{Course, MarkSource, Session};
 
     fn at(text: &str) -> Timestamp {
         chrono::DateTime::parse_from_rfc3339(text).unwrap()

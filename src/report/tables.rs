@@ -2,7 +2,8 @@
 //! with the same headers, each writing the cells its own way.
 
 use super::cell::{self, Cell, Table};
-use super::model::{CourseReport, SessionReport, UnknownCardTap};
+use super::model::{CourseReport, SessionReport};
+use crate::store::UnknownTap;
 
 /// One row per student of a session.
 pub fn session_students(session: &SessionReport) -> Table {
@@ -24,7 +25,7 @@ pub fn session_students(session: &SessionReport) -> Table {
                     Cell::text(&s.student_no),
                     Cell::text(&s.name),
                     Cell::optional(s.section.as_deref()),
-                    Cell::text(cell::status(s.status)),
+                    Cell::text(cell::status(s.mark)),
                     Cell::Time(s.first_tap),
                     Cell::text(cell::source(s.source)),
                     Cell::optional(s.note.as_deref()),
@@ -108,7 +109,7 @@ pub fn session_counts(sessions: &[SessionReport]) -> Table {
 }
 
 /// Taps of cards nobody held, and who holds each card now.
-pub fn unknown_taps(taps: &[UnknownCardTap]) -> Table {
+pub fn unknown_taps(taps: &[UnknownTap]) -> Table {
     Table {
         headers: headers(&["Time", "Card", "Reader", "Kind", "Claimed by"]),
         rows: taps
