@@ -23,16 +23,6 @@ impl Cell {
     pub fn optional(text: Option<&str>) -> Self {
         Cell::Text(text.unwrap_or_default().to_string())
     }
-
-    pub fn is_empty(&self) -> bool {
-        match self {
-            Cell::Text(text) => text.is_empty(),
-            Cell::Count(_) => false,
-            Cell::Rate(rate) => rate.is_none(),
-            Cell::Time(at) => at.is_none(),
-            Cell::Date(date) => date.is_none(),
-        }
-    }
 }
 
 /// A header row and the rows under it.
@@ -57,9 +47,10 @@ impl Table {
         let keep: Vec<bool> = (0..self.headers.len())
             .map(|column| {
                 self.rows.is_empty()
-                    || self.rows.iter().any(|row| {
-                        !matches!(&row[column], Cell::Text(_)) || !row[column].is_empty()
-                    })
+                    || self
+                        .rows
+                        .iter()
+                        .any(|row| !matches!(&row[column], Cell::Text(text) if text.is_empty()))
             })
             .collect();
         let pick = |cells: &[Cell]| -> Vec<Cell> {
