@@ -91,6 +91,10 @@ pub enum RosterCommand {
         /// Show what would change and write nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Rename a student whom the file names differently even when they are
+        /// enrolled in another course (a student id is one person everywhere).
+        #[arg(long)]
+        allow_renames: bool,
         #[command(flatten)]
         files: FileArgs,
     },

@@ -7,7 +7,7 @@ use crate::import::{self, Refusal};
 use crate::launch::{LaunchError, database_path, load_config};
 use crate::paths::Dirs;
 use crate::report::{self, Format, Selection, Zone, output};
-use crate::store::{ImportOutcome, Store};
+use crate::store::{ImportOptions, ImportOutcome, Store};
 use crate::text::sanitize_for_terminal as clean;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -18,11 +18,16 @@ pub fn roster(command: RosterCommand, dirs: Option<&Dirs>) -> Result<(), LaunchE
             file,
             course,
             dry_run,
+            allow_renames,
             files,
         } => {
             let config = load_config(&files, dirs)?.config;
             let store = Store::open(&database_path(&files, &config, dirs)?)?;
-            print!("{}", import_file(&store, &file, &course, dry_run)?);
+            let options = ImportOptions {
+                dry_run,
+                allow_renames,
+            };
+            print!("{}", import_file(&store, &file, &course, options)?);
             Ok(())
         }
         RosterCommand::List { course, files } => {
@@ -39,7 +44,7 @@ pub fn import_file(
     store: &Store,
     file: &Path,
     course: &str,
-    dry_run: bool,
+    options: ImportOptions,
 ) -> Result<String, LaunchError> {
     let bytes = std::fs::read(file).map_err(|source| LaunchError::ReadFile {
         path: file.to_path_buf(),
@@ -63,11 +68,11 @@ pub fn import_file(
         return Err(refused(file, &parsed.refused));
     }
     let now = crate::reader::now();
-    let summary = match store.import_roster(course, &parsed.students, &now, dry_run)? {
+    let summary = match store.import_roster(course, &parsed.students, &now, options)? {
         ImportOutcome::Done(summary) => summary,
         ImportOutcome::Refused(lines) => return Err(refused(file, &lines)),
     };
-    let verb = if dry_run { "would be " } else { "" };
+    let verb = if options.dry_run { "would be " } else { "" };
     let mut report = String::new();
     let _ = writeln!(
         report,
@@ -80,7 +85,7 @@ pub fn import_file(
         summary.unchanged,
         summary.cards_bound,
     );
-    if dry_run {
+    if options.dry_run {
         report.push_str("Dry run: nothing was written.\n");
     }
     Ok(report)

@@ -66,7 +66,7 @@ impl AdminConfig {
     pub fn uids(&self) -> Vec<CardUid> {
         self.cards
             .iter()
-            .filter_map(|c| CardUid::parse(c).ok())
+            .filter_map(|c| CardUid::parse_card_number(c).ok())
             .collect()
     }
 }
@@ -267,7 +267,7 @@ fn validate(config: &Config, file: &Path, text: &str) -> Result<(), ConfigError>
         return Err(toml_file::invalid_value(file, text, &key, message).into());
     }
     for card in &config.admin.cards {
-        if let Err(e) = CardUid::parse(card) {
+        if let Err(e) = CardUid::parse_card_number(card) {
             return Err(toml_file::invalid_value(
                 file,
                 text,

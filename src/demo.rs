@@ -6,7 +6,7 @@ use crate::reader::sim::Script;
 use crate::store::{self, Store};
 use crate::toml_file::{self, TomlFileError};
 use serde::Deserialize;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 const ROSTER: &str = include_str!("../assets/demo/roster.toml");
 const SCENARIO: &str = include_str!("../assets/demo/scenario.toml");
@@ -38,6 +38,10 @@ pub enum DemoError {
     Card(#[from] crate::domain::UidError),
     #[error(transparent)]
     Store(#[from] store::StoreError),
+    #[error(
+        "{path} holds more than the demo ({found}); the demo writes only into a database of its own: leave out --db, or give it a new file"
+    )]
+    NotADemoDatabase { path: PathBuf, found: String },
 }
 
 pub fn script() -> Result<Script, DemoError> {
@@ -48,17 +52,41 @@ pub fn script() -> Result<Script, DemoError> {
 }
 
 /// Loads the demo roster into the store and starts (or resumes) its session.
-pub fn seed(store: &Store, now: &Timestamp) -> Result<Session, DemoError> {
+/// A database that holds anything but the demo (`--db` of a real one) is
+/// refused before anything is written: the demo would rename its students
+/// and give its cards away.
+pub fn seed(store: &Store, path: &Path, now: &Timestamp) -> Result<Session, DemoError> {
     let roster: DemoRoster = toml_file::parse(Path::new("assets/demo/roster.toml"), ROSTER)?;
-    store.in_transaction(|store| {
+    if let Some(found) = not_demo(store, &roster)? {
+        return Err(DemoError::NotADemoDatabase {
+            path: path.to_path_buf(),
+            found,
+        });
+    }
+    let course = store.in_transaction(|store| {
         let course = store.ensure_course(&roster.course, now)?;
         for entry in &roster.student {
             let student = store.upsert_student(&entry.id, &entry.name)?;
             store.enrol(course.id, student.id)?;
             if let Some(card) = &entry.card {
-                store.bind_card(&CardUid::parse(card)?, student.id, now)?;
+                store.bind_card(&CardUid::parse_card_number(card)?, student.id, now)?;
             }
         }
-        Ok(store.start_or_resume_session(&course, &(*now - BACKDATE), now)?)
-    })
+        Ok::<_, DemoError>(course)
+    })?;
+    Ok(store.start_or_resume_session(&course, &(*now - BACKDATE), now)?)
+}
+
+/// What in the store is not the demo's, if anything.
+fn not_demo(store: &Store, roster: &DemoRoster) -> Result<Option<String>, DemoError> {
+    if let Some(course) = store.courses()?.iter().find(|c| c.name != roster.course) {
+        return Ok(Some(format!("the course \"{}\"", course.name)));
+    }
+    let ours = |no: &String| roster.student.iter().any(|s| s.id == *no);
+    let others = store
+        .student_numbers()?
+        .into_iter()
+        .filter(|no| !ours(no))
+        .count();
+    Ok((others > 0).then(|| format!("{others} student(s) not in the demo")))
 }

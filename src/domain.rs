@@ -27,6 +27,12 @@ pub enum UidError {
     OddLength,
     #[error("the card UID is {0} bytes long; taproll accepts 1 to 16")]
     BadLength(usize),
+    #[error("the card UID starts or ends with `{0}`; write it as hex bytes like 04:A1:B2:C3")]
+    LooseSeparator(char),
+    #[error(
+        "a card number of {0} byte(s) is no card's UID (they have 4, 7 or 10 bytes, some 8); write it as hex bytes like 04:A1:B2:C3"
+    )]
+    NotACardLength(usize),
 }
 
 impl CardUid {
@@ -43,10 +49,31 @@ impl CardUid {
         Ok(Self(bytes.iter().map(|b| format!("{b:02X}")).collect()))
     }
 
+    /// A card number typed by a person (a roster file, the config): hex as
+    /// [`CardUid::parse`] takes it, of a length a card's UID has (ISO 14443:
+    /// 4, 7 or 10 bytes; FeliCa and ISO 15693: 8). A shorter or longer one
+    /// is a typing mistake, not a card.
+    pub fn parse_card_number(text: &str) -> Result<Self, UidError> {
+        let uid = Self::parse(text)?;
+        let bytes = uid.0.len() / 2;
+        if !(4..=10).contains(&bytes) {
+            return Err(UidError::NotACardLength(bytes));
+        }
+        Ok(uid)
+    }
+
     /// Accepts hex with or without `:`, `-` or space between bytes, any case.
     pub fn parse(text: &str) -> Result<Self, UidError> {
+        let text = text.trim();
+        let is_separator = |c: char| matches!(c, ':' | '-' | ' ');
+        if let Some(c) = text.chars().next().filter(|c| is_separator(*c)) {
+            return Err(UidError::LooseSeparator(c));
+        }
+        if let Some(c) = text.chars().last().filter(|c| is_separator(*c)) {
+            return Err(UidError::LooseSeparator(c));
+        }
         let mut hex = String::with_capacity(text.len());
-        for c in text.trim().chars() {
+        for c in text.chars() {
             match c {
                 ':' | '-' | ' ' => {}
                 c if c.is_ascii_hexdigit() => hex.push(c.to_ascii_uppercase()),
@@ -205,6 +232,46 @@ pub struct Student {
     pub name: String,
 }
 
+/// Longest values taproll stores for a student, in characters. Real ones are
+/// far shorter; a longer one is a broken file (a whole row in one cell), and
+/// would only push every other column off the screen.
+pub const MAX_STUDENT_NO_CHARS: usize = 64;
+pub const MAX_NAME_CHARS: usize = 200;
+/// RFC 5321's limit for an address.
+pub const MAX_EMAIL_CHARS: usize = 254;
+pub const MAX_SECTION_CHARS: usize = 100;
+
+/// A student's value that taproll will not store.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the {what} is {chars} characters long; taproll keeps at most {max}")]
+pub struct TooLong {
+    pub what: &'static str,
+    pub chars: usize,
+    pub max: usize,
+}
+
+/// Checks the lengths of a student's values, from a roster file or typed in.
+pub fn check_student_fields(
+    student_no: &str,
+    name: &str,
+    email: Option<&str>,
+    section: Option<&str>,
+) -> Result<(), TooLong> {
+    let fields = [
+        ("student id", Some(student_no), MAX_STUDENT_NO_CHARS),
+        ("name", Some(name), MAX_NAME_CHARS),
+        ("e-mail", email, MAX_EMAIL_CHARS),
+        ("section", section, MAX_SECTION_CHARS),
+    ];
+    for (what, value, max) in fields {
+        let chars = value.map_or(0, |v| v.chars().count());
+        if chars > max {
+            return Err(TooLong { what, chars, max });
+        }
+    }
+    Ok(())
+}
+
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Course {
     pub id: i64,
@@ -263,6 +330,46 @@ mod tests {
             CardUid::parse(&"AB".repeat(17)),
             Err(UidError::BadLength(17))
         );
+        assert_eq!(CardUid::parse("-1"), Err(UidError::LooseSeparator('-')));
+        assert_eq!(CardUid::parse("04:A1:"), Err(UidError::LooseSeparator(':')));
+    }
+
+    #[test]
+    fn a_typed_card_number_has_the_length_of_a_card() {
+        assert_eq!(
+            CardUid::parse_card_number("04:AA"),
+            Err(UidError::NotACardLength(2))
+        );
+        assert_eq!(
+            CardUid::parse_card_number(&"AB".repeat(11)),
+            Err(UidError::NotACardLength(11))
+        );
+        for text in [
+            "04A1B2C3",
+            "04A1B2C3D4E5F6",
+            "0102030405060708",
+            &"AB".repeat(10),
+        ] {
+            assert!(CardUid::parse_card_number(text).is_ok(), "{text}");
+        }
+    }
+
+    #[test]
+    fn student_values_have_sane_lengths() {
+        assert_eq!(check_student_fields("s1", "Ann", Some("a@x"), None), Ok(()));
+        let long = "x".repeat(10_000);
+        assert_eq!(
+            check_student_fields("s1", &long, None, None),
+            Err(TooLong {
+                what: "name",
+                chars: 10_000,
+                max: MAX_NAME_CHARS
+            })
+        );
+        assert!(check_student_fields(&long, "Ann", None, None).is_err());
+        assert!(check_student_fields("s1", "Ann", None, Some(&long)).is_err());
+        // Characters, not bytes: 200 accented letters are fine.
+        assert!(check_student_fields("s1", &"é".repeat(200), None, None).is_ok());
     }
 
     #[test]

@@ -233,7 +233,7 @@ fn run(plan: Plan) -> Result<(), LaunchError> {
     let mut resumed = false;
     let mut planned_start = None;
     let session = if plan.demo {
-        demo::seed(&store, &now)?
+        demo::seed(&store, &plan.db, &now)?
     } else {
         let course = match &plan.course {
             Some(name) => store.ensure_course(name, &now)?,

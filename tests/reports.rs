@@ -50,7 +50,7 @@ fn fixture(sandbox: &Sandbox) -> PathBuf {
             "Physics 101",
             &parsed.students,
             &at("2026-11-01T12:00:00+01:00"),
-            false,
+            Default::default(),
         )
         .unwrap();
     let course = store.course_by_name("Physics 101").unwrap().unwrap();

@@ -234,3 +234,147 @@ fn a_file_that_is_not_utf8_is_refused_clearly() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("line 2: the file is not UTF-8"), "{stderr}");
 }
+
+fn stderr_of(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn names(sandbox: &Sandbox) -> Vec<(String, String)> {
+    let conn = rusqlite::Connection::open(sandbox.path("taproll.db")).unwrap();
+    let mut statement = conn
+        .prepare("SELECT student_no, name FROM students ORDER BY student_no")
+        .unwrap();
+    statement
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[test]
+fn a_quote_left_open_refuses_the_file_at_its_line_and_renames_nobody() {
+    let sandbox = Sandbox::new();
+    let first = sandbox.write("first.csv", "id,name,email\ns2,Bob,b@x\n");
+    assert!(import(&sandbox, &first, &[]).status.success());
+    let file = sandbox.write(
+        "f.csv",
+        "id,name,email\ns1,Ann,a@x\ns2,\"Bob,b@x\ns3,Cat,c@x\ns4,Dan,d@x\n",
+    );
+    let output = import(&sandbox, &file, &[]);
+    assert!(!output.status.success());
+    let stderr = stderr_of(&output);
+    assert!(
+        stderr.contains("line 3: a quote opens the value"),
+        "{stderr}"
+    );
+    assert_eq!(names(&sandbox), [("s2".to_string(), "Bob".to_string())]);
+
+    for (line, reason) in [
+        ("s2,\"Bob O\"Neil\",b@x", "text after the closing quote"),
+        ("s2,Bob O\"Neil,b@x", "a quote inside the value"),
+        ("s2,\"Bob\nO'Neil\",b@x", "not closed on this line"),
+    ] {
+        let file = sandbox.write("g.csv", &format!("id,name,email\ns1,Ann,a@x\n{line}\n"));
+        let stderr = stderr_of(&import(&sandbox, &file, &[]));
+        assert!(stderr.contains("line 3: "), "{line}: {stderr}");
+        assert!(stderr.contains(reason), "{line}: {stderr}");
+    }
+    assert_eq!(names(&sandbox), [("s2".to_string(), "Bob".to_string())]);
+}
+
+#[test]
+fn a_rename_of_a_student_of_another_course_is_refused_unless_allowed() {
+    let sandbox = Sandbox::new();
+    let one = sandbox.write("one.csv", "id,name\n1,Alice\n2,Bob\n");
+    let output = sandbox
+        .taproll()
+        .args(["roster", "import"])
+        .arg(&one)
+        .args(["--course", "Course One", "--db"])
+        .arg(sandbox.path("taproll.db"))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let two = sandbox.write("two.csv", "id,name\n1,Xavier\n2,Bob\n3,Zoe\n");
+    for extra in [&["--dry-run"][..], &[]] {
+        let output = import(&sandbox, &two, extra);
+        assert!(!output.status.success());
+        let stderr = stderr_of(&output);
+        assert!(
+            stderr.contains(
+                "line 2: student id 1 is Alice in Course One; this file calls them Xavier"
+            ),
+            "{stderr}"
+        );
+        assert!(stderr.contains("--allow-renames"), "{stderr}");
+    }
+    assert_eq!(
+        names(&sandbox),
+        [
+            ("1".to_string(), "Alice".to_string()),
+            ("2".to_string(), "Bob".to_string())
+        ]
+    );
+    let output = import(&sandbox, &two, &["--allow-renames"]);
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert_eq!(names(&sandbox)[0], ("1".to_string(), "Xavier".to_string()));
+}
+
+#[test]
+fn loose_files_are_refused_with_a_reason() {
+    let sandbox = Sandbox::new();
+    let cases = [
+        (
+            "id,name,Name\ns1,Ann,Bob\n",
+            "two columns for one value: `name` (column 2) and `Name` (column 3)",
+        ),
+        ("id,name,email\n\n", "the file has a header but no students"),
+        (
+            "id,name,card\ns1,Ann,04:AA\n",
+            "line 2: card `04:AA`: a card number of 2 byte(s)",
+        ),
+        (
+            "id,name,card\ns1,Ann,-1\n",
+            "line 2: card `-1`: the card UID starts or ends with `-`",
+        ),
+    ];
+    for (text, reason) in cases {
+        let file = sandbox.write("f.csv", text);
+        let output = import(&sandbox, &file, &[]);
+        assert!(!output.status.success(), "{text}");
+        let stderr = stderr_of(&output);
+        assert!(stderr.contains(reason), "{text}: {stderr}");
+    }
+    let long = "x".repeat(10_000);
+    let file = sandbox.write("long.csv", &format!("id,name\ns1,{long}\n"));
+    let stderr = stderr_of(&import(&sandbox, &file, &[]));
+    assert!(
+        stderr.contains("line 2: the name is 10000 characters long; taproll keeps at most 200"),
+        "{stderr}"
+    );
+    assert_eq!(count(&sandbox, "courses"), 0, "no empty course was made");
+    assert_eq!(count(&sandbox, "students"), 0);
+}
+
+#[test]
+fn the_demo_refuses_a_database_that_holds_more_than_the_demo() {
+    let sandbox = Sandbox::new();
+    let real = sandbox.write("real.csv", "id,name,card\ns1001,Real Person,04A1B2C3\n");
+    assert!(import(&sandbox, &real, &[]).status.success());
+    let before = names(&sandbox);
+    let output = sandbox
+        .taproll()
+        .args(["demo", "--headless", "--db"])
+        .arg(sandbox.path("taproll.db"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = stderr_of(&output);
+    assert!(
+        stderr.contains("holds more than the demo (the course \"Networks 101\")"),
+        "{stderr}"
+    );
+    assert_eq!(names(&sandbox), before, "no student renamed or added");
+    assert_eq!(count(&sandbox, "courses"), 1, "no demo course added");
+    assert_eq!(count(&sandbox, "sessions"), 0);
+}

@@ -297,3 +297,117 @@ fn an_open_session_from_an_earlier_class_is_closed_not_resumed() {
         "closed at its last tap"
     );
 }
+
+/// Every student's mark in a session as (student no, mark, source).
+fn marks_of(path: &std::path::Path, session_id: i64) -> Vec<(String, String, String)> {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let mut statement = conn
+        .prepare(
+            "SELECT s.student_no, m.mark, m.source FROM marks m
+             JOIN students s ON s.id = m.student_id
+             WHERE m.session_id = ?1 ORDER BY s.student_no",
+        )
+        .unwrap();
+    statement
+        .query_map([session_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[test]
+fn a_stale_session_closed_at_the_next_start_marks_absentees_as_x_does() {
+    let marks_after = |close_stale: bool| {
+        let sandbox = Sandbox::new();
+        let path = sandbox.path("taproll.db");
+        let mut store = Store::open(&path).unwrap();
+        let old = class(&store);
+        store
+            .record_tap(
+                &old,
+                &Policy::default(),
+                "Door",
+                &uid("04A1B2C3"),
+                &at("09:04:00"),
+            )
+            .unwrap();
+        if close_stale {
+            let next_week = at("09:00:00") + Duration::days(7);
+            store
+                .start_or_resume_session(&old.course, &next_week, &next_week)
+                .unwrap();
+        } else {
+            store.end_session(&old, &at("10:30:00")).unwrap();
+        }
+        let ends: i64 = rusqlite::Connection::open(&path)
+            .unwrap()
+            .query_row(
+                "SELECT count(*) FROM outbox WHERE kind = 'session_end'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        (marks_of(&path, old.id), ends)
+    };
+    let by_x = marks_after(false);
+    assert_eq!(
+        by_x.0,
+        [
+            ("s1".to_string(), "present".to_string(), "card".to_string()),
+            ("s2".to_string(), "absent".to_string(), "auto".to_string()),
+        ]
+    );
+    assert_eq!(
+        marks_after(true),
+        by_x,
+        "the same marks and end event as `x`"
+    );
+}
+
+#[test]
+fn sessions_closed_stale_by_an_older_taproll_get_their_absentees_on_upgrade() {
+    let sandbox = Sandbox::new();
+    let path = sandbox.path("taproll.db");
+    let (stale, ended) = {
+        let mut store = Store::open(&path).unwrap();
+        let ended = class(&store);
+        store.end_session(&ended, &at("10:30:00")).unwrap();
+        let stale = store
+            .start_or_resume_session(&ended.course, &at("11:00:00"), &at("11:00:00"))
+            .unwrap();
+        store
+            .record_tap(
+                &stale,
+                &Policy::default(),
+                "Door",
+                &uid("04A1B2C3"),
+                &at("11:01:00"),
+            )
+            .unwrap();
+        (stale, ended)
+    };
+    // What taproll did before the fix: closed without marks or an end event,
+    // at schema 3.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(&format!(
+        "UPDATE sessions SET ended_at = '2026-11-30T11:01:00.000+01:00' WHERE id = {};
+         PRAGMA user_version = 3;",
+        stale.id
+    ))
+    .unwrap();
+    drop(conn);
+    let before = marks_of(&path, ended.id);
+    drop(Store::open(&path).unwrap());
+    assert_eq!(
+        marks_of(&path, stale.id),
+        [
+            ("s1".to_string(), "present".to_string(), "card".to_string()),
+            ("s2".to_string(), "absent".to_string(), "auto".to_string()),
+        ]
+    );
+    assert_eq!(
+        marks_of(&path, ended.id),
+        before,
+        "a session ended by x is untouched"
+    );
+}

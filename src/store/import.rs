@@ -1,10 +1,16 @@
 //! Applying an imported roster: adds and updates, never deletes, and all or
 //! nothing.
+//!
+//! Identity: a student number names one person in every course of the
+//! database (it is the institution's number). A file that gives a known
+//! number another name renames that person everywhere, so when they are
+//! enrolled in another course the line is refused unless the import says
+//! renames are meant (`--allow-renames`).
 
 use super::{Result, Store, format_time};
 use crate::domain::Timestamp;
 use crate::import::{Refusal, RosterLine};
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ImportSummary {
@@ -18,67 +24,92 @@ pub struct ImportSummary {
 pub enum ImportOutcome {
     /// Written (or, on a dry run, would be written).
     Done(ImportSummary),
-    /// Lines the database refuses (a card that belongs to someone else);
-    /// nothing was written.
+    /// Lines the database refuses (a card that belongs to someone else, a
+    /// rename of a student of another course); nothing was written.
     Refused(Vec<Refusal>),
+}
+
+/// How an import is applied.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ImportOptions {
+    /// Compute the summary and write nothing.
+    pub dry_run: bool,
+    /// Rename students who are enrolled in another course too.
+    pub allow_renames: bool,
 }
 
 impl Store {
     /// Imports `lines` into the course (created if new) in one transaction.
-    /// A dry run computes the same summary and writes nothing.
     pub fn import_roster(
         &self,
         course_name: &str,
         lines: &[RosterLine],
         now: &Timestamp,
-        dry_run: bool,
+        options: ImportOptions,
     ) -> Result<ImportOutcome> {
-        let tx = self.conn.unchecked_transaction()?;
+        // IMMEDIATE: what is read here decides what is written.
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
         let course = self.ensure_course(course_name, now)?;
         let mut summary = ImportSummary::default();
         let mut refused = Vec::new();
+        let added_at = format_time(now);
         for line in lines {
-            let existing: Option<(String, Option<String>)> = tx
-                .query_row(
-                    "SELECT name, email FROM students WHERE student_no = ?1",
-                    params![line.student_no],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
+            let existing: Option<(i64, String, Option<String>)> = tx
+                .prepare_cached("SELECT id, name, email FROM students WHERE student_no = ?1")?
+                .query_row(params![line.student_no], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
                 .optional()?;
             match &existing {
                 None => summary.added += 1,
-                Some((name, email))
-                    if *name != line.name || (line.email.is_some() && *email != line.email) =>
-                {
-                    summary.updated += 1
+                Some((id, name, email)) => {
+                    if *name != line.name
+                        && !options.allow_renames
+                        && let Some(other) = other_course(&tx, *id, course.id)?
+                    {
+                        refused.push(Refusal {
+                            line: line.line,
+                            reason: format!(
+                                "student id {} is {name} in {other}; this file calls them {}. \
+                                 A student id is one person in every course: check the file, \
+                                 or pass --allow-renames to rename them everywhere",
+                                line.student_no, line.name
+                            ),
+                        });
+                        continue;
+                    }
+                    if *name != line.name || (line.email.is_some() && *email != line.email) {
+                        summary.updated += 1;
+                    } else {
+                        summary.unchanged += 1;
+                    }
                 }
-                Some(_) => summary.unchanged += 1,
             }
-            tx.execute(
-                "INSERT INTO students (student_no, name, email) VALUES (?1, ?2, ?3)
-                 ON CONFLICT(student_no) DO UPDATE SET
-                    name = excluded.name, email = COALESCE(excluded.email, students.email)",
-                params![line.student_no, line.name, line.email],
-            )?;
-            let student_id: i64 = tx.query_row(
-                "SELECT id FROM students WHERE student_no = ?1",
-                params![line.student_no],
-                |r| r.get(0),
-            )?;
-            tx.execute(
+            let student_id: i64 = tx
+                .prepare_cached(
+                    "INSERT INTO students (student_no, name, email) VALUES (?1, ?2, ?3)
+                     ON CONFLICT(student_no) DO UPDATE SET
+                        name = excluded.name, email = COALESCE(excluded.email, students.email)
+                     RETURNING id",
+                )?
+                .query_row(params![line.student_no, line.name, line.email], |r| {
+                    r.get(0)
+                })?;
+            tx.prepare_cached(
                 "INSERT INTO enrolments (course_id, student_id, section) VALUES (?1, ?2, ?3)
                  ON CONFLICT(course_id, student_id) DO UPDATE SET
                     section = COALESCE(excluded.section, enrolments.section)",
-                params![course.id, student_id, line.section],
-            )?;
+            )?
+            .execute(params![course.id, student_id, line.section])?;
             let Some(uid) = &line.card else { continue };
             let holder: Option<(i64, String, String)> = tx
-                .query_row(
+                .prepare_cached(
                     "SELECT s.id, s.student_no, s.name FROM cards c
                      JOIN students s ON s.id = c.student_id WHERE c.uid = ?1",
-                    params![uid.as_hex()],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                )
+                )?
+                .query_row(params![uid.as_hex()], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
                 .optional()?;
             match holder {
                 Some((id, _, _)) if id == student_id => {}
@@ -89,20 +120,34 @@ impl Store {
                     ),
                 }),
                 None => {
-                    tx.execute(
+                    tx.prepare_cached(
                         "INSERT INTO cards (uid, student_id, added_at) VALUES (?1, ?2, ?3)",
-                        params![uid.as_hex(), student_id, format_time(now)],
-                    )?;
+                    )?
+                    .execute(params![uid.as_hex(), student_id, added_at])?;
                     summary.cards_bound += 1;
                 }
             }
         }
         if !refused.is_empty() {
+            refused.sort_by_key(|r| r.line);
             return Ok(ImportOutcome::Refused(refused)); // dropping tx rolls back
         }
-        if !dry_run {
+        if !options.dry_run {
             tx.commit()?;
         }
         Ok(ImportOutcome::Done(summary))
     }
+}
+
+/// A course other than `course_id` the student is enrolled in, if any.
+fn other_course(tx: &Transaction, student_id: i64, course_id: i64) -> Result<Option<String>> {
+    Ok(tx
+        .query_row(
+            "SELECT c.name FROM enrolments e JOIN courses c ON c.id = e.course_id
+             WHERE e.student_id = ?1 AND e.course_id != ?2
+             ORDER BY c.name LIMIT 1",
+            params![student_id, course_id],
+            |r| r.get(0),
+        )
+        .optional()?)
 }

@@ -4,7 +4,7 @@
 use super::{Result, Store, StoreError, format_time, parse_time, queue_event};
 use crate::domain::{CardUid, Mark, Session, Student, Timestamp};
 use crate::rules::{self, Policy};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 /// A tap of a card nobody holds, waiting to be bound to a student.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -421,27 +421,41 @@ impl Store {
 
     /// Ends the session: every student without a mark is marked absent.
     pub fn end_session(&self, session: &Session, at: &Timestamp) -> Result<()> {
-        let tx = self.conn.unchecked_transaction()?;
-        tx.execute(
-            "INSERT INTO marks (session_id, student_id, mark, source, at)
-             SELECT ?1, e.student_id, 'absent', 'auto', ?3 FROM enrolments e
-             WHERE e.course_id = ?2
-               AND NOT EXISTS (SELECT 1 FROM marks m
-                               WHERE m.session_id = ?1 AND m.student_id = e.student_id)",
-            params![session.id, session.course.id, format_time(at)],
-        )?;
-        tx.execute(
-            "UPDATE sessions SET ended_at = ?2 WHERE id = ?1 AND ended_at IS NULL",
-            params![session.id, format_time(at)],
-        )?;
-        queue_event(
-            &tx,
-            "session_end",
-            serde_json::json!({ "session_id": session.id }),
-            at,
-        )?;
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        close_session(&tx, session.id, session.course.id, at)?;
         tx.commit()?;
         tracing::info!(session = session.id, "session ended");
         Ok(())
     }
+}
+
+/// Ends a session the one way there is, whoever ends it (`x`, the admin
+/// card, a new session, a stale session closed at the next start): every
+/// enrolled student without a mark is marked absent ('auto'), the session
+/// gets its end, and the end is queued for the server. In the caller's
+/// transaction.
+pub(super) fn close_session(
+    conn: &Connection,
+    session_id: i64,
+    course_id: i64,
+    at: &Timestamp,
+) -> Result<()> {
+    conn.execute(
+        "INSERT INTO marks (session_id, student_id, mark, source, at)
+         SELECT ?1, e.student_id, 'absent', 'auto', ?3 FROM enrolments e
+         WHERE e.course_id = ?2
+           AND NOT EXISTS (SELECT 1 FROM marks m
+                           WHERE m.session_id = ?1 AND m.student_id = e.student_id)",
+        params![session_id, course_id, format_time(at)],
+    )?;
+    conn.execute(
+        "UPDATE sessions SET ended_at = ?2 WHERE id = ?1 AND ended_at IS NULL",
+        params![session_id, format_time(at)],
+    )?;
+    queue_event(
+        conn,
+        "session_end",
+        serde_json::json!({ "session_id": session_id }),
+        at,
+    )
 }

@@ -10,7 +10,7 @@ mod schema;
 mod sessions;
 mod taps;
 
-pub use import::{ImportOutcome, ImportSummary};
+pub use import::{ImportOptions, ImportOutcome, ImportSummary};
 use lock::WriterLock;
 pub use marks::{Claim, UnclaimedTap, Undone};
 pub use report::{ReportRow, SessionData, UnknownTap};

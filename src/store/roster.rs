@@ -106,6 +106,13 @@ impl Store {
             .optional()?)
     }
 
+    /// Every student number in the database.
+    pub fn student_numbers(&self) -> Result<Vec<String>> {
+        let mut statement = self.conn.prepare("SELECT student_no FROM students")?;
+        let rows = statement.query_map([], |row| row.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     pub fn courses(&self) -> Result<Vec<Course>> {
         let mut statement = self
             .conn

@@ -117,6 +117,21 @@ const MIGRATIONS: &[&str] = &[
     -- An optional label for a session: "Lab 3", "Room B12".
     ALTER TABLE sessions ADD COLUMN label TEXT;
     "#,
+    // 4: taproll up to schema 3 closed a stale open session (at the next
+    // start, after 12 h) without marking the students who never tapped
+    // absent, as `x` does. Give those sessions the marks `x` gives. A session
+    // ended by `x` has a session_end event in the outbox; these have none.
+    // (Enrolment then is not recorded: the course's students now stand in.)
+    r#"
+    INSERT INTO marks (session_id, student_id, mark, source, at)
+    SELECT s.id, e.student_id, 'absent', 'auto', s.ended_at
+    FROM sessions s JOIN enrolments e ON e.course_id = s.course_id
+    WHERE s.ended_at IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.kind = 'session_end'
+                      AND json_extract(o.payload, '$.session_id') = s.id)
+      AND NOT EXISTS (SELECT 1 FROM marks m
+                      WHERE m.session_id = s.id AND m.student_id = e.student_id);
+    "#,
 ];
 
 /// The database is older than this taproll (an error if it is newer).

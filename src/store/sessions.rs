@@ -1,8 +1,9 @@
 //! Class sessions and the live roster of one.
 
+use super::marks::close_session;
 use super::{Result, Store, StoreError, format_time, parse_time};
 use crate::domain::{Course, Mark, MarkSource, RosterRow, Session, Student, Timestamp};
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 
 /// An open session older than this is not resumed: it was never ended (a
 /// crash, a pulled plug) and belongs to an earlier class.
@@ -18,16 +19,18 @@ impl Store {
         start: &Timestamp,
         now: &Timestamp,
     ) -> Result<Session> {
-        let open = self
-            .conn
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        let open = tx
             .query_row(
-                "SELECT id, started_at FROM sessions
+                "SELECT id, started_at,
+                        COALESCE((SELECT max(at) FROM taps WHERE session_id = sessions.id), started_at)
+                 FROM sessions
                  WHERE course_id = ?1 AND ended_at IS NULL ORDER BY id DESC LIMIT 1",
                 params![course.id],
-                |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?)),
+                |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?)),
             )
             .optional()?;
-        if let Some((id, started_at)) = open {
+        if let Some((id, started_at, last_activity)) = open {
             let started_at = parse_time(&started_at)?;
             if *now - started_at < RESUME_WITHIN {
                 tracing::info!(session = id, course = %course.name, "session resumed");
@@ -38,20 +41,16 @@ impl Store {
                     ended_at: None,
                 });
             }
-            // TODO(issue 4): ending a session also marks the unmarked absent.
-            self.conn.execute(
-                "UPDATE sessions SET ended_at =
-                    COALESCE((SELECT max(at) FROM taps WHERE session_id = ?1), started_at)
-                 WHERE id = ?1",
-                params![id],
-            )?;
+            // Closed as `x` would have closed it, at its last tap.
+            close_session(&tx, id, course.id, &parse_time(&last_activity)?)?;
             tracing::warn!(session = id, course = %course.name, "stale open session closed");
         }
-        self.conn.execute(
+        tx.execute(
             "INSERT INTO sessions (course_id, started_at) VALUES (?1, ?2)",
             params![course.id, format_time(start)],
         )?;
-        let id = self.conn.last_insert_rowid();
+        let id = tx.last_insert_rowid();
+        tx.commit()?;
         tracing::info!(session = id, course = %course.name, "session started");
         Ok(Session {
             id,

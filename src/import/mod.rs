@@ -3,7 +3,10 @@
 //! the header. UTF-8 with or without BOM, quoted fields, comma or semicolon.
 //! Pure: text in, rows and refused lines out; the store applies them.
 
-use crate::domain::CardUid;
+mod records;
+
+use crate::domain::{CardUid, check_student_fields};
+use records::{Record, records};
 use std::collections::HashMap;
 
 /// Which kind of file the header says this is.
@@ -57,6 +60,17 @@ pub struct Parsed {
 pub enum ImportError {
     #[error("the file is empty")]
     Empty,
+    #[error("the file has a header but no students")]
+    NoStudents,
+    #[error(
+        "the header has two columns for one value: `{first}` (column {first_at}) and `{second}` (column {second_at}); keep one of them"
+    )]
+    DuplicateColumn {
+        first: String,
+        first_at: usize,
+        second: String,
+        second_at: usize,
+    },
     #[error("line {line}: {reason}")]
     Csv { line: usize, reason: String },
     #[error(
@@ -166,7 +180,7 @@ fn columns(headers: &[String], raw: &[String]) -> Result<Columns, ImportError> {
 }
 
 /// Comma or semicolon: whichever the header line has more of, outside quotes.
-fn delimiter(header_line: &str) -> u8 {
+fn delimiter(header_line: &str) -> char {
     let (mut commas, mut semicolons, mut quoted) = (0, 0, false);
     for c in header_line.chars() {
         match c {
@@ -176,37 +190,52 @@ fn delimiter(header_line: &str) -> u8 {
             _ => {}
         }
     }
-    if semicolons > commas { b';' } else { b',' }
+    if semicolons > commas { ';' } else { ',' }
+}
+
+/// A column we read that the header names twice: which value would count?
+fn refuse_duplicate_columns(headers: &[String], raw: &[String]) -> Result<(), ImportError> {
+    let known = [
+        ID_NAMES,
+        NAME_NAMES,
+        FIRST_NAMES,
+        LAST_NAMES,
+        EMAIL_NAMES,
+        CARD_NAMES,
+        SECTION_NAMES,
+    ];
+    for (i, header) in headers.iter().enumerate() {
+        let ours = known.iter().any(|names| names.contains(&header.as_str()));
+        if let Some(j) = headers[i + 1..].iter().position(|h| h == header)
+            && ours
+        {
+            return Err(ImportError::DuplicateColumn {
+                first: raw[i].clone(),
+                first_at: i + 1,
+                second: raw[i + j + 1].clone(),
+                second_at: i + j + 2,
+            });
+        }
+    }
+    Ok(())
 }
 
 pub fn parse(text: &str) -> Result<Parsed, ImportError> {
     let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
-    // One line ending, so that line numbers count the same lines as the csv
-    // crate does (it also ends a line at a lone CR).
+    // One line end: Windows' CR LF and old Mac's lone CR become LF.
     let text = &text.replace("\r\n", "\n").replace('\r', "\n");
-    // LF only: the csv crate's record positions are off by the CRs otherwise.
-    let text = &text.replace("\r\n", "\n");
     let header_line = text
         .lines()
         .find(|l| !l.trim().is_empty())
         .ok_or(ImportError::Empty)?;
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter(header_line))
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let mut records = reader.records();
-    let mut header = None;
-    for record in records.by_ref() {
-        let record = record.map_err(csv_error)?;
-        if record.iter().any(|f| !f.trim().is_empty()) {
-            header = Some(record);
-            break;
-        }
-    }
-    let header = header.ok_or(ImportError::Empty)?;
-    let raw: Vec<String> = header.iter().map(|h| h.trim().to_string()).collect();
+    let is_blank = |record: &Record| record.fields.iter().all(|f| f.trim().is_empty());
+    let mut rows = records(text, delimiter(header_line))?
+        .into_iter()
+        .filter(|record| !is_blank(record));
+    let header = rows.next().ok_or(ImportError::Empty)?;
+    let raw: Vec<String> = header.fields.iter().map(|h| h.trim().to_string()).collect();
     let headers: Vec<String> = raw.iter().map(|h| normalise(h)).collect();
+    refuse_duplicate_columns(&headers, &raw)?;
     let columns = columns(&headers, &raw)?;
 
     let mut parsed = Parsed {
@@ -216,15 +245,9 @@ pub fn parse(text: &str) -> Result<Parsed, ImportError> {
     };
     let mut seen_ids: HashMap<String, usize> = HashMap::new();
     let mut seen_cards: HashMap<CardUid, usize> = HashMap::new();
-    for record in records {
-        let record = record.map_err(csv_error)?;
-        // From the byte offset: the csv crate's own line count is off after
-        // blank lines.
-        let line = record.position().map_or(0, |p| line_at(text, p.byte()));
-        let field = |i: usize| record.get(i).map(str::trim).unwrap_or("");
-        if record.iter().all(|f| f.trim().is_empty()) {
-            continue;
-        }
+    for record in rows {
+        let line = record.line;
+        let field = |i: usize| record.fields.get(i).map(|f| f.trim()).unwrap_or("");
         if columns.format == Format::Canvas && is_canvas_extra_row(field(0)) {
             continue;
         }
@@ -251,9 +274,23 @@ pub fn parse(text: &str) -> Result<Parsed, ImportError> {
             ));
             continue;
         }
+        let optional = |column: Option<usize>| {
+            column
+                .map(field)
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+        };
+        let email = optional(columns.email).filter(|e| e.contains('@'));
+        let section = optional(columns.section);
+        if let Err(e) =
+            check_student_fields(&student_no, &name, email.as_deref(), section.as_deref())
+        {
+            refuse(e.to_string());
+            continue;
+        }
         let card = match columns.card.map(field).filter(|c| !c.is_empty()) {
             None => None,
-            Some(text) => match CardUid::parse(text) {
+            Some(text) => match CardUid::parse_card_number(text) {
                 Ok(uid) => Some(uid),
                 Err(e) => {
                     refuse(format!("card `{text}`: {e}"));
@@ -271,39 +308,19 @@ pub fn parse(text: &str) -> Result<Parsed, ImportError> {
             seen_cards.insert(uid.clone(), line);
         }
         seen_ids.insert(student_no.clone(), line);
-        let optional = |column: Option<usize>| {
-            column
-                .map(field)
-                .filter(|v| !v.is_empty())
-                .map(str::to_string)
-        };
         parsed.students.push(RosterLine {
             line,
             student_no,
             name,
-            email: optional(columns.email).filter(|e| e.contains('@')),
+            email,
             card,
-            section: optional(columns.section),
+            section,
         });
     }
-    Ok(parsed)
-}
-
-/// The 1-based line of the record starting at `byte`. The csv crate gives a
-/// record the position where it began reading it, before any blank lines.
-fn line_at(text: &str, byte: u64) -> usize {
-    let byte = usize::try_from(byte).unwrap_or(usize::MAX).min(text.len());
-    let (before, after) = text.split_at_checked(byte).unwrap_or((text, ""));
-    let blank = after.len() - after.trim_start_matches('\n').len();
-    before.matches('\n').count() + blank + 1
-}
-
-fn csv_error(error: csv::Error) -> ImportError {
-    let line = error.position().map_or(0, |p| p.line() as usize);
-    ImportError::Csv {
-        line,
-        reason: error.to_string(),
+    if parsed.students.is_empty() && parsed.refused.is_empty() {
+        return Err(ImportError::NoStudents);
     }
+    Ok(parsed)
 }
 
 /// Canvas puts a "Points Possible" row under the header, and a test student.
@@ -334,8 +351,8 @@ mod tests {
 
     #[test]
     fn the_delimiter_is_the_more_frequent_one_outside_quotes() {
-        assert_eq!(delimiter("id;name;\"a,b,c\""), b';');
-        assert_eq!(delimiter("id,name,email"), b',');
+        assert_eq!(delimiter("id;name;\"a,b,c\""), ';');
+        assert_eq!(delimiter("id,name,email"), ',');
     }
 
     #[test]
