@@ -1,9 +1,10 @@
-//! Making outside text safe to show in a terminal.
+//! Making outside text safe to show in a terminal, and in any text a
+//! terminal may show later (report files and pipes: `cat`, `tail`, `less -R`).
 
 /// Replaces control characters (ESC, BEL, CR, ...) and bidirectional
 /// overrides with `�`, so a name from a roster file cannot move the cursor,
 /// change colours, ring the bell or make the text on screen read differently
-/// from what is stored.
+/// from what is stored. Every text cell of a report passes here too.
 pub fn sanitize_for_terminal(text: &str) -> String {
     text.chars()
         .map(|c| if is_unsafe(c) { '\u{FFFD}' } else { c })
@@ -19,7 +20,9 @@ pub fn sanitize_lines_for_terminal(text: &str) -> String {
         .join("\n")
 }
 
-fn is_unsafe(c: char) -> bool {
+/// A C0 or C1 control character (DEL too) or a bidirectional override or
+/// isolate: what `sanitize_for_terminal` replaces.
+pub fn is_unsafe(c: char) -> bool {
     c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 

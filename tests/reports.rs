@@ -954,3 +954,279 @@ fn a_card_moved_to_someone_else_takes_its_first_tap_along() {
         "Grace's card, claimed after her mark"
     );
 }
+
+/// Makes a FIFO, or with `kind` "c" a character device like `/dev/null`
+/// (major 1, minor 3), inside the sandbox; `None` when the system will not
+/// (mknod needs root).
+fn special_file(path: &Path, kind: &str) -> Option<()> {
+    let status = match kind {
+        "fifo" => std::process::Command::new("mkfifo").arg(path).status(),
+        _ => std::process::Command::new("mknod")
+            .arg(path)
+            .args(["c", "1", "3"])
+            .status(),
+    };
+    match status {
+        Ok(status) if status.success() => Some(()),
+        _ => {
+            eprintln!("cannot make a {kind} here; that case is skipped");
+            None
+        }
+    }
+}
+
+#[test]
+fn force_replaces_only_a_regular_file() {
+    use std::os::unix::fs::FileTypeExt;
+    let sandbox = Sandbox::new();
+    let db = fixture(&sandbox);
+    let kind_of = |path: &Path| std::fs::symlink_metadata(path).unwrap().file_type();
+
+    let fifo = sandbox.path("pipe.csv");
+    special_file(&fifo, "fifo").unwrap();
+    let device = sandbox.path("null.csv");
+    let have_device = special_file(&device, "c").is_some();
+    let target = sandbox.write("target.csv", "kept");
+    let link = sandbox.path("link.csv");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let folder = sandbox.path("folder.csv");
+    std::fs::create_dir(&folder).unwrap();
+
+    let mut cases = vec![
+        (fifo.clone(), "FIFO"),
+        (link.clone(), "symbolic link"),
+        (folder.clone(), "folder"),
+    ];
+    if have_device {
+        cases.push((device.clone(), "character device"));
+    }
+    for (path, kind) in &cases {
+        let refused = report(
+            &sandbox,
+            &db,
+            &["--session", "1", "-o", path.to_str().unwrap(), "--force"],
+        );
+        let message = String::from_utf8_lossy(&refused.stderr);
+        assert!(!refused.status.success(), "{kind} replaced: {message}");
+        assert!(
+            message.contains(path.to_str().unwrap()) && message.contains(kind),
+            "the message names the path and what it is: {message}"
+        );
+        assert!(
+            message.contains("only a regular file"),
+            "and says why: {message}"
+        );
+    }
+    assert!(kind_of(&fifo).is_fifo(), "the FIFO is still a FIFO");
+    if have_device {
+        assert!(kind_of(&device).is_char_device(), "the device is still one");
+    }
+    assert!(kind_of(&link).is_symlink(), "the link is still a link");
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "kept");
+    assert!(kind_of(&folder).is_dir());
+
+    // Without --force a special file is refused too, and left alone.
+    let refused = report(
+        &sandbox,
+        &db,
+        &["--session", "1", "-o", fifo.to_str().unwrap()],
+    );
+    assert!(!refused.status.success());
+    assert!(kind_of(&fifo).is_fifo());
+    let leftovers: Vec<_> = std::fs::read_dir(sandbox.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".tmp"))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "no temporary file left: {leftovers:?}"
+    );
+}
+
+#[test]
+fn the_end_of_session_export_goes_around_a_special_file() {
+    use std::os::unix::fs::FileTypeExt;
+    use taproll::report::export::{ExportSettings, export_session};
+    use taproll::report::{CanvasOptions, Format, Zone};
+    let sandbox = Sandbox::new();
+    let db = fixture(&sandbox);
+    let store = Store::open_read_only(&db).unwrap();
+    let folder = sandbox.path("reports");
+    std::fs::create_dir(&folder).unwrap();
+    let fifo = folder.join("physics-101_2026-11-30_session-2.csv");
+    special_file(&fifo, "fifo").unwrap();
+    let target = sandbox.write("target.json", "kept");
+    let link = folder.join("physics-101_2026-11-30_session-2.json");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let settings = ExportSettings {
+        folder,
+        formats: vec![Format::Csv, Format::Json],
+        zone: Zone::parse("Europe/Amsterdam").unwrap(),
+        canvas: CanvasOptions::default(),
+    };
+    let exported = export_session(&store, 2, &settings).unwrap();
+    assert!(exported.failed.is_empty(), "{:?}", exported.failed);
+    let names: Vec<String> = exported
+        .written
+        .iter()
+        .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "physics-101_2026-11-30_session-2-2.csv",
+            "physics-101_2026-11-30_session-2-2.json"
+        ]
+    );
+    assert!(
+        std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo()
+    );
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "kept");
+}
+
+/// A name that would recolour a terminal (ESC [31m), ring its bell, start
+/// a C1 control sequence (U+009B, CSI) and reverse the text after it.
+const HOSTILE_NAME: &str = "Eve\u{1b}[31m\u{7}\u{9b}2J\u{202E}nimda";
+const HOSTILE_COURSE: &str = "Evil\u{1b}[2J 101";
+
+/// One course, one ended session with outside text everywhere it can be:
+/// the course, the label, a student's name and section, a note holding a
+/// tab and line breaks, a reader's name and an unknown card.
+fn hostile_fixture(sandbox: &Sandbox) -> PathBuf {
+    let db = sandbox.path("hostile.db");
+    let mut store = Store::open(&db).unwrap();
+    let line = |no: &str, name: &str, section: &str, card: &str| taproll::import::RosterLine {
+        line: 2,
+        student_no: no.to_string(),
+        name: name.to_string(),
+        email: None,
+        card: Some(uid(card)),
+        section: Some(section.to_string()),
+    };
+    let now = at("2026-11-01T12:00:00+01:00");
+    store
+        .import_roster(
+            HOSTILE_COURSE,
+            &[
+                line("s1\u{7f}", HOSTILE_NAME, "B\u{1b}[0m\u{2066}", "04A1B2C3"),
+                line("s2", "Ann\tLee", "A", "04A1B2C4"),
+            ],
+            &now,
+            Default::default(),
+        )
+        .unwrap();
+    let course = store.course_by_name(HOSTILE_COURSE).unwrap().unwrap();
+    let start = at("2026-11-23T09:00:00+01:00");
+    let session = store
+        .start_or_resume_session(&course, &start, &start)
+        .unwrap();
+    store
+        .set_session_label(session.id, "Lab\u{202E}3\u{85}")
+        .unwrap();
+    let policy = Policy::default();
+    for (card, time) in [("04A1B2C3", "09:02:00"), ("04EEEE02", "09:03:00")] {
+        store
+            .record_tap(
+                &session,
+                &policy,
+                "Door\u{1b}]0;owned\u{7}",
+                &uid(card),
+                &at(&format!("2026-11-23T{time}+01:00")),
+            )
+            .unwrap();
+    }
+    let ann = store
+        .roster(&session)
+        .unwrap()
+        .into_iter()
+        .find(|r| r.student.student_no == "s2")
+        .unwrap()
+        .student
+        .id;
+    store
+        .set_manual_mark(
+            &session,
+            ann,
+            Mark::Excused,
+            Some("sick\tday\nback\r\nlater\u{9b}"),
+            &at("2026-11-23T09:40:00+01:00"),
+        )
+        .unwrap();
+    store
+        .end_session(&session, &at("2026-11-23T10:30:00+01:00"))
+        .unwrap();
+    db
+}
+
+/// The first character a terminal would act on: a C0 control other than
+/// the line break (and, in CSV, the CR of its CRLF line ends), DEL, a C1
+/// control or a bidirectional override.
+fn first_control(text: &str, crlf: bool) -> Option<(usize, char)> {
+    let bytes = text.as_bytes();
+    text.char_indices().find(|&(at, c)| {
+        let line_end = c == '\n' || (crlf && c == '\r' && bytes.get(at + 1) == Some(&b'\n'));
+        (c.is_control() && !line_end)
+            || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    })
+}
+
+#[test]
+fn no_text_format_carries_a_control_character() {
+    let sandbox = Sandbox::new();
+    let db = hostile_fixture(&sandbox);
+    let selections: [&[&str]; 2] = [&["--session", "1"], &["--course", HOSTILE_COURSE]];
+    let mut carried = Vec::new();
+    for selection in selections {
+        for format in ["table", "csv", "canvas", "md", "json"] {
+            let file = sandbox.path(&format!("out-{format}-{}", selection[0].len()));
+            let args = [selection, &["--format", format][..]].concat();
+            let piped = stdout_of(report(&sandbox, &db, &args));
+            let with_o = [&args[..], &["-o", file.to_str().unwrap()][..]].concat();
+            stdout_of(report(&sandbox, &db, &with_o));
+            let written = std::fs::read(&file).unwrap();
+            for (how, bytes) in [("piped", piped), ("-o", written)] {
+                let text = String::from_utf8(bytes).unwrap();
+                let crlf = format == "csv" || format == "canvas";
+                if let Some((at, c)) = first_control(&text, crlf) {
+                    carried.push(format!(
+                        "{format} {selection:?} {how}: {c:?} at byte {at}:\n{}",
+                        text.escape_debug()
+                    ));
+                    continue;
+                }
+                if format == "json" {
+                    // JSON escapes them: a program reads the name as stored.
+                    let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+                    let students = match selection[0] {
+                        "--session" => &value["session"]["students"],
+                        _ => &value["course"]["students"],
+                    };
+                    let eve = students
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .find(|s| s["student_no"] == "s1\u{7f}")
+                        .unwrap();
+                    assert_eq!(eve["name"], HOSTILE_NAME, "{text}");
+                } else {
+                    assert!(
+                        text.contains("Eve\u{FFFD}")
+                            && text.contains("\u{FFFD}\u{FFFD}2J\u{FFFD}nimda"),
+                        "{format} {how}: the name is there, its controls replaced:\n{text}"
+                    );
+                }
+            }
+        }
+    }
+    assert!(carried.is_empty(), "{}", carried.join("\n\n"));
+}

@@ -5,6 +5,7 @@ use super::cell::{Cell, Table};
 use super::csv_file;
 use super::model::{Content, Report, SessionReport};
 use crate::domain::Mark;
+use crate::text::sanitize_for_terminal;
 use std::collections::HashMap;
 
 /// Points per session and how much of them a late arrival gets
@@ -119,9 +120,12 @@ pub fn score(mark: Option<Mark>, options: &CanvasOptions) -> String {
 /// the name depends on the session alone (the same in a session's report
 /// and in any course report that holds it) and is unique (the id). Not
 /// `(12)`: Canvas reads a number in brackets as its own assignment id.
+/// The prefix comes from the config: controls in it are replaced, as in a
+/// cell (the other headers are taproll's own words).
 pub fn assignment_name(session: &SessionReport, prefix: &str) -> String {
     format!(
-        "{prefix} {} #{}",
+        "{} {} #{}",
+        sanitize_for_terminal(prefix),
         session.started_at.format("%Y-%m-%d"),
         session.id
     )

@@ -1,13 +1,15 @@
 //! Report cells: typed values that each format writes its own way, and the
-//! rules that keep text safe in a spreadsheet.
+//! rules that keep text safe in a file, a pipe, a terminal and a spreadsheet.
 
 use crate::domain::{Mark, MarkSource, Timestamp};
+use crate::text::sanitize_for_terminal;
 use chrono::NaiveDate;
 use std::borrow::Cow;
+use std::ops::Deref;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Cell {
-    Text(String),
+    Text(Text),
     Count(usize),
     /// A share between 0 and 1; `None`: nothing to count.
     Rate(Option<f64>),
@@ -16,12 +18,28 @@ pub enum Cell {
 }
 
 impl Cell {
-    pub fn text(text: impl Into<String>) -> Self {
-        Cell::Text(text.into())
+    pub fn text(text: impl AsRef<str>) -> Self {
+        Cell::Text(Text(sanitize_for_terminal(text.as_ref())))
     }
 
     pub fn optional(text: Option<&str>) -> Self {
-        Cell::Text(text.unwrap_or_default().to_string())
+        Cell::text(text.unwrap_or_default())
+    }
+}
+
+/// The text of a cell, without control characters: every text cell of every
+/// format passes here (`Cell::text` is the only way to make one), so a
+/// name, a note or a reader's name cannot recolour a terminal that shows
+/// the file or the pipe. C0 and C1 controls (a tab or a line break inside a
+/// cell too) and bidirectional overrides become `�`, as on the screen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Text(String);
+
+impl Deref for Text {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
     }
 }
 
@@ -101,7 +119,7 @@ pub fn full_time(at: &Timestamp) -> String {
 /// `time_format`, e.g. `%H:%M:%S` where the date is the session's.
 pub fn display(cell: &Cell, time_format: &str) -> String {
     match cell {
-        Cell::Text(text) => text.clone(),
+        Cell::Text(text) => text.to_string(),
         Cell::Count(count) => count.to_string(),
         Cell::Rate(rate) => rate.map(percent).unwrap_or_default(),
         Cell::Time(at) => at
@@ -134,6 +152,18 @@ mod tests {
             neutralise("=HYPERLINK(\"http://x\",\"y\")"),
             "'=HYPERLINK(\"http://x\",\"y\")"
         );
+    }
+
+    #[test]
+    fn text_cells_hold_no_control_character() {
+        let Cell::Text(text) = Cell::text("Eve\u{1b}[31m\u{7}\u{9b}\u{202E}x\ty\r\nz") else {
+            unreachable!("a text cell");
+        };
+        assert_eq!(
+            &*text,
+            "Eve\u{FFFD}[31m\u{FFFD}\u{FFFD}\u{FFFD}x\u{FFFD}y\u{FFFD}\u{FFFD}z"
+        );
+        assert_eq!(Cell::optional(Some("Zoë Ñúñez")), Cell::text("Zoë Ñúñez"));
     }
 
     #[test]

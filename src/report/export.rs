@@ -115,7 +115,8 @@ fn write_new(
         let path = folder.join(name);
         match output::write_file(&path, bytes, false) {
             Ok(()) => return Ok(path),
-            Err(output::OutputError::Exists(_)) => continue,
+            // Taken, by a file or by anything else: never replaced.
+            Err(output::OutputError::Exists(_) | output::OutputError::NotAFile { .. }) => continue,
             Err(e) => return Err(e.into()),
         }
     }

@@ -5,6 +5,7 @@
 use super::model::{Content, CourseReport, Report, SessionReport, StudentTotals};
 use crate::domain::{Mark, MarkSource, rfc3339};
 use serde_json::{Value, json};
+use std::fmt::Write as _;
 
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -24,9 +25,28 @@ pub fn render(report: &Report) -> Result<Vec<u8>, serde_json::Error> {
             value["course"] = course(c);
         }
     }
-    let mut bytes = serde_json::to_vec_pretty(&value)?;
-    bytes.push(b'\n');
-    Ok(bytes)
+    let mut text = escape_controls(&serde_json::to_string_pretty(&value)?);
+    text.push('\n');
+    Ok(text.into_bytes())
+}
+
+/// serde_json escapes the C0 controls in strings but writes DEL, the C1
+/// controls and the bidirectional overrides as they are: those are escaped
+/// here as `\uXXXX` too, so the file holds nothing a terminal acts on and a
+/// program still reads every text exactly as stored. Outside strings JSON
+/// holds only ASCII, so every such character is inside one; a raw line
+/// break is the pretty layout's own and stays.
+fn escape_controls(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        if c != '\n' && crate::text::is_unsafe(c) {
+            // All of them are in the Basic Multilingual Plane: one \uXXXX.
+            let _ = write!(out, "\\u{:04x}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn session(s: &SessionReport) -> Value {
@@ -92,4 +112,26 @@ fn student_totals(s: &StudentTotals) -> Value {
         "rate": s.rate,
         "last_attended": s.last_attended.map(|d| d.to_string()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn controls_are_escaped_and_read_back_as_stored() {
+        let name = "Eve\u{1b}[31m\u{7}\u{7f}\u{9b}2J\u{202E}x\u{2066}\tZoë 李";
+        let text =
+            escape_controls(&serde_json::to_string_pretty(&json!({ "name": name })).unwrap());
+        assert!(
+            !text.chars().any(|c| c != '\n' && crate::text::is_unsafe(c)),
+            "{text}"
+        );
+        assert!(
+            text.contains("\\u001b[31m\\u0007\\u007f\\u009b2J\\u202ex\\u2066\\tZoë 李"),
+            "{text}"
+        );
+        let back: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back["name"], name);
+    }
 }

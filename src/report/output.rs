@@ -1,20 +1,108 @@
 //! Writing a report file: to a temporary name first, then into place, so a
 //! crash or a full disk never leaves half a report under the real name; an
-//! existing file is replaced only when asked.
+//! existing file is replaced only when asked, and only a regular file ever
+//! is: never a device like `/dev/null`, a FIFO, a socket, a folder or a
+//! symbolic link (renaming onto a link would replace the link, not the file
+//! it points to; following it would let a link planted in a shared folder
+//! aim the report at any file).
 
-use std::fs::{self, File, OpenOptions};
+use std::fmt;
+use std::fs::{self, File, Metadata, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
     #[error("{0} already exists; pass --force to replace it")]
     Exists(PathBuf),
+    #[error(
+        "cannot write {path}: it is {kind}, and only a regular file is replaced by a report, even with --force; {}",
+        .kind.advice()
+    )]
+    NotAFile { path: PathBuf, kind: Kind },
     #[error("cannot write {path}: the folder {folder} does not exist; create it first")]
     NoFolder { path: PathBuf, folder: PathBuf },
     #[error("cannot write {path}: {source}")]
     Write { path: PathBuf, source: io::Error },
+}
+
+/// What stands at a report's name when it is not a regular file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Folder,
+    /// With the path it points to, as the link says it.
+    Symlink(Option<PathBuf>),
+    Fifo,
+    Socket,
+    CharDevice,
+    BlockDevice,
+}
+
+impl Kind {
+    /// `None` for a regular file.
+    fn of(metadata: &Metadata, path: &Path) -> Option<Kind> {
+        let file_type = metadata.file_type();
+        if file_type.is_file() {
+            None
+        } else if file_type.is_dir() {
+            Some(Kind::Folder)
+        } else if file_type.is_symlink() {
+            Some(Kind::Symlink(fs::read_link(path).ok()))
+        } else if file_type.is_fifo() {
+            Some(Kind::Fifo)
+        } else if file_type.is_socket() {
+            Some(Kind::Socket)
+        } else if file_type.is_char_device() {
+            Some(Kind::CharDevice)
+        } else {
+            Some(Kind::BlockDevice)
+        }
+    }
+
+    fn advice(&self) -> &'static str {
+        match self {
+            Kind::Symlink(_) => "give the path of the file it points to, or another name",
+            _ => "choose another name",
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Kind::Folder => f.write_str("a folder"),
+            Kind::Symlink(Some(target)) => {
+                write!(f, "a symbolic link (to {})", target.display())
+            }
+            Kind::Symlink(None) => f.write_str("a symbolic link"),
+            Kind::Fifo => f.write_str("a FIFO (named pipe)"),
+            Kind::Socket => f.write_str("a socket"),
+            Kind::CharDevice => f.write_str("a character device"),
+            Kind::BlockDevice => f.write_str("a block device"),
+        }
+    }
+}
+
+/// Whether a report may be written to `path`: nothing is there, or a
+/// regular file is and `replace` is set. A link is not followed, and
+/// nothing is opened (opening a FIFO would wait for a reader).
+pub fn check_target(path: &Path, replace: bool) -> Result<(), OutputError> {
+    match fs::symlink_metadata(path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(OutputError::Write {
+            path: path.to_path_buf(),
+            source,
+        }),
+        Ok(metadata) => match Kind::of(&metadata, path) {
+            Some(kind) => Err(OutputError::NotAFile {
+                path: path.to_path_buf(),
+                kind,
+            }),
+            None if replace => Ok(()),
+            None => Err(OutputError::Exists(path.to_path_buf())),
+        },
+    }
 }
 
 /// Writes `bytes` to `path`. Reports hold students' names: the file is
@@ -30,16 +118,16 @@ pub fn write_file(path: &Path, bytes: &[u8], replace: bool) -> Result<(), Output
             folder: folder.to_path_buf(),
         });
     }
-    if !replace && path.exists() {
-        return Err(OutputError::Exists(path.to_path_buf()));
-    }
+    check_target(path, replace)?;
     let failed = |source| OutputError::Write {
         path: path.to_path_buf(),
         source,
     };
     let temporary = write_temporary(path, bytes).map_err(failed)?;
     let placed = if replace {
-        fs::rename(&temporary, path).map_err(failed)
+        // Checked again just before: the temporary file took a while, and
+        // a rename replaces whatever is at the name.
+        check_target(path, true).and_then(|()| fs::rename(&temporary, path).map_err(failed))
     } else {
         place_new(&temporary, path)
     };
@@ -61,18 +149,18 @@ fn place_new(temporary: &Path, path: &Path) -> Result<(), OutputError> {
             let _ = fs::remove_file(temporary);
             Ok(())
         }
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-            Err(OutputError::Exists(path.to_path_buf()))
-        }
+        // Whatever took the name, say what it is.
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(check_target(path, false)
+            .err()
+            .unwrap_or_else(|| OutputError::Exists(path.to_path_buf()))),
         // FAT and exFAT USB sticks and some network shares have no hard
-        // links: check, then rename.
-        Err(_) if !path.exists() => {
+        // links: check (a dangling link is a name taken too), then rename.
+        Err(_) => check_target(path, false).and_then(|()| {
             fs::rename(temporary, path).map_err(|source| OutputError::Write {
                 path: path.to_path_buf(),
                 source,
             })
-        }
-        Err(_) => Err(OutputError::Exists(path.to_path_buf())),
+        }),
     }
 }
 
@@ -122,6 +210,58 @@ mod tests {
         assert_eq!(fs::read(&path).unwrap(), b"two");
         let names: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(names.len(), 1, "no temporary file is left behind");
+    }
+
+    #[test]
+    fn only_a_regular_file_is_replaced_and_a_link_is_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("target.csv");
+        fs::write(&target, b"kept").unwrap();
+        let link = dir.path().join("link.csv");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let dangling = dir.path().join("dangling.csv");
+        std::os::unix::fs::symlink(dir.path().join("nowhere"), &dangling).unwrap();
+        let folder = dir.path().join("folder.csv");
+        fs::create_dir(&folder).unwrap();
+        let socket = dir.path().join("socket.csv");
+        let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+
+        for replace in [false, true] {
+            for (path, kind) in [
+                (&link, "a symbolic link (to "),
+                (&dangling, "a symbolic link (to "),
+                (&folder, "a folder"),
+                (&socket, "a socket"),
+            ] {
+                let error = write_file(path, b"new", replace).unwrap_err();
+                let message = error.to_string();
+                assert!(matches!(error, OutputError::NotAFile { .. }), "{message}");
+                assert!(
+                    message.contains(&path.display().to_string()) && message.contains(kind),
+                    "{message}"
+                );
+                assert!(
+                    message.contains("only a regular file"),
+                    "not a hint to --force: {message}"
+                );
+            }
+        }
+        assert!(fs::symlink_metadata(&link).unwrap().is_symlink());
+        assert!(fs::symlink_metadata(&dangling).unwrap().is_symlink());
+        assert_eq!(fs::read(&target).unwrap(), b"kept");
+        assert!(
+            !dir.path().join("nowhere").exists(),
+            "nothing through a link"
+        );
+        assert!(
+            write_file(&link, b"x", true)
+                .unwrap_err()
+                .to_string()
+                .contains("the file it points to"),
+            "a link's advice"
+        );
+        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), 5, "no temporary file is left behind");
     }
 
     #[test]

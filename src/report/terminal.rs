@@ -152,8 +152,9 @@ fn aligned(table: &Table, time_format: &str) -> String {
     out
 }
 
+/// Text cells hold no control characters (see `cell::Text`).
 fn shown(cell: &Cell, time_format: &str) -> String {
-    truncate(&sanitize_for_terminal(&cell::display(cell, time_format)))
+    truncate(&cell::display(cell, time_format))
 }
 
 fn truncate(text: &str) -> String {
