@@ -2,6 +2,7 @@
 //! `roster import`, `roster list`, `sessions` and `report`.
 
 use crate::cli::{FileArgs, ReportArgs, RosterCommand};
+use crate::console;
 use crate::domain::CardUid;
 use crate::import::{self, Refusal};
 use crate::launch::{LaunchError, database_path, load_config};
@@ -27,14 +28,24 @@ pub fn roster(command: RosterCommand, dirs: Option<&Dirs>) -> Result<(), LaunchE
                 dry_run,
                 allow_renames,
             };
-            print!("{}", import_file(&store, &file, &course, options)?);
-            Ok(())
+            let summary = import_file(&store, &file, &course, options)?;
+            console::print(summary).map_err(|e| {
+                if dry_run || console::is_closed_pipe(&e) {
+                    return LaunchError::Output(e);
+                }
+                // Committed already: the error must not read as a failed import.
+                LaunchError::Output(std::io::Error::new(
+                    e.kind(),
+                    format!(
+                        "{e}; the roster was imported all the same (taproll roster list shows it)"
+                    ),
+                ))
+            })
         }
         RosterCommand::List { course, files } => {
             let config = load_config(&files, dirs)?.config;
             let store = Store::open_read_only(&database_path(&files, &config, dirs)?)?;
-            print!("{}", list(&store, course.as_deref())?);
-            Ok(())
+            console::print(list(&store, course.as_deref())?).map_err(LaunchError::Output)
         }
     }
 }
@@ -149,8 +160,7 @@ pub fn sessions(
 ) -> Result<(), LaunchError> {
     let config = load_config(files, dirs)?.config;
     let store = Store::open_read_only(&database_path(files, &config, dirs)?)?;
-    print!("{}", list_sessions(&store, course)?);
-    Ok(())
+    console::print(list_sessions(&store, course)?).map_err(LaunchError::Output)
 }
 
 /// Sessions of a course, newest first, with their counts.
@@ -193,7 +203,7 @@ pub fn list_sessions(store: &Store, course: Option<&str>) -> Result<String, Laun
 /// `taproll report`: reads the database without taking the writer lock, so
 /// it works while a class is being taken.
 pub fn report(args: ReportArgs, dirs: Option<&Dirs>) -> Result<(), LaunchError> {
-    use std::io::{IsTerminal, Write};
+    use std::io::IsTerminal;
     let config = load_config(&args.files, dirs)?.config;
     let zone = match &args.time_zone {
         Some(name) => Zone::parse(name).map_err(LaunchError::BadFlags)?,
@@ -236,7 +246,10 @@ pub fn report(args: ReportArgs, dirs: Option<&Dirs>) -> Result<(), LaunchError> 
     match &args.output {
         Some(path) => {
             output::write_file(path, &bytes, args.force).map_err(report::ReportError::from)?;
-            eprintln!("taproll: report written to {}", path.display());
+            console::note(format_args!(
+                "taproll: report written to {}",
+                path.display()
+            ));
         }
         None => {
             // Names and notes are outside text: on a terminal, made harmless.
@@ -246,10 +259,7 @@ pub fn report(args: ReportArgs, dirs: Option<&Dirs>) -> Result<(), LaunchError> 
             } else {
                 bytes
             };
-            std::io::stdout()
-                .lock()
-                .write_all(&bytes)
-                .map_err(LaunchError::Output)?;
+            console::print(bytes).map_err(LaunchError::Output)?;
         }
     }
     Ok(())
@@ -257,8 +267,9 @@ pub fn report(args: ReportArgs, dirs: Option<&Dirs>) -> Result<(), LaunchError> 
 
 /// `taproll readers`, like `pcsc_scan -r`.
 pub fn readers() -> Result<(), LaunchError> {
+    let mut out = String::new();
     for (index, reader) in crate::reader::list::list()?.iter().enumerate() {
-        println!("{index}: {}  ({})", reader.name, reader.state);
+        let _ = writeln!(out, "{index}: {}  ({})", reader.name, reader.state);
     }
-    Ok(())
+    console::print(out).map_err(LaunchError::Output)
 }

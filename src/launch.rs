@@ -123,7 +123,10 @@ pub fn main(cli: Cli) -> Result<(), LaunchError> {
     let demo_db = plan.demo.then(|| plan.db.clone());
     let result = run(plan);
     if let Some(db) = demo_db {
-        eprintln!("The demo database is kept at {}", db.display());
+        crate::console::note(format_args!(
+            "The demo database is kept at {}",
+            db.display()
+        ));
     }
     result
 }
@@ -367,7 +370,7 @@ fn start_logging(
             Some(guard)
         }
         Err(reason) => {
-            eprintln!("taproll: logging is off: {reason}");
+            crate::console::note(format_args!("taproll: logging is off: {reason}"));
             None
         }
     }

@@ -1,13 +1,32 @@
 use clap::Parser;
+use std::io::Write;
 use std::process::ExitCode;
+use taproll::console;
+use taproll::launch::LaunchError;
 
 fn main() -> ExitCode {
-    let cli = taproll::cli::Cli::parse();
+    let cli = match taproll::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        // --help, --version or a usage error, printed here: clap's own exit
+        // would ignore a failure to print them.
+        Err(usage) => {
+            let code = ExitCode::from(u8::try_from(usage.exit_code()).unwrap_or(1));
+            return match usage.print().and_then(|()| std::io::stdout().flush()) {
+                Ok(()) => code,
+                Err(e) if console::is_closed_pipe(&e) || usage.use_stderr() => code,
+                Err(e) => fail(&LaunchError::Output(e)),
+            };
+        }
+    };
     match taproll::launch::main(cli) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("taproll: {error}");
-            ExitCode::FAILURE
-        }
+        Err(LaunchError::Output(e)) if console::is_closed_pipe(&e) => ExitCode::SUCCESS,
+        Err(error) => fail(&error),
     }
+}
+
+fn fail(error: &LaunchError) -> ExitCode {
+    // Not eprintln!: with standard error gone too, it would panic.
+    let _ = writeln!(std::io::stderr(), "taproll: {error}");
+    ExitCode::FAILURE
 }

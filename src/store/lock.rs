@@ -4,7 +4,7 @@
 //! one session would each show half the truth. The lock file also records the
 //! holder's pid so the refusal can say who has it.
 
-use super::StoreError;
+use super::{StoreError, write_error};
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, Write};
 use std::os::unix::fs::OpenOptionsExt;
@@ -18,10 +18,7 @@ pub struct WriterLock {
 impl WriterLock {
     pub fn acquire(db: &Path) -> Result<Self, StoreError> {
         let path = lock_path(db);
-        let open_error = |source| StoreError::Open {
-            path: path.clone(),
-            source,
-        };
+        let open_error = |source| write_error(db, &path, source);
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             use std::os::unix::fs::DirBuilderExt;
             // Made private: it holds the database with every student's name.

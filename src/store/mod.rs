@@ -40,6 +40,44 @@ pub enum StoreError {
         found: i64,
         known: i64,
     },
+    #[error(
+        "the database {path} cannot be written here ({source}); pass --db with a file in a writable folder (a copy, if this one holds classes)"
+    )]
+    ReadOnly {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "{path} is a folder, not a database file; pass --db with a file name, such as {}",
+        path.join("taproll.db").display()
+    )]
+    Folder { path: PathBuf },
+    #[error("{path} is not a regular file (it is {kind}); pass --db with a database file")]
+    NotAFile { path: PathBuf, kind: &'static str },
+    #[error("{path} is not a taproll database ({why}); pass --db with the right file")]
+    NotOurs { path: PathBuf, why: String },
+    #[error(
+        "the database {path} is damaged ({why}); restore it from a backup, or pass --db with another file"
+    )]
+    Damaged { path: PathBuf, why: String },
+    #[error(
+        "the database {path} was written by an older taproll (schema {found}, this one uses {known}) and must be upgraded to be read, but it cannot be written here ({why}); copy it to a writable folder and pass --db with the copy"
+    )]
+    CannotUpgrade {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+        why: String,
+    },
+    #[error(
+        "the database {path} cannot be read here: its last changes are in {path}-wal, which SQLite reads only in a writable folder or beside its {path}-shm file; copy the database with its -wal file to a writable folder and pass --db with the copy"
+    )]
+    WalOnReadOnly { path: PathBuf },
+    #[error("cannot use the database {path}: {source}")]
+    Database {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("the database holds a bad value: {0}")]
@@ -59,17 +97,25 @@ pub struct Store {
 
 impl Store {
     /// Opens (creating if needed, mode 0600) the database as its one writer.
+    /// A file that is not a taproll database is refused before anything
+    /// touches it: no lock file beside it, no change of mode.
     pub fn open(path: &Path) -> Result<Self> {
+        if let Found::Sqlite { wal } = examine(path)? {
+            check_ours(&inspector(path, wal)?, path)?;
+        }
         let lock = WriterLock::acquire(path)?;
         create_private_file(path)?;
-        let mut conn = Connection::open(path)?;
+        let mut conn = Connection::open(path).map_err(|e| located(path, e))?;
         // WAL lets a report read while the roster writes; synchronous=FULL makes
         // each committed tap survive a power cut, not only a crash.
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.busy_timeout(Duration::from_secs(5))?;
-        schema::migrate(&mut conn, path)?;
+        let setup = |conn: &Connection| {
+            conn.pragma_update(None, "journal_mode", "WAL")?;
+            conn.pragma_update(None, "synchronous", "FULL")?;
+            conn.pragma_update(None, "foreign_keys", "ON")?;
+            conn.busy_timeout(Duration::from_secs(5))
+        };
+        setup(&conn).map_err(|e| located(path, e))?;
+        schema::migrate(&mut conn, path).map_err(|e| e.at(path))?;
         Ok(Self {
             conn,
             _lock: Some(lock),
@@ -77,27 +123,53 @@ impl Store {
     }
 
     /// Opens an existing database to read only, without the writer lock, so
-    /// reports and listings work while a class is being taken. A database of
-    /// an older schema is opened to write once, to migrate it.
+    /// reports and listings work while a class is being taken, and on
+    /// read-only media. A database of an older schema is opened to write
+    /// once, to migrate it.
     pub fn open_read_only(path: &Path) -> Result<Self> {
-        use rusqlite::OpenFlags;
-        if !path.exists() {
-            return Err(StoreError::Open {
-                path: path.to_path_buf(),
-                source: std::io::Error::new(
-                    std::io::ErrorKind::NotFound,
-                    "no such file (no class has been taken with this database yet?)",
-                ),
-            });
+        let wal = match examine(path)? {
+            Found::Nothing => {
+                return Err(StoreError::Open {
+                    path: path.to_path_buf(),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        "no such file (no class has been taken with this database yet?)",
+                    ),
+                });
+            }
+            Found::Empty => false,
+            Found::Sqlite { wal } => wal,
+        };
+        // A WAL file is looked at first without leaving a -wal or -shm
+        // beside it, in case it is not ours; any other on the reader itself.
+        if wal {
+            check_ours(&inspector(path, wal)?, path)?;
         }
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        conn.busy_timeout(Duration::from_secs(5))?;
-        if schema::needs_migration(&conn, path)? {
+        let (conn, immutable) = open_reader(path, wal, false)?;
+        if !wal {
+            check_ours(&conn, path)?;
+        }
+        if schema::needs_migration(&conn, path).map_err(|e| e.at(path))? {
+            let found = schema::stored_version(&conn, path).map_err(|e| e.at(path))?;
             drop(conn);
-            return Self::open(path);
+            let cannot_upgrade = |why: String| StoreError::CannotUpgrade {
+                path: path.to_path_buf(),
+                found,
+                known: schema::known_version(),
+                why,
+            };
+            if immutable {
+                return Err(cannot_upgrade("the folder is read-only".to_string()));
+            }
+            return Self::open(path).map_err(|e| match e {
+                StoreError::ReadOnly { source, .. } => cannot_upgrade(source.to_string()),
+                StoreError::Database { source, .. }
+                    if source.sqlite_error_code() == Some(rusqlite::ErrorCode::ReadOnly) =>
+                {
+                    cannot_upgrade(source.to_string())
+                }
+                other => other,
+            });
         }
         Ok(Self { conn, _lock: None })
     }
@@ -117,14 +189,243 @@ impl Store {
     }
 }
 
-/// Creates the database file with mode 0600, or tightens an existing one
-/// (and its -wal and -shm files) to it. The folder exists: the lock made it.
-fn create_private_file(path: &Path) -> Result<()> {
-    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+impl StoreError {
+    /// An SQLite error met while opening, with the database's path.
+    fn at(self, path: &Path) -> Self {
+        match self {
+            StoreError::Sqlite(e) => located(path, e),
+            other => other,
+        }
+    }
+}
+
+/// An SQLite error met while opening `path`, named with it.
+fn located(path: &Path, error: rusqlite::Error) -> StoreError {
+    use rusqlite::ErrorCode::{DatabaseCorrupt, NotADatabase};
+    match error.sqlite_error_code() {
+        Some(DatabaseCorrupt | NotADatabase) => StoreError::Damaged {
+            path: path.to_path_buf(),
+            why: error.to_string(),
+        },
+        _ => StoreError::Database {
+            path: path.to_path_buf(),
+            source: error,
+        },
+    }
+}
+
+/// What is at a database path, learnt without writing anything there.
+enum Found {
+    Nothing,
+    Empty,
+    /// An SQLite file; `wal` when it is in WAL mode.
+    Sqlite {
+        wal: bool,
+    },
+}
+
+/// Looks at the path before SQLite does: a folder, a device or a file that
+/// is not SQLite is named as such (SQLite would say "disk I/O error" or "file
+/// is not a database"), and a file shorter than its header says is damaged.
+fn examine(path: &Path) -> Result<Found> {
+    use std::io::Read;
+    use std::os::unix::fs::FileTypeExt;
     let open_error = |source| StoreError::Open {
         path: path.to_path_buf(),
         source,
     };
+    let meta = match std::fs::metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Found::Nothing),
+        Err(e) => return Err(open_error(e)),
+    };
+    let kind = meta.file_type();
+    if kind.is_dir() {
+        return Err(StoreError::Folder {
+            path: path.to_path_buf(),
+        });
+    }
+    if !kind.is_file() {
+        return Err(StoreError::NotAFile {
+            path: path.to_path_buf(),
+            kind: if kind.is_fifo() {
+                "a FIFO"
+            } else if kind.is_socket() {
+                "a socket"
+            } else {
+                "a device"
+            },
+        });
+    }
+    if meta.len() == 0 {
+        return Ok(Found::Empty);
+    }
+    let mut header = Vec::with_capacity(100);
+    std::fs::File::open(path)
+        .and_then(|file| file.take(100).read_to_end(&mut header))
+        .map_err(open_error)?;
+    if !header.starts_with(b"SQLite format 3\0") {
+        return Err(StoreError::NotOurs {
+            path: path.to_path_buf(),
+            why: "it is not an SQLite file".to_string(),
+        });
+    }
+    let damaged = |why: String| StoreError::Damaged {
+        path: path.to_path_buf(),
+        why,
+    };
+    if header.len() < 100 {
+        return Err(damaged(format!(
+            "it is {} bytes, shorter than an SQLite header",
+            header.len()
+        )));
+    }
+    let be32 = |at: usize| {
+        u32::from_be_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]])
+    };
+    let page_size = match u16::from_be_bytes([header[16], header[17]]) {
+        1 => 65536,
+        size => u64::from(size),
+    };
+    // The page count in the header is valid when the change counter matches
+    // (always, since SQLite 3.7). Changes still in a -wal or -journal file
+    // may leave the main file short for a moment: look only without them.
+    let pages = u64::from(be32(28));
+    let expected = pages * page_size;
+    if be32(24) == be32(92)
+        && meta.len() < expected
+        && !has_content(&beside(path, "-wal"))
+        && !has_content(&beside(path, "-journal"))
+    {
+        return Err(damaged(format!(
+            "it is {} bytes where its header says {expected}: it was cut short, by a full disk or an interrupted copy",
+            meta.len()
+        )));
+    }
+    Ok(Found::Sqlite {
+        wal: header[18] == 2 && header[19] == 2,
+    })
+}
+
+/// Refuses an SQLite file that another program made.
+fn check_ours(conn: &Connection, path: &Path) -> Result<()> {
+    match schema::foreign(conn).map_err(|e| e.at(path))? {
+        Some(why) => Err(StoreError::NotOurs {
+            path: path.to_path_buf(),
+            why,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// A read-only connection that has read the schema: SQLite opens lazily,
+/// and only the first read says whether it can. `immutable` reads without
+/// locks, -wal or -shm: only for a file nothing writes.
+fn reader(path: &Path, immutable: bool) -> rusqlite::Result<Connection> {
+    use rusqlite::OpenFlags;
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = if immutable {
+        Connection::open_with_flags(immutable_uri(path), flags | OpenFlags::SQLITE_OPEN_URI)?
+    } else {
+        Connection::open_with_flags(path, flags)?
+    };
+    conn.busy_timeout(Duration::from_secs(5))?;
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))?;
+    Ok(conn)
+}
+
+/// A connection to look at an existing file before it is known to be ours.
+fn inspector(path: &Path, wal: bool) -> Result<Connection> {
+    Ok(open_reader(path, wal, true)?.0)
+}
+
+/// A read-only connection to an existing SQLite file, and whether it is
+/// immutable. A WAL file without -wal and -shm files is open nowhere;
+/// `when_idle` reads it as immutable, since a plain read-only connection
+/// would leave a -wal and a -shm beside it.
+fn open_reader(path: &Path, wal: bool, when_idle: bool) -> Result<(Connection, bool)> {
+    let idle = !beside(path, "-wal").exists() && !beside(path, "-shm").exists();
+    let immutable = || {
+        reader(path, true)
+            .map(|conn| (conn, true))
+            .map_err(|e| located(path, e))
+    };
+    if wal && idle && when_idle {
+        return immutable();
+    }
+    match reader(path, false) {
+        Ok(conn) => Ok((conn, false)),
+        // A WAL database is read with its -shm file, which SQLite makes
+        // beside it; in a read-only folder it cannot (CANTOPEN on a
+        // read-only mount, READONLY where permissions forbid). With no -wal file
+        // holding changes the main file is the whole database, and no
+        // taproll has it open (its -wal would be there): read it as
+        // immutable.
+        Err(e)
+            if wal
+                && matches!(
+                    e.sqlite_error_code(),
+                    Some(rusqlite::ErrorCode::CannotOpen | rusqlite::ErrorCode::ReadOnly)
+                ) =>
+        {
+            if has_content(&beside(path, "-wal")) {
+                return Err(StoreError::WalOnReadOnly {
+                    path: path.to_path_buf(),
+                });
+            }
+            tracing::info!(path = %path.display(), "read-only folder: database read as immutable");
+            immutable()
+        }
+        Err(e) => Err(located(path, e)),
+    }
+}
+
+/// `file:PATH?mode=ro&immutable=1`, the path percent-encoded.
+fn immutable_uri(path: &Path) -> std::ffi::OsString {
+    use std::os::unix::ffi::{OsStrExt, OsStringExt};
+    let mut uri = b"file:".to_vec();
+    for &byte in path.as_os_str().as_bytes() {
+        if byte.is_ascii_alphanumeric() || b"/-._~".contains(&byte) {
+            uri.push(byte);
+        } else {
+            uri.extend_from_slice(format!("%{byte:02X}").as_bytes());
+        }
+    }
+    uri.extend_from_slice(b"?mode=ro&immutable=1");
+    std::ffi::OsString::from_vec(uri)
+}
+
+/// `path` with `suffix` added: its -wal, -shm, -journal or .lock file.
+fn beside(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+fn has_content(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|meta| meta.len() > 0)
+}
+
+/// An error opening `file` (the database, or its lock) to write.
+fn write_error(db: &Path, file: &Path, source: std::io::Error) -> StoreError {
+    use std::io::ErrorKind::{PermissionDenied, ReadOnlyFilesystem};
+    match source.kind() {
+        PermissionDenied | ReadOnlyFilesystem => StoreError::ReadOnly {
+            path: db.to_path_buf(),
+            source,
+        },
+        _ => StoreError::Open {
+            path: file.to_path_buf(),
+            source,
+        },
+    }
+}
+
+/// Creates the database file with mode 0600, or tightens an existing one
+/// (and its -wal and -shm files) to it. The folder exists: the lock made it.
+fn create_private_file(path: &Path) -> Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let open_error = |source| write_error(path, path, source);
     // SQLite gives new -wal and -shm files the mode of the main file.
     let file = std::fs::OpenOptions::new()
         .write(true)
@@ -136,10 +437,8 @@ fn create_private_file(path: &Path) -> Result<()> {
     let private = std::fs::Permissions::from_mode(0o600);
     file.set_permissions(private.clone()).map_err(open_error)?;
     for suffix in ["-wal", "-shm"] {
-        let mut side = path.as_os_str().to_owned();
-        side.push(suffix);
         // Absent until SQLite makes them; then made with the mode above.
-        let _ = std::fs::set_permissions(side, private.clone());
+        let _ = std::fs::set_permissions(beside(path, suffix), private.clone());
     }
     Ok(())
 }

@@ -139,8 +139,13 @@ pub fn needs_migration(conn: &Connection, path: &Path) -> Result<bool> {
     Ok(stored_version(conn, path)? < MIGRATIONS.len() as i64)
 }
 
+/// The schema version this taproll writes.
+pub fn known_version() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
 /// The schema version of the file; an error if a newer taproll wrote it.
-fn stored_version(conn: &Connection, path: &Path) -> Result<i64> {
+pub fn stored_version(conn: &Connection, path: &Path) -> Result<i64> {
     let known = MIGRATIONS.len() as i64;
     let found: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
     if found > known {
@@ -163,4 +168,57 @@ pub fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
         tracing::info!(version = index + 1, "database migrated");
     }
     Ok(())
+}
+
+/// Why an SQLite file is another program's, or `None` when it may be ours: a
+/// new file has no tables, and taproll's have a version and at least the
+/// tables of that version (tables a user added for their own queries are
+/// let be).
+pub fn foreign(conn: &Connection) -> Result<Option<String>> {
+    let found: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    let tables = table_names(conn)?;
+    if tables.is_empty() {
+        return Ok(None);
+    }
+    let another = "it is an SQLite database of another program";
+    if found <= 0 {
+        return Ok(Some(format!("{another}, with tables {}", some_of(&tables))));
+    }
+    let missing: Vec<String> = tables_of_version(found.min(known_version()))?
+        .into_iter()
+        .filter(|table| !tables.contains(table))
+        .collect();
+    if missing.is_empty() {
+        Ok(None)
+    } else {
+        Ok(Some(format!(
+            "{another}: it has no table {}",
+            some_of(&missing)
+        )))
+    }
+}
+
+fn table_names(conn: &Connection) -> Result<Vec<String>> {
+    let mut statement = conn.prepare(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite~_%' ESCAPE '~' ORDER BY name",
+    )?;
+    let names = statement.query_map([], |row| row.get(0))?;
+    Ok(names.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The tables of a taproll database of `version`, made in memory.
+fn tables_of_version(version: i64) -> Result<Vec<String>> {
+    let conn = Connection::open_in_memory()?;
+    for sql in MIGRATIONS.iter().take(version as usize) {
+        conn.execute_batch(sql)?;
+    }
+    table_names(&conn)
+}
+
+/// The first few names, for a message.
+fn some_of(names: &[String]) -> String {
+    match names {
+        [a, b, c, _, ..] => format!("{a}, {b}, {c}, …"),
+        _ => names.join(", "),
+    }
 }
