@@ -9,8 +9,9 @@ CARGO ?= cargo
 BUILD_PACKAGES := pkg-config libpcsclite-dev
 # Tests also run a real PC/SC stack with virtual readers, and the real binary in tmux.
 TEST_PACKAGES := $(BUILD_PACKAGES) pcscd vsmartcard-vpcd tmux
-# The latency benchmark compares taproll with pcsc_scan on the same taps.
-BENCH_PACKAGES := $(TEST_PACKAGES) pcsc-tools
+# The latency benchmark compares taproll with pcsc_scan on the same taps, the
+# import benchmark with the sqlite3 shell's .import of the same file.
+BENCH_PACKAGES := $(TEST_PACKAGES) pcsc-tools sqlite3
 
 .PHONY: demo test bench deps-build deps-test
 
@@ -27,6 +28,7 @@ bench:
 	$(CARGO) bench --locked --bench taproll
 	$(CARGO) bench --locked --bench pcsc_latency
 	$(CARGO) bench --locked --bench reports
+	$(CARGO) bench --locked --bench import
 
 deps-build:
 	@$(call apt_install,$(BUILD_PACKAGES))

@@ -78,6 +78,9 @@ pub struct SessionConfig {
     /// 0: never.
     pub absent_after_minutes: u32,
     pub debounce_seconds: u32,
+    /// How long the question about a session found open waits for an
+    /// answer before going on with the session.
+    pub resume_question_seconds: u32,
 }
 
 impl Default for SessionConfig {
@@ -86,6 +89,7 @@ impl Default for SessionConfig {
             late_after_minutes: 10,
             absent_after_minutes: 0,
             debounce_seconds: 3,
+            resume_question_seconds: 60,
         }
     }
 }
@@ -244,6 +248,11 @@ fn validate(config: &Config, file: &Path, text: &str) -> Result<(), ConfigError>
         config.session.debounce_seconds <= 600,
         "session.debounce_seconds",
         "must be between 0 and 600 seconds",
+    )?;
+    check(
+        (1..=3600).contains(&config.session.resume_question_seconds),
+        "session.resume_question_seconds",
+        "must be between 1 and 3600 seconds",
     )?;
     if let Err(message) = Zone::parse(&config.report.time_zone) {
         return Err(toml_file::invalid_value(file, text, "report.time_zone", message).into());

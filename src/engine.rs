@@ -20,6 +20,10 @@ pub struct Engine {
     new_label: Option<String>,
     /// The end-of-session export; `None`: not offered.
     export: Option<ExportSettings>,
+    /// The session was found open and the instructor is asked whether to go
+    /// on with it: the newest tap before the question. Taps after it go to
+    /// a new session if that is the answer.
+    resume_since: Option<i64>,
 }
 
 /// What a front end should show after one reader event.
@@ -50,7 +54,21 @@ impl Engine {
             new_start: None,
             new_label: None,
             export: None,
+            resume_since: None,
         }
+    }
+
+    /// The session was found open: the taps from now on may still move to
+    /// a new session (`start_new_session`).
+    pub fn asking_to_resume(mut self) -> store::Result<Self> {
+        self.resume_since = Some(self.store.last_tap_id()?);
+        Ok(self)
+    }
+
+    /// The instructor went on with the session found open (or let the
+    /// question time out): its taps stay where they are.
+    pub fn resumed(&mut self) {
+        self.resume_since = None;
     }
 
     pub fn with_new_session_plan(
@@ -172,20 +190,36 @@ impl Engine {
         result
     }
 
-    /// Ends the current session and starts a new one for the same course.
-    pub fn start_new_session(&mut self) -> store::Result<()> {
-        if self.session.ended_at.is_none() {
-            self.end_session()?;
-        }
+    /// Ends the current session and starts a new one for the same course;
+    /// the taps recorded while the resume question was open come along.
+    /// Returns how many taps moved.
+    pub fn start_new_session(&mut self) -> store::Result<usize> {
         let at = now();
         let start = self.new_start.unwrap_or(at);
-        self.session = self
-            .store
-            .start_or_resume_session(&self.session.course, &start, &at)?;
+        let moved = match self.resume_since.take() {
+            Some(since) if self.session.ended_at.is_none() => {
+                let result = self
+                    .store
+                    .restart_session(&self.session, &self.policy, since, &start);
+                log_failure("start a new session", &result);
+                let (session, moved) = result?;
+                self.session = session;
+                moved
+            }
+            _ => {
+                if self.session.ended_at.is_none() {
+                    self.end_session()?;
+                }
+                self.session =
+                    self.store
+                        .start_or_resume_session(&self.session.course, &start, &at)?;
+                0
+            }
+        };
         if let Some(label) = &self.new_label {
             self.store.set_session_label(self.session.id, label)?;
         }
-        Ok(())
+        Ok(moved)
     }
 
     pub fn remove_cards(&self, student_id: i64) -> store::Result<usize> {

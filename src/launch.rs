@@ -78,6 +78,8 @@ struct Plan {
     demo: bool,
     bell: Vec<Cue>,
     export: ExportSettings,
+    /// How long the TUI asks about a session found open.
+    resume_question: chrono::Duration,
 }
 
 enum ReaderChoice {
@@ -154,6 +156,11 @@ fn plan_demo(args: DemoArgs) -> Result<Plan, LaunchError> {
         headless: args.headless,
         demo: true,
         bell: Vec::new(),
+        resume_question: chrono::Duration::seconds(
+            crate::config::SessionConfig::default()
+                .resume_question_seconds
+                .into(),
+        ),
     })
 }
 
@@ -227,6 +234,7 @@ fn plan_run(args: RunArgs, config: &Config, dirs: Option<&Dirs>) -> Result<Plan,
         headless: args.headless,
         demo: false,
         bell: config.feedback.bell.clone(),
+        resume_question: chrono::Duration::seconds(config.session.resume_question_seconds.into()),
     })
 }
 
@@ -257,10 +265,15 @@ fn run(plan: Plan) -> Result<(), LaunchError> {
         }
         session
     };
-    let engine = Engine::new(store, session, plan.policy)
+    let mut engine = Engine::new(store, session, plan.policy)
         .with_admin_cards(plan.admin_cards)
         .with_new_session_plan(planned_start, plan.label.clone())
         .with_export(plan.export.clone());
+    // The TUI asks whether to go on with a session found open; headless
+    // (a kiosk) simply goes on.
+    if resumed && !plan.headless {
+        engine = engine.asking_to_resume()?;
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -296,7 +309,7 @@ fn run(plan: Plan) -> Result<(), LaunchError> {
             wedge,
             bell: plan.bell,
             reader_end: reader_end.map(str::to_string),
-            resumed,
+            resume_question: resumed.then_some(plan.resume_question),
             keys: plan.keys,
             export_to: plan.export.describe(),
         };

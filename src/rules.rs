@@ -93,9 +93,11 @@ pub fn first_tap_mark(policy: &Policy, session_start: &Timestamp, at: &Timestamp
 pub struct Counts {
     pub present: usize,
     pub late: usize,
-    /// Marked absent, or with no mark yet.
     pub absent: usize,
     pub excused: usize,
+    /// No mark yet (the session is open): not absent until it ends, as the
+    /// reports say.
+    pub unmarked: usize,
 }
 
 pub fn tally(rows: &[RosterRow]) -> Counts {
@@ -105,7 +107,8 @@ pub fn tally(rows: &[RosterRow]) -> Counts {
             Some(Mark::Present) => counts.present += 1,
             Some(Mark::Late) => counts.late += 1,
             Some(Mark::Excused) => counts.excused += 1,
-            Some(Mark::Absent) | None => counts.absent += 1,
+            Some(Mark::Absent) => counts.absent += 1,
+            None => counts.unmarked += 1,
         }
     }
     counts
@@ -242,7 +245,7 @@ mod tests {
     }
 
     #[test]
-    fn tally_counts_unmarked_students_as_absent() {
+    fn tally_counts_unmarked_students_apart_from_absent_ones() {
         let row = |mark| RosterRow {
             student: Student {
                 id: 1,
@@ -267,8 +270,9 @@ mod tests {
             Counts {
                 present: 2,
                 late: 1,
-                absent: 2,
-                excused: 1
+                absent: 1,
+                excused: 1,
+                unmarked: 1
             }
         );
     }

@@ -478,3 +478,24 @@ fn adding_a_student_with_a_number_that_is_taken_is_refused() {
         .unwrap();
     assert_eq!(store.roster_listing(other.id).unwrap().len(), 1);
 }
+
+#[test]
+fn a_student_typed_in_with_a_name_too_long_is_refused() {
+    let sandbox = Sandbox::new();
+    let store = Store::open(&sandbox.path("taproll.db")).unwrap();
+    let (session, _) = class(&store);
+    let error = store
+        .save_student(session.course.id, None, "s-long", &"x".repeat(10_000))
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "the name is 10000 characters long; taproll keeps at most 200"
+    );
+    assert!(
+        store
+            .student_numbers()
+            .unwrap()
+            .iter()
+            .all(|no| no != "s-long")
+    );
+}

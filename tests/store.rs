@@ -411,3 +411,80 @@ fn sessions_closed_stale_by_an_older_taproll_get_their_absentees_on_upgrade() {
         "a session ended by x is untouched"
     );
 }
+
+#[test]
+fn a_new_session_chosen_at_the_resume_question_takes_the_taps_since_along() {
+    let sandbox = Sandbox::new();
+    let path = sandbox.path("taproll.db");
+    let mut store = Store::open(&path).unwrap();
+    let old = class(&store);
+    let policy = Policy::default();
+    store
+        .record_tap(&old, &policy, "Door", &uid("04A1B2C3"), &at("09:04:00"))
+        .unwrap();
+    // taproll restarts at 13:00 and asks; taps go on being recorded.
+    let since = store.last_tap_id().unwrap();
+    let during = store
+        .record_tap(&old, &policy, "Door", &uid("04A1B2C3"), &at("13:00:05"))
+        .unwrap();
+    assert!(matches!(during.outcome, Outcome::Duplicate { .. }));
+    store
+        .record_tap(&old, &policy, "Door", &uid("04FFFFFF"), &at("13:00:09"))
+        .unwrap();
+    let (new, moved) = store
+        .restart_session(&old, &policy, since, &at("13:00:00"))
+        .unwrap();
+    assert_eq!(moved, 2);
+    assert_ne!(new.id, old.id);
+    let taps: Vec<String> = store
+        .session_taps(new.id)
+        .unwrap()
+        .into_iter()
+        .map(|(_, uid, outcome)| format!("{uid} {outcome}"))
+        .collect();
+    assert_eq!(
+        taps,
+        ["04A1B2C3 present", "04FFFFFF unknown"],
+        "decided again"
+    );
+    assert_eq!(store.session_taps(old.id).unwrap().len(), 1);
+    assert_eq!(
+        marks_of(&path, old.id),
+        [
+            ("s1".to_string(), "present".to_string(), "card".to_string()),
+            ("s2".to_string(), "absent".to_string(), "auto".to_string()),
+        ],
+        "the old session keeps its own taps and is ended as x ends it"
+    );
+    assert_eq!(
+        marks_of(&path, new.id),
+        [("s1".to_string(), "present".to_string(), "card".to_string())]
+    );
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let ended: String = conn
+        .query_row(
+            "SELECT ended_at FROM sessions WHERE id = ?1",
+            [old.id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        ended, "2026-11-30T09:04:00.000+01:00",
+        "at its last own tap"
+    );
+    let queued: Vec<i64> = conn
+        .prepare(
+            "SELECT json_extract(payload, '$.session_id') FROM outbox
+             WHERE kind = 'tap' ORDER BY id",
+        )
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        queued,
+        [old.id, new.id, new.id],
+        "each tap queued once, in its session"
+    );
+}

@@ -475,15 +475,31 @@ mod dialogs {
     #[test]
     fn an_open_session_found_at_start_is_offered() {
         let mut app = app(30, 15);
-        app.dialog = Some(Dialog::Resume);
+        let until = at("09:13:34");
+        app.dialog = Some(Dialog::Resume { until });
         insta::assert_snapshot!("resume_offer", render(&mut app, 80, 24, COLOR).backend());
         assert_eq!(key(&mut app, KeyCode::Char('n')), Action::NewSession);
-        app.dialog = Some(Dialog::Resume);
+        app.dialog = Some(Dialog::Resume { until });
         assert_eq!(
             key(&mut app, KeyCode::Enter),
-            Action::Redraw,
+            Action::ContinueSession,
             "Enter continues"
         );
+        assert!(app.dialog.is_none());
+    }
+
+    #[test]
+    fn an_unanswered_resume_question_goes_on_with_the_session_by_itself() {
+        let mut app = app(30, 15);
+        let until = at("09:13:34");
+        app.dialog = Some(Dialog::Resume { until });
+        assert_eq!(app.tick(at("09:13:00")), Action::Redraw);
+        let screen = render(&mut app, 80, 24, COLOR).backend().to_string();
+        assert!(
+            screen.contains("Goes on with it by itself in 34 s."),
+            "{screen}"
+        );
+        assert_eq!(app.tick(until), Action::ContinueSession);
         assert!(app.dialog.is_none());
     }
 
@@ -574,13 +590,109 @@ fn a_wedge_tap_during_the_resume_question_is_not_taken_as_an_answer() {
     use taproll::tui::dialog::Dialog;
     let mut app = app(3, 0);
     app.wedge_input = Some(String::new());
-    app.dialog = Some(Dialog::Resume);
+    let resume = Dialog::Resume {
+        until: at("09:13:34"),
+    };
+    app.dialog = Some(resume.clone());
     for c in "04a1".chars() {
         app.on_key(KeyEvent::from(KeyCode::Char(c)));
     }
-    assert_eq!(app.dialog, Some(Dialog::Resume), "still asking");
+    assert_eq!(app.dialog, Some(resume), "still asking");
     assert_eq!(
         app.on_key(KeyEvent::from(KeyCode::Enter)),
         Action::WedgeLine("04a1".into())
     );
+}
+
+#[test]
+fn ready_is_not_said_while_no_reader_is_connected() {
+    let mut app = app(3, 0);
+    app.apply(Update::Reader(ReaderEvent::ReaderRemoved {
+        reader: "ACS ACR122U 00 00".into(),
+    }));
+    let screen = render(&mut app, 80, 24, COLOR).backend().to_string();
+    assert!(!screen.contains("Ready"), "{screen}");
+    assert!(
+        screen.contains("No card reader — taps cannot be recorded"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn a_banner_makes_way_for_ready_after_a_while() {
+    let mut app = app(3, 0);
+    tap(&mut app, "04A1B2C3", Outcome::Present, Some(student(0)));
+    app.tick(at("09:12:50"));
+    assert!(matches!(app.banner, taproll::tui::app::Banner::Tap(_)));
+    app.tick(at("09:12:54"));
+    assert_eq!(app.banner, taproll::tui::app::Banner::Ready);
+    app.set_banner(taproll::tui::app::Banner::Failed {
+        what: "The mark was NOT saved".into(),
+        error: "disk full".into(),
+    });
+    app.tick(at("09:13:30"));
+    assert!(
+        matches!(app.banner, taproll::tui::app::Banner::Failed { .. }),
+        "a failure stays longer"
+    );
+    app.tick(at("09:13:54"));
+    assert_eq!(app.banner, taproll::tui::app::Banner::Ready);
+}
+
+#[test]
+fn a_narrow_terminal_shows_fewer_columns_not_one_letter_names() {
+    let mut app = app(12, 6);
+    let screen = render(&mut app, 40, 12, COLOR).backend().to_string();
+    assert!(screen.contains("Ada Lovelace"), "{screen}");
+    assert!(!screen.contains("Student ID"), "{screen}");
+    let screen = render(&mut app, 50, 12, COLOR).backend().to_string();
+    assert!(
+        screen.contains("Ada Lovelace") && screen.contains("Student ID"),
+        "{screen}"
+    );
+    assert!(!screen.contains("Time"), "{screen}");
+}
+
+#[test]
+fn the_counts_say_unmarked_and_a_mark_by_hand_says_manual() {
+    let mut app = app(4, 1);
+    let mut rows = app.rows.clone();
+    rows[1].mark = Some(Mark::Excused);
+    rows[1].source = Some(MarkSource::Manual);
+    app.set_rows(rows);
+    let screen = render(&mut app, 80, 24, COLOR).backend().to_string();
+    assert!(screen.contains("Absent 0"), "{screen}");
+    assert!(screen.contains("Unmarked 2"), "{screen}");
+    assert!(screen.contains("excused manual"), "{screen}");
+    assert!(!screen.contains(" hand"), "{screen}");
+}
+
+#[test]
+fn over_a_dialog_the_hint_says_how_to_close_it() {
+    let mut app = app(3, 0);
+    tap(&mut app, "04FFFFFF", Outcome::Unknown, None);
+    app.dialog = Some(taproll::tui::dialog::Dialog::ConfirmEnd);
+    let screen = render(&mut app, 80, 24, COLOR).backend().to_string();
+    assert!(screen.contains("Esc close"), "{screen}");
+    assert!(!screen.contains("q quit"), "{screen}");
+}
+
+#[test]
+fn a_long_saved_report_banner_keeps_its_start_and_end_at_80_columns() {
+    let mut app = app(3, 0);
+    app.set_banner(taproll::tui::app::Banner::Info {
+        headline:
+            "Report saved in /home/instructor/Documents/attendance/networks-101/taproll-reports"
+                .into(),
+        detail: "Networks_101-2026-11-30-session-7.csv, Networks_101-2026-11-30-session-7.xlsx"
+            .into(),
+    });
+    let screen = render(&mut app, 80, 24, COLOR).backend().to_string();
+    assert!(
+        screen.contains("Report saved in /home/instructor"),
+        "{screen}"
+    );
+    assert!(screen.contains("…"), "{screen}");
+    assert!(screen.contains("taproll-reports"), "{screen}");
+    assert!(screen.contains("session-7.xlsx"), "{screen}");
 }

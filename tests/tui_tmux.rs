@@ -232,7 +232,7 @@ fn a_class_from_the_keyboard_enrol_excuse_end() {
     }
     tmux.run(&["send-keys", "-t", "t", "-l", "sick note"]);
     tmux.keys("Enter");
-    tmux.wait_for("Adele Goldberg                            s1018        excused hand");
+    tmux.wait_for("Adele Goldberg                            s1018        excused manual");
     // End the session.
     tmux.keys("Escape");
     tmux.keys("x");
@@ -310,20 +310,27 @@ fn a_class_from_the_keyboard_enrol_excuse_end() {
 #[test]
 fn the_next_run_offers_to_continue_an_open_session() {
     let sandbox = Sandbox::new();
-    let scenario = sandbox.write(
+    let idle = sandbox.write(
         "idle.toml",
         "[[tap]]\nat_ms = 3600000\nuid = \"04A1B2C3\"\n",
     );
-    let command = format!(
-        "XDG_STATE_HOME={state} {bin} run --course Networks --db {db} --scenario {scenario}; echo EXIT=$? DONE; sleep 60",
-        state = sandbox.path("state").display(),
-        bin = env!("CARGO_BIN_EXE_taproll"),
-        db = sandbox.path("taproll.db").display(),
-        scenario = scenario.display(),
+    // The second run: a student taps while the question is on screen.
+    let early = sandbox.write(
+        "early.toml",
+        "[[tap]]\nat_ms = 300\nuid = \"04D00D00\"\n[[tap]]\nat_ms = 3600000\nuid = \"04A1B2C3\"\n",
     );
+    let command = |scenario: &std::path::Path| {
+        format!(
+            "XDG_STATE_HOME={state} {bin} run --course Networks --db {db} --scenario {scenario}; echo EXIT=$? DONE; sleep 60",
+            state = sandbox.path("state").display(),
+            bin = env!("CARGO_BIN_EXE_taproll"),
+            db = sandbox.path("taproll.db").display(),
+            scenario = scenario.display(),
+        )
+    };
     // First run: a new session, then a "crash" (SIGKILL).
     {
-        let Some(tmux) = Tmux::start("resume1", 80, 24, &command) else {
+        let Some(tmux) = Tmux::start("resume1", 80, 24, &command(&idle)) else {
             return;
         };
         tmux.wait_for("Roster");
@@ -334,13 +341,25 @@ fn the_next_run_offers_to_continue_an_open_session() {
         assert!(sent.success());
         tmux.wait_for("DONE");
     }
-    let Some(tmux) = Tmux::start("resume2", 80, 24, &command) else {
+    let Some(tmux) = Tmux::start("resume2", 80, 24, &command(&early)) else {
         return;
     };
     tmux.wait_for("Open session found");
+    // The tap is recorded while the question waits for an answer.
+    let screen = tmux.wait_for("Unknown card 04:D0:0D:00");
+    assert!(screen.contains("Open session found"), "{screen}");
+    let conn = rusqlite::Connection::open(sandbox.path("taproll.db")).unwrap();
+    let tap_session = || -> i64 {
+        conn.query_row(
+            "SELECT session_id FROM taps WHERE uid = '04D00D00'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    assert_eq!(tap_session(), 1, "recorded into the open session");
     tmux.keys("n");
     tmux.wait_for("New session started");
-    let conn = rusqlite::Connection::open(sandbox.path("taproll.db")).unwrap();
     let sessions: Vec<(i64, Option<String>)> = conn
         .prepare("SELECT id, ended_at FROM sessions ORDER BY id")
         .unwrap()
@@ -351,6 +370,107 @@ fn the_next_run_offers_to_continue_an_open_session() {
     assert_eq!(sessions.len(), 2);
     assert!(sessions[0].1.is_some(), "the old session was ended");
     assert!(sessions[1].1.is_none(), "the new one is open");
+    assert_eq!(tap_session(), 2, "the tap moved to the new session");
+}
+
+#[test]
+fn an_unanswered_resume_question_goes_on_with_the_session() {
+    let sandbox = Sandbox::new();
+    let idle = sandbox.write(
+        "idle.toml",
+        "[[tap]]\nat_ms = 3600000\nuid = \"04A1B2C3\"\n",
+    );
+    let config = sandbox.write("config.toml", "[session]\nresume_question_seconds = 3\n");
+    let command = format!(
+        "XDG_STATE_HOME={state} {bin} run --config {config} --course Networks --db {db} --scenario {scenario}; echo EXIT=$? DONE; sleep 60",
+        state = sandbox.path("state").display(),
+        bin = env!("CARGO_BIN_EXE_taproll"),
+        db = sandbox.path("taproll.db").display(),
+        config = config.display(),
+        scenario = idle.display(),
+    );
+    {
+        let Some(tmux) = Tmux::start("timeout1", 80, 24, &command) else {
+            return;
+        };
+        tmux.wait_for("Roster");
+        Command::new("kill")
+            .args(["-KILL", &tmux.taproll_pid()])
+            .status()
+            .unwrap();
+        tmux.wait_for("DONE");
+    }
+    let Some(tmux) = Tmux::start("timeout2", 80, 24, &command) else {
+        return;
+    };
+    // Nobody answers (a kiosk after a power cut): it goes on by itself.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !tmux.screen().contains("Continuing session 1") {
+        assert!(Instant::now() < deadline, "{}", tmux.screen());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(!tmux.screen().contains("Open session found"));
+    let conn = rusqlite::Connection::open(sandbox.path("taproll.db")).unwrap();
+    let open: Vec<Option<String>> = conn
+        .prepare("SELECT ended_at FROM sessions ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(open, [None], "the one session goes on");
+}
+
+/// Runs taproll in a shell that outlives the terminal (it ignores SIGHUP)
+/// and writes taproll's exit status to a file.
+#[test]
+fn a_dropped_terminal_ends_taproll_without_a_panic_and_keeps_every_tap() {
+    let sandbox = Sandbox::new();
+    let scenario = sandbox.write("taps.toml", &common::scenario(3, 100));
+    let status = sandbox.path("status");
+    let command = format!(
+        "trap '' HUP; XDG_STATE_HOME={state} {bin} run --course Networks --db {db} --scenario {scenario}; echo $? > {status}",
+        state = sandbox.path("state").display(),
+        bin = env!("CARGO_BIN_EXE_taproll"),
+        db = sandbox.path("taproll.db").display(),
+        scenario = scenario.display(),
+        status = status.display(),
+    );
+    let Some(tmux) = Tmux::start("drop", 80, 24, &command) else {
+        return;
+    };
+    tmux.wait_for("scenario finished");
+    // The SSH connection drops: the terminal goes away under taproll.
+    tmux.run(&["kill-session", "-t", "t"]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let code = loop {
+        if let Ok(code) = std::fs::read_to_string(&status)
+            && !code.is_empty()
+        {
+            break code;
+        }
+        assert!(Instant::now() < deadline, "taproll did not end");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let log = logs(&sandbox);
+    assert_eq!(code.trim(), "0", "exit status; log:\n{log}");
+    assert!(!log.contains("panicked"), "{log}");
+    assert!(log.contains("the terminal is gone"), "{log}");
+    let conn = rusqlite::Connection::open(sandbox.path("taproll.db")).unwrap();
+    let taps: i64 = conn
+        .query_row("SELECT count(*) FROM taps", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(taps, 3);
+}
+
+/// Every log file taproll wrote in the sandbox, joined.
+fn logs(sandbox: &Sandbox) -> String {
+    let dir = sandbox.path("state/taproll");
+    let mut text = String::new();
+    for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+        text.push_str(&std::fs::read_to_string(entry.path()).unwrap_or_default());
+    }
+    text
 }
 
 #[test]

@@ -178,6 +178,8 @@ impl Store {
         student_no: &str,
         name: &str,
     ) -> Result<()> {
+        crate::domain::check_student_fields(student_no, name, None, None)
+            .map_err(|e| super::StoreError::Conflict(e.to_string()))?;
         let tx = self.conn.unchecked_transaction()?;
         let id = match existing {
             Some(id) => {

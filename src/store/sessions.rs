@@ -1,8 +1,12 @@
 //! Class sessions and the live roster of one.
 
 use super::marks::close_session;
+use super::taps::{decide, mark_and_queue};
 use super::{Result, Store, StoreError, format_time, parse_time};
-use crate::domain::{Course, Mark, MarkSource, RosterRow, Session, Student, Timestamp};
+use crate::domain::{
+    CardUid, Course, Mark, MarkSource, RosterRow, Session, Student, TapRecord, Timestamp,
+};
+use crate::rules::Policy;
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 
 /// An open session older than this is not resumed: it was never ended (a
@@ -58,6 +62,98 @@ impl Store {
             started_at: *start,
             ended_at: None,
         })
+    }
+
+    /// The newest tap's id (0 before the first): taps after it are new.
+    pub fn last_tap_id(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("SELECT COALESCE(max(id), 0) FROM taps", [], |r| r.get(0))?)
+    }
+
+    /// Ends the open session `old` and starts a new one, taking along the
+    /// taps recorded in `old` after tap `since`: taps keep being recorded
+    /// while the instructor is asked whether to continue a session found
+    /// open, and if the answer is "a new one", those taps belong to it. They
+    /// are decided again in the new session (a "duplicate" of a tap before
+    /// the crash is a first tap now), and their marks leave `old`.
+    /// Returns the new session and how many taps moved.
+    pub fn restart_session(
+        &self,
+        old: &Session,
+        policy: &Policy,
+        since: i64,
+        start: &Timestamp,
+    ) -> Result<(Session, usize)> {
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        let moved: Vec<(i64, String, String, String)> = tx
+            .prepare("SELECT id, at, reader, uid FROM taps WHERE session_id = ?1 AND id > ?2 ORDER BY id")?
+            .query_map(params![old.id, since], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+            .collect::<Result<_, _>>()?;
+        tx.execute(
+            "DELETE FROM marks WHERE session_id = ?1 AND source = 'card'
+               AND tap_id IN (SELECT id FROM taps WHERE session_id = ?1 AND id > ?2)",
+            params![old.id, since],
+        )?;
+        // Their events are queued again below, for the new session. (Nothing
+        // is sent before the server push exists; once it does, a sent event
+        // needs an event of its own saying the tap moved.)
+        tx.execute(
+            "DELETE FROM outbox WHERE kind = 'tap' AND sent_at IS NULL
+               AND json_extract(payload, '$.session_id') = ?1
+               AND json_extract(payload, '$.tap_id') > ?2",
+            params![old.id, since],
+        )?;
+        let ended_at: String = tx.query_row(
+            "SELECT COALESCE((SELECT max(at) FROM taps WHERE session_id = ?1 AND id <= ?2), started_at)
+             FROM sessions WHERE id = ?1",
+            params![old.id, since],
+            |r| r.get(0),
+        )?;
+        // The old class ended at its last tap, as a stale session does.
+        close_session(&tx, old.id, old.course.id, &parse_time(&ended_at)?)?;
+        tx.execute(
+            "INSERT INTO sessions (course_id, started_at) VALUES (?1, ?2)",
+            params![old.course.id, format_time(start)],
+        )?;
+        let session = Session {
+            id: tx.last_insert_rowid(),
+            course: old.course.clone(),
+            started_at: *start,
+            ended_at: None,
+        };
+        for (tap_id, at, reader, uid) in &moved {
+            let at = parse_time(at)?;
+            let uid = CardUid::parse(uid).map_err(|e| StoreError::BadValue(e.to_string()))?;
+            let (student, outcome) = decide(&tx, &session, policy, &uid, &at, Some(*tap_id))?;
+            tx.execute(
+                "UPDATE taps SET session_id = ?2, outcome = ?3, student_id = ?4 WHERE id = ?1",
+                params![
+                    tap_id,
+                    session.id,
+                    outcome.as_str(),
+                    student.as_ref().map(|s| s.id)
+                ],
+            )?;
+            let record = TapRecord {
+                tap_id: *tap_id,
+                session_id: session.id,
+                at,
+                reader: reader.clone(),
+                uid,
+                outcome,
+                student,
+            };
+            mark_and_queue(&tx, &record)?;
+        }
+        tx.commit()?;
+        tracing::info!(
+            old = old.id,
+            session = session.id,
+            moved = moved.len(),
+            "session restarted"
+        );
+        Ok((session, moved.len()))
     }
 
     /// Every student on the session's course roster with their mark so far,

@@ -1,7 +1,7 @@
 //! Recording a tap: facts, decision and writes in one transaction.
 
 use super::{Result, Store, format_time, parse_time, queue_event};
-use crate::domain::{CardUid, Session, Student, TapRecord, Timestamp};
+use crate::domain::{CardUid, Outcome, Session, Student, TapRecord, Timestamp};
 use crate::rules::{self, Holder, Policy, TapFacts};
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 
@@ -21,66 +21,34 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let card_last_tapped = last_tap_of_card(&tx, uid)?;
-        let (student, holder) = card_holder(&tx, uid, session)?;
-        let outcome = rules::decide(
-            policy,
-            &TapFacts {
-                at: *at,
-                session_start: session.started_at,
-                card_last_tapped,
-                holder,
-                random_uid: uid.is_random_id(),
-            },
-        );
-        let at_text = format_time(at);
-        let student_id = student.as_ref().map(|s| s.id);
+        let (student, outcome) = decide(&tx, session, policy, uid, at, None)?;
         tx.execute(
             "INSERT INTO taps (session_id, at, reader, uid, outcome, student_id)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![
                 session.id,
-                at_text,
+                format_time(at),
                 reader,
                 uid.as_hex(),
                 outcome.as_str(),
-                student_id
+                student.as_ref().map(|s| s.id)
             ],
         )?;
-        let tap_id = tx.last_insert_rowid();
-        if let (Some(mark), Some(student_id)) = (outcome.mark(), student_id) {
-            // A student marked absent when the session ended who taps after
-            // all is counted: the tap replaces that automatic mark.
-            tx.execute(
-                "INSERT INTO marks (session_id, student_id, mark, source, at, tap_id)
-                 VALUES (?1, ?2, ?3, 'card', ?4, ?5)
-                 ON CONFLICT(session_id, student_id) DO UPDATE SET
-                    mark = excluded.mark, source = 'card', at = excluded.at, tap_id = excluded.tap_id
-                 WHERE marks.source = 'auto'",
-                params![session.id, student_id, mark.as_str(), at_text, tap_id],
-            )?;
-        }
-        let payload = serde_json::json!({
-            "session_id": session.id,
-            "at": at_text,
-            "reader": reader,
-            "uid": uid.as_hex(),
-            "outcome": outcome.as_str(),
-            "student_no": student.as_ref().map(|s| s.student_no.as_str()),
-        });
-        queue_event(&tx, "tap", payload, at)?;
-        tx.commit()?;
-        Ok(TapRecord {
-            tap_id,
+        let record = TapRecord {
+            tap_id: tx.last_insert_rowid(),
             session_id: session.id,
             at: *at,
             reader: reader.to_string(),
             uid: uid.clone(),
             outcome,
             student,
-        })
+        };
+        mark_and_queue(&tx, &record)?;
+        tx.commit()?;
+        Ok(record)
     }
 
+    /// Taps of a session in order, as (tap id, uid, outcome); for audits and tests.
     /// Taps of a session in order, as (tap id, uid, outcome); for audits and tests.
     pub fn session_taps(&self, session_id: i64) -> Result<Vec<(i64, String, String)>> {
         let mut statement = self
@@ -95,11 +63,74 @@ impl Store {
     }
 }
 
-fn last_tap_of_card(tx: &Transaction, uid: &CardUid) -> Result<Option<Timestamp>> {
+/// What a tap of `uid` at `at` means in `session`, and whose card it is.
+/// `before`: decide an already stored tap again, as if the taps from it on
+/// were not there yet.
+pub(super) fn decide(
+    tx: &Transaction,
+    session: &Session,
+    policy: &Policy,
+    uid: &CardUid,
+    at: &Timestamp,
+    before: Option<i64>,
+) -> Result<(Option<Student>, Outcome)> {
+    let card_last_tapped = last_tap_of_card(tx, uid, before)?;
+    let (student, holder) = card_holder(tx, uid, session)?;
+    let outcome = rules::decide(
+        policy,
+        &TapFacts {
+            at: *at,
+            session_start: session.started_at,
+            card_last_tapped,
+            holder,
+            random_uid: uid.is_random_id(),
+        },
+    );
+    Ok((student, outcome))
+}
+
+/// The student's mark from a stored tap, and the tap's outbox event.
+pub(super) fn mark_and_queue(tx: &Transaction, record: &TapRecord) -> Result<()> {
+    let at_text = format_time(&record.at);
+    if let (Some(mark), Some(student)) = (record.outcome.mark(), &record.student) {
+        // A student marked absent when the session ended who taps after
+        // all is counted: the tap replaces that automatic mark.
+        tx.execute(
+            "INSERT INTO marks (session_id, student_id, mark, source, at, tap_id)
+             VALUES (?1, ?2, ?3, 'card', ?4, ?5)
+             ON CONFLICT(session_id, student_id) DO UPDATE SET
+                mark = excluded.mark, source = 'card', at = excluded.at, tap_id = excluded.tap_id
+             WHERE marks.source = 'auto'",
+            params![
+                record.session_id,
+                student.id,
+                mark.as_str(),
+                at_text,
+                record.tap_id
+            ],
+        )?;
+    }
+    let payload = serde_json::json!({
+        "session_id": record.session_id,
+        "tap_id": record.tap_id,
+        "at": at_text,
+        "reader": record.reader,
+        "uid": record.uid.as_hex(),
+        "outcome": record.outcome.as_str(),
+        "student_no": record.student.as_ref().map(|s| s.student_no.as_str()),
+    });
+    queue_event(tx, "tap", payload, &record.at)
+}
+
+fn last_tap_of_card(
+    tx: &Transaction,
+    uid: &CardUid,
+    before: Option<i64>,
+) -> Result<Option<Timestamp>> {
     let at: Option<String> = tx
         .query_row(
-            "SELECT at FROM taps WHERE uid = ?1 ORDER BY id DESC LIMIT 1",
-            params![uid.as_hex()],
+            "SELECT at FROM taps WHERE uid = ?1 AND id < ?2 ORDER BY id DESC LIMIT 1",
+            params![uid.as_hex(), before.unwrap_or(i64::MAX)],
             |row| row.get(0),
         )
         .optional()?;

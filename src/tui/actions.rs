@@ -81,7 +81,7 @@ pub fn perform(
             move_card,
         } => claim(app, engine, tap, student_id, move_card),
         Action::NewSession => match engine.start_new_session() {
-            Ok(()) => {
+            Ok(moved) => {
                 let session = engine.session();
                 app.session_id = session.id;
                 app.started_at = session.started_at;
@@ -89,12 +89,22 @@ pub fn perform(
                 info(
                     app,
                     "New session started".into(),
-                    "the open one was ended".into(),
+                    format!(
+                        "the open one was ended; {moved} tap(s) since the question moved along"
+                    ),
                 );
                 reload_roster(app, engine);
             }
             Err(e) => failed(app, "no new session", &e.to_string()),
         },
+        Action::ContinueSession => {
+            engine.resumed();
+            info(
+                app,
+                format!("Continuing session {}", app.session_id),
+                format!("{} ends it", app.keys.end_session),
+            );
+        }
         Action::RemoveCards(student_id) => match engine.remove_cards(student_id) {
             Ok(count) => {
                 let name = student_name(app, student_id);
@@ -218,7 +228,7 @@ fn student_name(app: &App, student_id: i64) -> String {
 }
 
 fn info(app: &mut App, headline: String, detail: String) {
-    app.banner = Banner::Info { headline, detail };
+    app.set_banner(Banner::Info { headline, detail });
 }
 
 /// The files saved, or loudly the formats that were not.
@@ -257,10 +267,10 @@ fn failed(app: &mut App, what: &str, error: &str) {
     if let Some(first) = what.get(..1) {
         what.replace_range(..1, &first.to_uppercase());
     }
-    app.banner = Banner::Failed {
+    app.set_banner(Banner::Failed {
         what,
         error: error.to_string(),
-    };
+    });
 }
 
 /// The roster on screen is always re-read from the store, the record of truth.

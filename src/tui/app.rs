@@ -46,6 +46,20 @@ pub enum Banner {
     },
 }
 
+impl Banner {
+    /// How long the banner stays: a failure long enough to be seen from
+    /// across the room, anything else until the next student is at the door.
+    fn shown_for(&self) -> chrono::Duration {
+        match self {
+            Banner::Ready => chrono::Duration::MAX,
+            Banner::NotRecorded { .. } | Banner::CardError { .. } | Banner::Failed { .. } => {
+                chrono::Duration::seconds(60)
+            }
+            Banner::Tap(_) | Banner::Info { .. } => chrono::Duration::seconds(20),
+        }
+    }
+}
+
 /// What the event loop should do after a key.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
@@ -70,6 +84,8 @@ pub enum Action {
     EndSession,
     /// End the open session and start a new one.
     NewSession,
+    /// Go on with the session found open (the resume question's answer).
+    ContinueSession,
     RemoveCards(i64),
     /// Write the session's report to the export folder.
     ExportReport,
@@ -88,7 +104,11 @@ pub struct App {
     pub now: Timestamp,
     pub rows: Vec<RosterRow>,
     pub counts: Counts,
+    /// Set through `set_banner`, which notes when.
     pub banner: Banner,
+    /// When the banner was set: it makes way for "Ready" after a while, so
+    /// the next student never reads the previous one's name as theirs.
+    pub banner_at: Timestamp,
     /// Readers currently connected, in the order they appeared.
     pub readers: Vec<String>,
     /// The last problem a reader backend reported, until a reader shows up.
@@ -136,6 +156,7 @@ impl App {
             rows: Vec::new(),
             counts: Counts::default(),
             banner: Banner::Ready,
+            banner_at: now,
             readers: Vec::new(),
             reader_problem: None,
             scenario_finished: false,
@@ -157,6 +178,27 @@ impl App {
             session_ended: session.ended_at.is_some(),
             export_to: None,
         }
+    }
+
+    pub fn set_banner(&mut self, banner: Banner) {
+        self.banner = banner;
+        self.banner_at = self.now;
+    }
+
+    /// The clock moved on: an old banner makes way for "Ready", and an
+    /// unanswered resume question goes on with the session.
+    pub fn tick(&mut self, now: Timestamp) -> Action {
+        self.now = now;
+        if now - self.banner_at >= self.banner.shown_for() {
+            self.banner = Banner::Ready;
+        }
+        if let Some(Dialog::Resume { until }) = &self.dialog
+            && now >= *until
+        {
+            self.dialog = None;
+            return Action::ContinueSession;
+        }
+        Action::Redraw
     }
 
     pub fn set_rows(&mut self, rows: Vec<RosterRow>) {
@@ -190,15 +232,15 @@ impl App {
                 if let Some(action) = self.action_for_tap(&record) {
                     self.pending = Some(action);
                 }
-                self.banner = Banner::Tap(record);
+                self.set_banner(Banner::Tap(record));
                 true
             }
             Update::NotRecorded { uid, error, .. } => {
                 self.cue(Some(Cue::Error));
-                self.banner = Banner::NotRecorded {
+                self.set_banner(Banner::NotRecorded {
                     uid: uid.to_string(),
                     error,
-                };
+                });
                 false
             }
             Update::Reader(event) => {
@@ -211,10 +253,10 @@ impl App {
                     self.mode = Mode::Normal;
                     self.dialog = Some(Dialog::ConfirmEnd);
                 }
-                self.banner = Banner::Info {
+                self.set_banner(Banner::Info {
                     headline: "Admin card".into(),
                     detail: reader,
-                };
+                });
                 false
             }
         }
@@ -239,7 +281,7 @@ impl App {
                 reader, message, ..
             } => {
                 self.cue(Some(Cue::Error));
-                self.banner = Banner::CardError { reader, message };
+                self.set_banner(Banner::CardError { reader, message });
             }
             ReaderEvent::Card { .. } | ReaderEvent::CardRemoved { .. } => {}
         }

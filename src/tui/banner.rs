@@ -31,8 +31,16 @@ fn text(headline: String, detail: String, tone: Tone) -> BannerText {
     }
 }
 
-pub fn describe(banner: &Banner) -> BannerText {
+/// `reader_up`: a reader is connected. Without one, "Ready" would be a lie.
+pub fn describe(banner: &Banner, reader_up: bool) -> BannerText {
     let record = match banner {
+        Banner::Ready if !reader_up => {
+            return text(
+                "No card reader — taps cannot be recorded".into(),
+                "plug in the reader (or start pcscd); the status line says more".into(),
+                Tone::Warn,
+            );
+        }
         Banner::Ready => return text("Ready — tap your card".into(), String::new(), Tone::Idle),
         Banner::NotRecorded { uid, error } => {
             return text(

@@ -4,7 +4,7 @@
 //! `dialog_view.rs`, store work is done by the event loop from `Action`s.
 
 use super::app::Action;
-use crate::domain::{Mark, Student};
+use crate::domain::{Mark, Student, Timestamp};
 use crate::fuzzy;
 use crate::report::Totals;
 use crate::store::UnclaimedTap;
@@ -22,8 +22,12 @@ pub enum Dialog {
         export_to: Option<String>,
     },
     /// taproll found this course's session still open (a crash, a dropped
-    /// SSH connection): continue it, or end it and start a new one?
-    Resume,
+    /// SSH connection): continue it, or end it and start a new one? Taps are
+    /// recorded meanwhile; at `until` it goes on with the session by itself
+    /// (a kiosk after a power cut has nobody to answer).
+    Resume {
+        until: Timestamp,
+    },
     /// A lost card: take the student's cards away?
     RemoveCards(Student),
     /// Add a student, or edit the selected one.
@@ -111,7 +115,7 @@ impl Dialog {
             Dialog::Unclaimed(_)
             | Dialog::ConfirmEnd
             | Dialog::Summary { .. }
-            | Dialog::Resume
+            | Dialog::Resume { .. }
             | Dialog::RemoveCards(_) => false,
         }
     }
@@ -130,9 +134,9 @@ impl Dialog {
                 _ => DialogKey::Close,
             },
             Dialog::Student(dialog) => student_key(dialog, code),
-            Dialog::Resume => match code {
+            Dialog::Resume { .. } => match code {
                 KeyCode::Char('n' | 'N') => DialogKey::Then(Action::NewSession),
-                _ => DialogKey::Close,
+                _ => DialogKey::Then(Action::ContinueSession),
             },
             Dialog::Summary { export_to, .. } => match code {
                 KeyCode::Char('q') | KeyCode::Enter => DialogKey::Then(Action::Quit),

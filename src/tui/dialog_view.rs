@@ -3,14 +3,14 @@
 use super::dialog::{AssignDialog, Dialog, MarkDialog, StudentDialog, UnclaimedDialog};
 use super::theme::Theme;
 use super::view::popup;
-use crate::domain::Student;
+use crate::domain::{Student, Timestamp};
 use crate::report::Totals;
 use crate::text::sanitize_for_terminal as clean;
 use ratatui::Frame;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
-pub fn render(dialog: &Dialog, theme: Theme, frame: &mut Frame) {
+pub fn render(dialog: &Dialog, now: Timestamp, theme: Theme, frame: &mut Frame) {
     let (title, lines) = match dialog {
         Dialog::Mark(dialog) => (" Mark by hand ", mark_lines(dialog, theme)),
         Dialog::Assign(dialog) => (" Unknown card ", assign_lines(dialog, theme)),
@@ -20,7 +20,7 @@ pub fn render(dialog: &Dialog, theme: Theme, frame: &mut Frame) {
             " Session ended ",
             summary_lines(summary, export_to.as_deref(), theme),
         ),
-        Dialog::Resume => (" Open session found ", resume_lines(theme)),
+        Dialog::Resume { until } => (" Open session found ", resume_lines(*until - now, theme)),
         Dialog::RemoveCards(student) => (" Lost card ", remove_cards_lines(student, theme)),
         Dialog::Student(dialog) => (
             if dialog.existing.is_some() {
@@ -153,9 +153,10 @@ fn unclaimed_lines(dialog: &UnclaimedDialog, theme: Theme) -> Vec<Line<'static>>
         lines.push(choice(text, index == dialog.selected, theme));
     }
     lines.push(Line::styled(
-        " ↑ ↓ choose · Enter: give this card to a student · Esc: close",
+        " ↑ ↓ choose · Enter: give this card to a student",
         theme.dim(),
     ));
+    lines.push(Line::styled(" Esc: close", theme.dim()));
     lines
 }
 
@@ -207,18 +208,26 @@ fn summary_lines(summary: &Totals, export_to: Option<&str>, theme: Theme) -> Vec
     lines
 }
 
-fn resume_lines(theme: Theme) -> Vec<Line<'static>> {
+fn resume_lines(left: chrono::Duration, theme: Theme) -> Vec<Line<'static>> {
     vec![
         Line::from(" This course's last session was not ended (a crash or a"),
-        Line::from(" dropped connection?). Its taps are all kept."),
+        Line::from(" dropped connection?). Its taps are all kept, and taps"),
+        Line::from(" are recorded into it while you choose."),
         Line::default(),
+        Line::from(vec![key(" Enter", theme), Span::raw("  continue it")]),
         Line::from(vec![
-            Span::raw(" "),
-            key("Enter", theme),
-            Span::raw(" continue it   "),
-            key("n", theme),
-            Span::raw(" end it and start a new one"),
+            key(" n", theme),
+            Span::raw("      end it and start a new one; the taps since"),
         ]),
+        Line::from("        this question move to the new one"),
+        Line::default(),
+        Line::styled(
+            format!(
+                " Goes on with it by itself in {} s.",
+                left.num_seconds().max(0)
+            ),
+            theme.dim(),
+        ),
     ]
 }
 

@@ -32,29 +32,72 @@ pub enum TuiError {
 
 /// Restores the terminal when dropped, whatever the way out.
 struct TerminalGuard {
-    terminal: DefaultTerminal,
+    /// Always `Some` until dropped.
+    terminal: Option<DefaultTerminal>,
 }
 
 impl TerminalGuard {
     fn enter() -> std::io::Result<Self> {
-        // try_init also installs a panic hook that restores the terminal
-        // before the panic message is printed.
-        match ratatui::try_init() {
-            Ok(terminal) => Ok(Self { terminal }),
+        use ratatui::crossterm::{execute, terminal};
+        install_restoring_panic_hook();
+        let entered = terminal::enable_raw_mode()
+            .and_then(|()| execute!(std::io::stdout(), terminal::EnterAlternateScreen))
+            .and_then(|()| {
+                ratatui::Terminal::new(ratatui::backend::CrosstermBackend::new(std::io::stdout()))
+            });
+        match entered {
+            Ok(terminal) => Ok(Self {
+                terminal: Some(terminal),
+            }),
             Err(e) => {
                 let _ = ratatui::try_restore();
                 Err(e)
             }
         }
     }
+
+    fn terminal(&mut self) -> &mut DefaultTerminal {
+        // Invariant: set in `enter`, taken only in `drop`.
+        #[allow(clippy::expect_used)]
+        self.terminal
+            .as_mut()
+            .expect("the terminal is there until dropped")
+    }
 }
 
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
         // Errors are ignored on purpose: after SIGHUP there is no terminal left.
-        let _ = self.terminal.show_cursor();
-        let _ = ratatui::try_restore();
+        if let Some(mut terminal) = self.terminal.take() {
+            let _ = terminal.show_cursor();
+            let _ = ratatui::try_restore();
+            // ratatui's own Drop reports a cursor it could not show with
+            // eprintln!, which panics when the terminal is gone (EIO): a
+            // dropped SSH connection would end in a panic and SIGABRT.
+            std::mem::forget(terminal);
+        }
     }
+}
+
+/// Restores the terminal before a panic's message is printed. ratatui's
+/// hook (of `ratatui::init`) prints with eprintln!, which panics again when
+/// the terminal is gone; this one ignores what it cannot do.
+fn install_restoring_panic_hook() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = ratatui::try_restore();
+        previous(info);
+    }));
+}
+
+/// The terminal went away under us (a dropped SSH connection): writes and
+/// reads fail with EIO, or the input stream ends. Not a failure of taproll:
+/// every committed tap is stored and the next run resumes the session.
+fn terminal_lost(error: &std::io::Error) {
+    tracing::warn!(
+        error = %error,
+        "the terminal is gone (a dropped connection?); taproll ends, every recorded tap is stored"
+    );
 }
 
 /// How the TUI is set up, from the config.
@@ -67,8 +110,9 @@ pub struct TuiOptions {
     /// Shown as a problem when the reader stream ends; `None` when the end is
     /// expected (a finished scenario).
     pub reader_end: Option<String>,
-    /// The session was found open: ask whether to continue it.
-    pub resumed: bool,
+    /// The session was found open: ask whether to continue it, for this
+    /// long before going on with it by itself.
+    pub resume_question: Option<chrono::Duration>,
     pub keys: crate::keymap::Keymap,
     /// Where the end-of-session report is saved, as shown.
     pub export_to: String,
@@ -92,8 +136,10 @@ pub async fn run(
         }));
     }
     reload_roster(&mut app, &engine);
-    if options.resumed {
-        app.dialog = Some(dialog::Dialog::Resume);
+    if let Some(wait) = options.resume_question {
+        app.dialog = Some(dialog::Dialog::Resume {
+            until: app.now + wait,
+        });
     }
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
@@ -112,21 +158,27 @@ pub async fn run(
             dirty = true;
         }
         if dirty {
-            let size = guard.terminal.size()?;
-            app.page_rows = view::page_rows(size.into());
-            app.scroll_into_view();
-            guard
-                .terminal
-                .draw(|frame| view::render(&app, theme, frame))?;
+            let drawn = guard.terminal().size().and_then(|size| {
+                app.page_rows = view::page_rows(size.into());
+                app.scroll_into_view();
+                guard
+                    .terminal()
+                    .draw(|frame| view::render(&app, theme, frame))
+                    .map(|_| ())
+            });
+            if let Err(e) = drawn {
+                terminal_lost(&e);
+                break;
+            }
             dirty = false;
             if std::mem::take(&mut app.ring_bell) {
                 ring_bell();
             }
         }
         tokio::select! {
-            // While the resume question is open, taps wait in the channel:
-            // they belong to whichever session the instructor picks.
-            event = events.recv(), if reader_open && app.dialog != Some(dialog::Dialog::Resume) => match event {
+            // Taps are recorded whatever is on screen, the resume question
+            // included (its answer may move them to a new session).
+            event = events.recv(), if reader_open => match event {
                 Some(event) => {
                     if app.apply(engine.handle(event)) {
                         reload_roster(&mut app, &engine);
@@ -155,15 +207,23 @@ pub async fn run(
                 }
                 Some(Ok(Event::Resize(..))) => dirty = true,
                 Some(Ok(_)) => {}
-                Some(Err(e)) => return Err(TuiError::Terminal(e)),
+                Some(Err(e)) => {
+                    terminal_lost(&e);
+                    break;
+                }
                 None => break,
             },
             _ = clock.tick() => {
-                app.now = now();
+                let action = app.tick(now());
+                let wedge_config = options.wedge.unwrap_or_default();
+                actions::perform(action, &mut app, &mut engine, wedge_config);
                 dirty = true;
             }
             _ = sigterm.recv() => break,
-            _ = sighup.recv() => break,
+            _ = sighup.recv() => {
+                tracing::warn!("SIGHUP: the terminal is gone (a dropped connection?); taproll ends, every recorded tap is stored");
+                break;
+            }
             _ = sigint.recv() => break,
         }
     }

@@ -31,7 +31,7 @@ pub fn render(app: &App, theme: Theme, frame: &mut Frame) {
         Mode::Normal | Mode::Filter => {}
     }
     if let Some(dialog) = &app.dialog {
-        dialog_view::render(dialog, theme, frame);
+        dialog_view::render(dialog, app.now, theme, frame);
     }
 }
 
@@ -82,6 +82,7 @@ fn render_counts(app: &App, theme: Theme, frame: &mut Frame, area: Rect) {
         Span::styled(format!("Absent {}", c.absent), theme.absent()),
         Span::raw("   "),
         Span::raw(format!("Excused {}", c.excused)),
+        Span::styled(format!("   Unmarked {}", c.unmarked), theme.dim()),
         Span::styled(format!("   of {}", app.rows.len()), theme.dim()),
     ]);
     frame.render_widget(Paragraph::new(line), area);
@@ -100,7 +101,9 @@ fn render_roster(app: &App, theme: Theme, frame: &mut Frame, area: Rect) {
         )
     };
     let block = Block::new().borders(Borders::ALL).title(title);
-    let header = Row::new(["Name", "Student ID", "Status", "Time"]).style(theme.title());
+    let columns = Columns::fitting(area.width.saturating_sub(2));
+    let header =
+        Row::new(columns.pick(["Name", "Student ID", "Status", "Time"])).style(theme.title());
     let page = area.height.saturating_sub(TABLE_CHROME) as usize;
     let rows = visible
         .iter()
@@ -113,14 +116,14 @@ fn render_roster(app: &App, theme: Theme, frame: &mut Frame, area: Rect) {
             } else {
                 Style::new()
             };
-            roster_row(row, theme).style(style)
+            Row::new(columns.pick(roster_cells(row, theme))).style(style)
         });
-    let widths = [
+    let widths = columns.pick([
         Constraint::Fill(1),
-        Constraint::Length(12),
-        Constraint::Length(14),
-        Constraint::Length(8),
-    ];
+        Constraint::Length(ID_WIDTH),
+        Constraint::Length(STATUS_WIDTH),
+        Constraint::Length(TIME_WIDTH),
+    ]);
     let table = Table::new(rows, widths).header(header).block(block);
     frame.render_widget(table, area);
     if visible.is_empty() {
@@ -140,7 +143,45 @@ fn render_roster(app: &App, theme: Theme, frame: &mut Frame, area: Rect) {
     }
 }
 
-fn roster_row(row: &RosterRow, theme: Theme) -> Row<'static> {
+const MIN_NAME_WIDTH: u16 = 16;
+const ID_WIDTH: u16 = 12;
+/// "excused manual"
+const STATUS_WIDTH: u16 = 14;
+const TIME_WIDTH: u16 = 8;
+
+/// Which roster columns are shown: on a narrow terminal the time, then the
+/// student id, make way so that names stay readable.
+struct Columns {
+    id: bool,
+    time: bool,
+}
+
+impl Columns {
+    fn fitting(width: u16) -> Self {
+        // Each shown column after the first takes one space of spacing too.
+        let all = MIN_NAME_WIDTH + ID_WIDTH + STATUS_WIDTH + TIME_WIDTH + 3;
+        let without_time = MIN_NAME_WIDTH + ID_WIDTH + STATUS_WIDTH + 2;
+        Self {
+            id: width >= without_time,
+            time: width >= all,
+        }
+    }
+
+    /// The shown ones of the name, id, status and time columns.
+    fn pick<T>(&self, [name, id, status, time]: [T; 4]) -> Vec<T> {
+        let mut shown = vec![name];
+        if self.id {
+            shown.push(id);
+        }
+        shown.push(status);
+        if self.time {
+            shown.push(time);
+        }
+        shown
+    }
+}
+
+fn roster_cells(row: &RosterRow, theme: Theme) -> [Cell<'static>; 4] {
     let (status, style) = match row.mark {
         Some(Mark::Present) => ("present", theme.present()),
         Some(Mark::Late) => ("late", theme.late()),
@@ -151,7 +192,7 @@ fn roster_row(row: &RosterRow, theme: Theme) -> Row<'static> {
     // Where the mark came from: a card, by hand, or taproll at the end.
     let source = match row.source {
         Some(MarkSource::Card) => " card",
-        Some(MarkSource::Manual) => " hand",
+        Some(MarkSource::Manual) => " manual",
         Some(MarkSource::Auto) => " auto",
         None => "",
     };
@@ -163,26 +204,27 @@ fn roster_row(row: &RosterRow, theme: Theme) -> Row<'static> {
         Span::styled(status, style),
         Span::styled(source, theme.dim()),
     ]);
-    Row::new([
+    [
         Cell::from(clean(&row.student.name)),
         Cell::from(clean(&row.student.student_no)),
         Cell::from(status),
         Cell::from(time),
-    ])
+    ]
 }
 
 fn render_banner(app: &App, theme: Theme, frame: &mut Frame, area: Rect) {
-    let banner = banner::describe(&app.banner);
+    let banner = banner::describe(&app.banner, !app.readers.is_empty());
     let style = match banner.tone {
         Tone::Idle => theme.banner_idle(),
         Tone::Ok => theme.banner_ok(),
         Tone::Warn => theme.banner_warn(),
         Tone::Error => theme.banner_error(),
     };
+    let width = usize::from(area.width.saturating_sub(2));
     let lines = vec![
         Line::default(),
-        Line::from(banner.headline),
-        Line::from(banner.detail),
+        Line::from(fit(&banner.headline, width)),
+        Line::from(fit(&banner.detail, width)),
     ];
     let paragraph = Paragraph::new(lines)
         .alignment(Alignment::Center)
@@ -234,10 +276,14 @@ fn render_status(app: &App, theme: Theme, frame: &mut Frame, area: Rect) {
     ));
     let status = Line::from(spans);
     // The key hint only where it fits; the status itself matters more.
+    // Over a dialog, q may be typed into it: the hint says how to close it.
     let room = usize::from(area.width).saturating_sub(status.width() + 1);
-    let hint = ["? help  / filter  q quit ", "? help "]
-        .into_iter()
-        .find(|hint| hint.chars().count() <= room);
+    let hints = if app.dialog.is_some() {
+        ["Esc close ", "Esc "]
+    } else {
+        ["? help  / filter  q quit ", "? help "]
+    };
+    let hint = hints.into_iter().find(|hint| hint.chars().count() <= room);
     if let Some(hint) = hint {
         let keys = Line::from(Span::styled(hint, theme.dim()));
         frame.render_widget(Paragraph::new(keys).alignment(Alignment::Right), area);
@@ -256,6 +302,33 @@ fn reader_status(app: &App, theme: Theme) -> (String, Style) {
         [] => ("○ no reader".to_string(), theme.problem()),
         readers => (format!("● {}", clean(&readers.join(", "))), theme.present()),
     }
+}
+
+/// The text, or its start and end with `…` between them where it is too
+/// wide: a folder's start and a file's name both stay readable.
+fn fit(text: &str, width: usize) -> String {
+    use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+    if text.width() <= width || width < 2 {
+        return text.to_string();
+    }
+    // Takes characters while they fit in `room` columns.
+    let take = |chars: &mut dyn Iterator<Item = char>, room: usize| {
+        let mut used = 0;
+        let mut taken = Vec::new();
+        for c in chars {
+            used += c.width().unwrap_or(0);
+            if used > room {
+                break;
+            }
+            taken.push(c);
+        }
+        taken
+    };
+    let head = take(&mut text.chars(), (width - 1) / 2);
+    let head_width: usize = head.iter().map(|c| c.width().unwrap_or(0)).sum();
+    let mut tail = take(&mut text.chars().rev(), width - 1 - head_width);
+    tail.reverse();
+    format!("{}…{}", String::from_iter(head), String::from_iter(tail))
 }
 
 /// `/home/pi/.local/share/taproll/taproll.db` -> `…/taproll/taproll.db`.
