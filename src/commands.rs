@@ -129,6 +129,12 @@ pub fn list(store: &Store, course: Option<&str>) -> Result<String, LaunchError> 
         ],
         None => store.courses()?,
     };
+    if courses.is_empty() {
+        return Ok(
+            "No courses yet: import a roster with taproll roster import FILE --course NAME\n"
+                .to_string(),
+        );
+    }
     let mut out = String::new();
     for course in courses {
         let students = store.roster_listing(course.id)?;
@@ -163,21 +169,46 @@ pub fn sessions(
     console::print(list_sessions(&store, course)?).map_err(LaunchError::Output)
 }
 
+/// Without --course and before any session: the one course there is, else
+/// the names to choose from.
+fn only_course(store: &Store) -> Result<crate::domain::Course, LaunchError> {
+    let mut courses = store.courses()?;
+    match courses.len() {
+        0 => Err(LaunchError::NoCourse),
+        1 => Ok(courses.remove(0)),
+        _ => {
+            let names: Vec<String> = courses.iter().map(|c| clean(&c.name)).collect();
+            Err(LaunchError::BadFlags(format!(
+                "no session yet in any course: pass --course NAME ({})",
+                names.join(", ")
+            )))
+        }
+    }
+}
+
 /// Sessions of a course, newest first, with their counts.
 pub fn list_sessions(store: &Store, course: Option<&str>) -> Result<String, LaunchError> {
     let course = match course {
         Some(name) => store
             .course_by_name(name)?
             .ok_or_else(|| LaunchError::UnknownCourse(name.to_string()))?,
-        None => store.last_used_course()?.ok_or(LaunchError::NoCourse)?,
+        None => match store.last_used_course()? {
+            Some(course) => course,
+            None => only_course(store)?,
+        },
     };
     let mut out = format!("{}\n", clean(&course.name));
+    let sessions = store.sessions_of(&course)?;
+    if sessions.is_empty() {
+        out.push_str("  No sessions yet: taproll run --course NAME starts the first one.\n");
+        return Ok(out);
+    }
     let _ = writeln!(
         out,
         "  {:>4}  {:<16}  {:<5}  {:<14} {:>7} {:>4} {:>6} {:>7} {:>8}",
         "id", "started", "ended", "label", "present", "late", "absent", "excused", "unmarked"
     );
-    for listing in store.sessions_of(&course)? {
+    for listing in sessions {
         let summary = report::session_totals(store, &listing.session)?;
         let ended = listing
             .session
@@ -234,11 +265,8 @@ pub fn report(args: ReportArgs, dirs: Option<&Dirs>) -> Result<(), LaunchError> 
         ));
     }
     // Refused before the work, not after it; write_file checks again.
-    if let Some(path) = &args.output
-        && !args.force
-        && path.exists()
-    {
-        return Err(report::ReportError::from(output::OutputError::Exists(path.clone())).into());
+    if let Some(path) = &args.output {
+        output::check_target(path, args.force).map_err(report::ReportError::from)?;
     }
     let store = Store::open_read_only(&database_path(&args.files, &config, dirs)?)?;
     let report = report::load(&store, &selection, &zone)?;

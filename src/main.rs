@@ -27,6 +27,8 @@ fn main() -> ExitCode {
 
 fn fail(error: &LaunchError) -> ExitCode {
     // Not eprintln!: with standard error gone too, it would panic.
-    let _ = writeln!(std::io::stderr(), "taproll: {error}");
+    // Errors can quote names and paths from files: made safe to show.
+    let message = taproll::text::sanitize_lines_for_terminal(&error.to_string());
+    let _ = writeln!(std::io::stderr(), "taproll: {message}");
     ExitCode::FAILURE
 }

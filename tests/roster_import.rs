@@ -378,3 +378,34 @@ fn the_demo_refuses_a_database_that_holds_more_than_the_demo() {
     assert_eq!(count(&sandbox, "courses"), 1, "no demo course added");
     assert_eq!(count(&sandbox, "sessions"), 0);
 }
+
+#[test]
+fn listings_of_an_empty_database_and_of_a_course_without_sessions_say_so() {
+    let sandbox = Sandbox::new();
+    let run = |args: &[&str]| {
+        let output = sandbox
+            .taproll()
+            .args(args)
+            .arg("--db")
+            .arg(sandbox.path("taproll.db"))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&output.stdout).into_owned()
+            + &String::from_utf8_lossy(&output.stderr);
+        (output.status.success(), text)
+    };
+    // An empty database, as `taproll run` leaves it when no course is given.
+    drop(taproll::store::Store::open(&sandbox.path("taproll.db")).unwrap());
+    let (ok, text) = run(&["roster", "list"]);
+    assert!(ok && text.contains("No courses yet"), "{text}");
+
+    let file = sandbox.write("one.csv", "id,name\ns1,Ann\n");
+    assert!(import(&sandbox, &file, &[]).status.success());
+    let (ok, text) = run(&["sessions"]);
+    assert!(ok, "{text}");
+    assert!(!text.contains("no course yet"), "{text}");
+    assert!(
+        text.starts_with("Networks 101\n") && text.contains("No sessions yet"),
+        "{text}"
+    );
+}
