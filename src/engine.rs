@@ -21,9 +21,11 @@ pub struct Engine {
     /// The end-of-session export; `None`: not offered.
     export: Option<ExportSettings>,
     /// The session was found open and the instructor is asked whether to go
-    /// on with it: the newest tap before the question. Taps after it go to
-    /// a new session if that is the answer.
-    resume_since: Option<i64>,
+    /// on with it: the newest tap before the question, and when it was
+    /// asked. Taps after it go to a new session if that is the answer, and
+    /// the new session starts when the question was asked (its taps came
+    /// after that).
+    resume_since: Option<(i64, Timestamp)>,
 }
 
 /// What a front end should show after one reader event.
@@ -61,7 +63,7 @@ impl Engine {
     /// The session was found open: the taps from now on may still move to
     /// a new session (`start_new_session`).
     pub fn asking_to_resume(mut self) -> store::Result<Self> {
-        self.resume_since = Some(self.store.last_tap_id()?);
+        self.resume_since = Some((self.store.last_tap_id()?, now()));
         Ok(self)
     }
 
@@ -195,9 +197,9 @@ impl Engine {
     /// Returns how many taps moved.
     pub fn start_new_session(&mut self) -> store::Result<usize> {
         let at = now();
-        let start = self.new_start.unwrap_or(at);
         let moved = match self.resume_since.take() {
-            Some(since) if self.session.ended_at.is_none() => {
+            Some((since, asked_at)) if self.session.ended_at.is_none() => {
+                let start = self.new_start.unwrap_or(asked_at);
                 let result = self
                     .store
                     .restart_session(&self.session, &self.policy, since, &start);
@@ -210,6 +212,7 @@ impl Engine {
                 if self.session.ended_at.is_none() {
                     self.end_session()?;
                 }
+                let start = self.new_start.unwrap_or(at);
                 self.session =
                     self.store
                         .start_or_resume_session(&self.session.course, &start, &at)?;

@@ -297,7 +297,11 @@ fn run(plan: Plan) -> Result<(), LaunchError> {
         let ending = runtime.block_on(headless::run(engine, events, &mut stdout));
         // A scenario or standard input may end; a PC/SC reader thread may not.
         match (ending, &reader) {
-            (Err(e), _) => Err(LaunchError::Output(e)),
+            (Err(e), _) => {
+                // The reader of our output went away: nothing more is recorded.
+                tracing::warn!(error = %e, "standard output failed; taproll ends, every tap printed is stored");
+                Err(LaunchError::Output(e))
+            }
             (Ok(headless::Ending::ReaderEnded), RunningReader::Pcsc(_)) => {
                 Err(LaunchError::ReaderStopped)
             }

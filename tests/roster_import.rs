@@ -337,6 +337,10 @@ fn loose_files_are_refused_with_a_reason() {
             "id,name,card\ns1,Ann,-1\n",
             "line 2: card `-1`: the card UID starts or ends with `-`",
         ),
+        (
+            "id,name,email\ns1,Lovelace, Ada,ada@x\n",
+            "line 2: 4 values but the header has 3 columns",
+        ),
     ];
     for (text, reason) in cases {
         let file = sandbox.write("f.csv", text);

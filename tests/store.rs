@@ -372,6 +372,9 @@ fn sessions_closed_stale_by_an_older_taproll_get_their_absentees_on_upgrade() {
         let mut store = Store::open(&path).unwrap();
         let ended = class(&store);
         store.end_session(&ended, &at("10:30:00")).unwrap();
+        // Enrolled after the session ended by x: it is not theirs.
+        let grace = store.upsert_student("s3", "Grace Hopper").unwrap();
+        store.enrol(ended.course.id, grace.id).unwrap();
         let stale = store
             .start_or_resume_session(&ended.course, &at("11:00:00"), &at("11:00:00"))
             .unwrap();
@@ -403,8 +406,19 @@ fn sessions_closed_stale_by_an_older_taproll_get_their_absentees_on_upgrade() {
         [
             ("s1".to_string(), "present".to_string(), "card".to_string()),
             ("s2".to_string(), "absent".to_string(), "auto".to_string()),
+            ("s3".to_string(), "absent".to_string(), "auto".to_string()),
         ]
     );
+    let note: String = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row(
+            "SELECT note FROM marks m JOIN students s ON s.id = m.student_id
+             WHERE m.session_id = ?1 AND s.student_no = 's3'",
+            [stale.id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(note.contains("added on upgrade"), "{note}");
     assert_eq!(
         marks_of(&path, ended.id),
         before,
@@ -431,10 +445,28 @@ fn a_new_session_chosen_at_the_resume_question_takes_the_taps_since_along() {
     store
         .record_tap(&old, &policy, "Door", &uid("04FFFFFF"), &at("13:00:09"))
         .unwrap();
+    // Alan's first tap ever comes during the question.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let alan_id: i64 = conn
+        .query_row("SELECT id FROM students WHERE student_no = 's2'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    store
+        .bind_card(&uid("04B0B0B0"), alan_id, &at("08:00:00"))
+        .unwrap();
+    let first = store
+        .record_tap(&old, &policy, "Door", &uid("04B0B0B0"), &at("13:00:12"))
+        .unwrap();
+    assert!(
+        matches!(first.outcome, Outcome::Late),
+        "{:?}",
+        first.outcome
+    );
     let (new, moved) = store
         .restart_session(&old, &policy, since, &at("13:00:00"))
         .unwrap();
-    assert_eq!(moved, 2);
+    assert_eq!(moved, 3);
     assert_ne!(new.id, old.id);
     let taps: Vec<String> = store
         .session_taps(new.id)
@@ -444,7 +476,7 @@ fn a_new_session_chosen_at_the_resume_question_takes_the_taps_since_along() {
         .collect();
     assert_eq!(
         taps,
-        ["04A1B2C3 present", "04FFFFFF unknown"],
+        ["04A1B2C3 present", "04FFFFFF unknown", "04B0B0B0 present"],
         "decided again"
     );
     assert_eq!(store.session_taps(old.id).unwrap().len(), 1);
@@ -454,13 +486,15 @@ fn a_new_session_chosen_at_the_resume_question_takes_the_taps_since_along() {
             ("s1".to_string(), "present".to_string(), "card".to_string()),
             ("s2".to_string(), "absent".to_string(), "auto".to_string()),
         ],
-        "the old session keeps its own taps and is ended as x ends it"
+        "the old session keeps its own taps and is ended as x ends it: Alan's mark left it"
     );
     assert_eq!(
         marks_of(&path, new.id),
-        [("s1".to_string(), "present".to_string(), "card".to_string())]
+        [
+            ("s1".to_string(), "present".to_string(), "card".to_string()),
+            ("s2".to_string(), "present".to_string(), "card".to_string()),
+        ]
     );
-    let conn = rusqlite::Connection::open(&path).unwrap();
     let ended: String = conn
         .query_row(
             "SELECT ended_at FROM sessions WHERE id = ?1",
@@ -484,7 +518,7 @@ fn a_new_session_chosen_at_the_resume_question_takes_the_taps_since_along() {
         .unwrap();
     assert_eq!(
         queued,
-        [old.id, new.id, new.id],
+        [old.id, new.id, new.id, new.id],
         "each tap queued once, in its session"
     );
 }

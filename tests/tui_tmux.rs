@@ -319,9 +319,12 @@ fn the_next_run_offers_to_continue_an_open_session() {
         "early.toml",
         "[[tap]]\nat_ms = 300\nuid = \"04D00D00\"\n[[tap]]\nat_ms = 3600000\nuid = \"04A1B2C3\"\n",
     );
+    // The question must still be open when the test answers it.
+    let config = sandbox.write("config.toml", "[session]\nresume_question_seconds = 3600\n");
     let command = |scenario: &std::path::Path| {
         format!(
-            "XDG_STATE_HOME={state} {bin} run --course Networks --db {db} --scenario {scenario}; echo EXIT=$? DONE; sleep 60",
+            "XDG_STATE_HOME={state} {bin} run --config {config} --course Networks --db {db} --scenario {scenario}; echo EXIT=$? DONE; sleep 60",
+            config = config.display(),
             state = sandbox.path("state").display(),
             bin = env!("CARGO_BIN_EXE_taproll"),
             db = sandbox.path("taproll.db").display(),

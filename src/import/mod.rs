@@ -229,7 +229,8 @@ pub fn parse(text: &str) -> Result<Parsed, ImportError> {
         .find(|l| !l.trim().is_empty())
         .ok_or(ImportError::Empty)?;
     let is_blank = |record: &Record| record.fields.iter().all(|f| f.trim().is_empty());
-    let mut rows = records(text, delimiter(header_line))?
+    let delimiter = delimiter(header_line);
+    let mut rows = records(text, delimiter)?
         .into_iter()
         .filter(|record| !is_blank(record));
     let header = rows.next().ok_or(ImportError::Empty)?;
@@ -252,6 +253,20 @@ pub fn parse(text: &str) -> Result<Parsed, ImportError> {
             continue;
         }
         let mut refuse = |reason: String| parsed.refused.push(Refusal { line, reason });
+        // More values than columns: a comma inside a value without quotes
+        // ("Lovelace, Ada") shifts every value after it.
+        if record.fields[headers.len().min(record.fields.len())..]
+            .iter()
+            .any(|f| !f.trim().is_empty())
+        {
+            refuse(format!(
+                "{} values but the header has {} columns; a value with a `{}` in it must be in quotes",
+                record.fields.len(),
+                headers.len(),
+                delimiter
+            ));
+            continue;
+        }
         let student_no = field(columns.id).to_string();
         let name = match columns.name {
             NameColumns::Full(i) => field(i).to_string(),

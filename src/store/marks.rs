@@ -422,7 +422,7 @@ impl Store {
     /// Ends the session: every student without a mark is marked absent.
     pub fn end_session(&self, session: &Session, at: &Timestamp) -> Result<()> {
         let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
-        close_session(&tx, session.id, session.course.id, at)?;
+        close_session(&tx, session.id, session.course.id, at, None)?;
         tx.commit()?;
         tracing::info!(session = session.id, "session ended");
         Ok(())
@@ -432,21 +432,22 @@ impl Store {
 /// Ends a session the one way there is, whoever ends it (`x`, the admin
 /// card, a new session, a stale session closed at the next start): every
 /// enrolled student without a mark is marked absent ('auto'), the session
-/// gets its end, and the end is queued for the server. In the caller's
-/// transaction.
+/// gets its end, and the end is queued for the server. `note` goes on the
+/// absences, to say how they came. In the caller's transaction.
 pub(super) fn close_session(
     conn: &Connection,
     session_id: i64,
     course_id: i64,
     at: &Timestamp,
+    note: Option<&str>,
 ) -> Result<()> {
     conn.execute(
-        "INSERT INTO marks (session_id, student_id, mark, source, at)
-         SELECT ?1, e.student_id, 'absent', 'auto', ?3 FROM enrolments e
+        "INSERT INTO marks (session_id, student_id, mark, source, at, note)
+         SELECT ?1, e.student_id, 'absent', 'auto', ?3, ?4 FROM enrolments e
          WHERE e.course_id = ?2
            AND NOT EXISTS (SELECT 1 FROM marks m
                            WHERE m.session_id = ?1 AND m.student_id = e.student_id)",
-        params![session_id, course_id, format_time(at)],
+        params![session_id, course_id, format_time(at), note],
     )?;
     conn.execute(
         "UPDATE sessions SET ended_at = ?2 WHERE id = ?1 AND ended_at IS NULL",

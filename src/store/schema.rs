@@ -121,10 +121,12 @@ const MIGRATIONS: &[&str] = &[
     // start, after 12 h) without marking the students who never tapped
     // absent, as `x` does. Give those sessions the marks `x` gives. A session
     // ended by `x` has a session_end event in the outbox; these have none.
-    // (Enrolment then is not recorded: the course's students now stand in.)
+    // Enrolment then is not recorded: the course's students now stand in, and
+    // the note lets a student who joined later be found and excused.
     r#"
-    INSERT INTO marks (session_id, student_id, mark, source, at)
-    SELECT s.id, e.student_id, 'absent', 'auto', s.ended_at
+    INSERT INTO marks (session_id, student_id, mark, source, at, note)
+    SELECT s.id, e.student_id, 'absent', 'auto', s.ended_at,
+           'absent: added on upgrade (session not ended with x); enrolled then?'
     FROM sessions s JOIN enrolments e ON e.course_id = s.course_id
     WHERE s.ended_at IS NOT NULL
       AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.kind = 'session_end'

@@ -13,6 +13,9 @@ use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 /// crash, a pulled plug) and belongs to an earlier class.
 pub const RESUME_WITHIN: chrono::Duration = chrono::Duration::hours(12);
 
+/// The note on the absences of a session closed at the next start.
+const STALE_CLOSE_NOTE: &str = "not ended with x: closed at the next start";
+
 impl Store {
     /// The course's open session if it started less than `RESUME_WITHIN`
     /// before `now`, else a new one starting at `start`. An older open session
@@ -45,8 +48,15 @@ impl Store {
                     ended_at: None,
                 });
             }
-            // Closed as `x` would have closed it, at its last tap.
-            close_session(&tx, id, course.id, &parse_time(&last_activity)?)?;
+            // Closed as `x` would have closed it, at its last tap; the
+            // absences say so (the roster may have changed since).
+            close_session(
+                &tx,
+                id,
+                course.id,
+                &parse_time(&last_activity)?,
+                Some(STALE_CLOSE_NOTE),
+            )?;
             tracing::warn!(session = id, course = %course.name, "stale open session closed");
         }
         tx.execute(
@@ -111,7 +121,7 @@ impl Store {
             |r| r.get(0),
         )?;
         // The old class ended at its last tap, as a stale session does.
-        close_session(&tx, old.id, old.course.id, &parse_time(&ended_at)?)?;
+        close_session(&tx, old.id, old.course.id, &parse_time(&ended_at)?, None)?;
         tx.execute(
             "INSERT INTO sessions (course_id, started_at) VALUES (?1, ?2)",
             params![old.course.id, format_time(start)],

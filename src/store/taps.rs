@@ -49,7 +49,6 @@ impl Store {
     }
 
     /// Taps of a session in order, as (tap id, uid, outcome); for audits and tests.
-    /// Taps of a session in order, as (tap id, uid, outcome); for audits and tests.
     pub fn session_taps(&self, session_id: i64) -> Result<Vec<(i64, String, String)>> {
         let mut statement = self
             .conn
