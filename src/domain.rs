@@ -120,7 +120,8 @@ impl fmt::Display for CardUid {
 }
 
 /// Attendance mark of one student in one session.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Mark {
     Present,
     Late,
@@ -150,7 +151,8 @@ impl Mark {
 }
 
 /// Where a mark came from.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum MarkSource {
     Card,
     Manual,

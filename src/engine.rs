@@ -197,31 +197,40 @@ impl Engine {
     /// Returns how many taps moved.
     pub fn start_new_session(&mut self) -> store::Result<usize> {
         let at = now();
-        let moved = match self.resume_since.take() {
+        let label = self.new_label.clone();
+        let result = match self.resume_since.take() {
             Some((since, asked_at)) if self.session.ended_at.is_none() => {
                 let start = self.new_start.unwrap_or(asked_at);
-                let result = self
-                    .store
-                    .restart_session(&self.session, &self.policy, since, &start);
-                log_failure("start a new session", &result);
-                let (session, moved) = result?;
-                self.session = session;
-                moved
+                self.store.restart_session(
+                    &self.session,
+                    &self.policy,
+                    since,
+                    &start,
+                    label.as_deref(),
+                    &at,
+                )
             }
             _ => {
-                if self.session.ended_at.is_none() {
-                    self.end_session()?;
-                }
                 let start = self.new_start.unwrap_or(at);
-                self.session =
+                let ended = match self.session.ended_at {
+                    Some(_) => Ok(()),
+                    None => self.end_session(),
+                };
+                ended.and_then(|()| {
                     self.store
-                        .start_or_resume_session(&self.session.course, &start, &at)?;
-                0
+                        .start_or_resume_labelled(
+                            &self.session.course,
+                            &start,
+                            &at,
+                            label.as_deref(),
+                        )
+                        .map(|session| (session, 0))
+                })
             }
         };
-        if let Some(label) = &self.new_label {
-            self.store.set_session_label(self.session.id, label)?;
-        }
+        log_failure("start a new session", &result);
+        let (session, moved) = result?;
+        self.session = session;
         Ok(moved)
     }
 

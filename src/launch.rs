@@ -256,13 +256,11 @@ fn run(plan: Plan) -> Result<(), LaunchError> {
             .unwrap_or(now);
         planned_start = plan.starts_at.map(|_| start);
         let open_before = store.open_session_id(&course)?;
-        let session = store.start_or_resume_session(&course, &start, &now)?;
-        resumed = open_before == Some(session.id);
         // The label is for a new session; a resumed one keeps its own, and a
         // new one started from the resume question gets it then.
-        if let (false, Some(label)) = (resumed, &plan.label) {
-            store.set_session_label(session.id, label)?;
-        }
+        let session =
+            store.start_or_resume_labelled(&course, &start, &now, plan.label.as_deref())?;
+        resumed = open_before == Some(session.id);
         session
     };
     let mut engine = Engine::new(store, session, plan.policy)

@@ -11,6 +11,7 @@ pub mod console;
 pub mod demo;
 pub mod domain;
 pub mod engine;
+pub mod events;
 pub mod fuzzy;
 pub mod headless;
 pub mod import;

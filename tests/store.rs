@@ -93,16 +93,24 @@ fn a_tap_commits_the_raw_tap_the_mark_and_an_outbox_event() {
         })
         .unwrap();
     assert_eq!(mark, ("present".into(), "card".into(), record.tap_id));
-    let payload: String = conn
-        .query_row(
-            "SELECT payload FROM outbox WHERE sent_at IS NULL",
-            [],
-            |r| r.get(0),
-        )
+    let events: Vec<String> = conn
+        .prepare("SELECT event FROM outbox WHERE sent_at IS NULL AND kind IN ('tap', 'mark') ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
         .unwrap();
-    let payload: serde_json::Value = serde_json::from_str(&payload).unwrap();
-    assert_eq!(payload["student_no"], "s1");
-    assert_eq!(payload["outcome"], "present");
+    let events: Vec<serde_json::Value> = events
+        .iter()
+        .map(|e| serde_json::from_str(e).unwrap())
+        .collect();
+    assert_eq!(events.len(), 2, "the tap and the mark it gave");
+    assert_eq!(events[0]["kind"], "tap");
+    assert_eq!(events[0]["student_no"], "s1");
+    assert_eq!(events[0]["outcome"], "present");
+    assert_eq!(events[1]["kind"], "mark");
+    assert_eq!(events[1]["mark"], "present");
+    assert_eq!(events[1]["cause"], "tap");
 }
 
 #[test]
@@ -368,41 +376,35 @@ fn a_stale_session_closed_at_the_next_start_marks_absentees_as_x_does() {
 fn sessions_closed_stale_by_an_older_taproll_get_their_absentees_on_upgrade() {
     let sandbox = Sandbox::new();
     let path = sandbox.path("taproll.db");
-    let (stale, ended) = {
-        let mut store = Store::open(&path).unwrap();
-        let ended = class(&store);
-        store.end_session(&ended, &at("10:30:00")).unwrap();
-        // Enrolled after the session ended by x: it is not theirs.
-        let grace = store.upsert_student("s3", "Grace Hopper").unwrap();
-        store.enrol(ended.course.id, grace.id).unwrap();
-        let stale = store
-            .start_or_resume_session(&ended.course, &at("11:00:00"), &at("11:00:00"))
-            .unwrap();
-        store
-            .record_tap(
-                &stale,
-                &Policy::default(),
-                "Door",
-                &uid("04A1B2C3"),
-                &at("11:01:00"),
-            )
-            .unwrap();
-        (stale, ended)
-    };
-    // What taproll did before the fix: closed without marks or an end event,
-    // at schema 3.
+    // A database as taproll at schema 3 left it: session 1 ended by x (its
+    // absentee marked, its end queued), session 2 closed stale at the next
+    // start (no absentees, no end event), and Grace enrolled after both.
+    Store::create_at_version(&path, 3).unwrap();
     let conn = rusqlite::Connection::open(&path).unwrap();
-    conn.execute_batch(&format!(
-        "UPDATE sessions SET ended_at = '2026-11-30T11:01:00.000+01:00' WHERE id = {};
-         PRAGMA user_version = 3;",
-        stale.id
-    ))
+    conn.execute_batch(
+        "INSERT INTO courses VALUES (1, 'Networks 101', '2026-11-30T08:00:00.000+01:00');
+         INSERT INTO students (id, student_no, name) VALUES
+             (1, 's1', 'Ada Lovelace'), (2, 's2', 'Alan Turing'), (3, 's3', 'Grace Hopper');
+         INSERT INTO enrolments (course_id, student_id) VALUES (1, 1), (1, 2), (1, 3);
+         INSERT INTO sessions (id, course_id, started_at, ended_at) VALUES
+             (1, 1, '2026-11-30T09:00:00.000+01:00', '2026-11-30T10:30:00.000+01:00'),
+             (2, 1, '2026-11-30T11:00:00.000+01:00', '2026-11-30T11:01:00.000+01:00');
+         INSERT INTO taps (id, session_id, at, reader, uid, outcome, student_id) VALUES
+             (1, 1, '2026-11-30T09:04:00.000+01:00', 'Door', '04A1B2C3', 'present', 1),
+             (2, 2, '2026-11-30T11:01:00.000+01:00', 'Door', '04A1B2C3', 'present', 1);
+         INSERT INTO marks (session_id, student_id, mark, source, at, tap_id) VALUES
+             (1, 1, 'present', 'card', '2026-11-30T09:04:00.000+01:00', 1),
+             (1, 2, 'absent', 'auto', '2026-11-30T10:30:00.000+01:00', NULL),
+             (2, 1, 'present', 'card', '2026-11-30T11:01:00.000+01:00', 2);
+         INSERT INTO outbox (event_id, kind, payload, created_at) VALUES
+             ('e1', 'session_end', '{\"session_id\":1,\"kind\":\"session_end\"}',
+              '2026-11-30T10:30:00.000+01:00');",
+    )
     .unwrap();
     drop(conn);
-    let before = marks_of(&path, ended.id);
     drop(Store::open(&path).unwrap());
     assert_eq!(
-        marks_of(&path, stale.id),
+        marks_of(&path, 2),
         [
             ("s1".to_string(), "present".to_string(), "card".to_string()),
             ("s2".to_string(), "absent".to_string(), "auto".to_string()),
@@ -412,16 +414,18 @@ fn sessions_closed_stale_by_an_older_taproll_get_their_absentees_on_upgrade() {
     let note: String = rusqlite::Connection::open(&path)
         .unwrap()
         .query_row(
-            "SELECT note FROM marks m JOIN students s ON s.id = m.student_id
-             WHERE m.session_id = ?1 AND s.student_no = 's3'",
-            [stale.id],
+            "SELECT note FROM marks WHERE session_id = 2 AND student_id = 3",
+            [],
             |r| r.get(0),
         )
         .unwrap();
     assert!(note.contains("added on upgrade"), "{note}");
     assert_eq!(
-        marks_of(&path, ended.id),
-        before,
+        marks_of(&path, 1),
+        [
+            ("s1".to_string(), "present".to_string(), "card".to_string()),
+            ("s2".to_string(), "absent".to_string(), "auto".to_string()),
+        ],
         "a session ended by x is untouched"
     );
 }
@@ -464,7 +468,7 @@ fn a_new_session_chosen_at_the_resume_question_takes_the_taps_since_along() {
         first.outcome
     );
     let (new, moved) = store
-        .restart_session(&old, &policy, since, &at("13:00:00"))
+        .restart_session(&old, &policy, since, &at("13:00:00"), None, &at("13:00:20"))
         .unwrap();
     assert_eq!(moved, 3);
     assert_ne!(new.id, old.id);
@@ -506,19 +510,124 @@ fn a_new_session_chosen_at_the_resume_question_takes_the_taps_since_along() {
         ended, "2026-11-30T09:04:00.000+01:00",
         "at its last own tap"
     );
-    let queued: Vec<i64> = conn
+    let queued: Vec<(String, String)> = conn
         .prepare(
-            "SELECT json_extract(payload, '$.session_id') FROM outbox
-             WHERE kind = 'tap' ORDER BY id",
+            "SELECT kind, json_extract(event, '$.session') FROM outbox
+             WHERE kind IN ('tap', 'tap_moved') ORDER BY seq",
         )
         .unwrap()
-        .query_map([], |r| r.get(0))
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
+    let old_uuid = store.session_uuid(old.id).unwrap().to_string();
+    let new_uuid = store.session_uuid(new.id).unwrap().to_string();
+    let tap = |uuid: &String| ("tap".to_string(), uuid.clone());
+    let moved = ("tap_moved".to_string(), new_uuid.clone());
     assert_eq!(
         queued,
-        [old.id, new.id, new.id, new.id],
-        "each tap queued once, in its session"
+        [
+            tap(&old_uuid),
+            tap(&old_uuid),
+            tap(&old_uuid),
+            tap(&old_uuid),
+            moved.clone(),
+            moved.clone(),
+            moved
+        ],
+        "each tap told once where it was recorded, and its move"
+    );
+}
+
+/// The server push will write the outbox from a second connection while the
+/// classroom records: every read-then-write transaction must begin
+/// IMMEDIATE, or it fails with SQLITE_BUSY_SNAPSHOT (busy_timeout does not
+/// retry that).
+#[test]
+fn a_second_writing_connection_causes_no_busy_error_and_no_lost_write() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let sandbox = Sandbox::new();
+    let path = sandbox.path("taproll.db");
+    let mut store = Store::open(&path).unwrap();
+    let session = class(&store);
+    let ada: i64 = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row("SELECT id FROM students WHERE student_no = 's1'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let done = AtomicBool::new(false);
+    let sent = std::thread::scope(|scope| {
+        // The sender: marks queued events sent, a few at a time, until the
+        // class is over and nothing is left.
+        let sender = scope.spawn(|| {
+            let conn = rusqlite::Connection::open(&path).unwrap();
+            conn.busy_timeout(std::time::Duration::from_secs(10))
+                .unwrap();
+            let mut sent = 0;
+            loop {
+                let finished = done.load(Ordering::SeqCst);
+                let tx = rusqlite::Transaction::new_unchecked(
+                    &conn,
+                    rusqlite::TransactionBehavior::Immediate,
+                )
+                .unwrap();
+                let batch: Vec<i64> = tx
+                    .prepare("SELECT seq FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT 5")
+                    .unwrap()
+                    .query_map([], |r| r.get(0))
+                    .unwrap()
+                    .collect::<Result<_, _>>()
+                    .unwrap();
+                for seq in &batch {
+                    tx.execute("UPDATE outbox SET sent_at = 'now' WHERE seq = ?1", [seq])
+                        .unwrap();
+                }
+                tx.commit().unwrap();
+                sent += batch.len();
+                if finished && batch.is_empty() {
+                    return sent;
+                }
+            }
+        });
+        // However the class ends, even by a failed write, the sender stops.
+        struct Done<'a>(&'a AtomicBool);
+        impl Drop for Done<'_> {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::SeqCst);
+            }
+        }
+        let finish = Done(&done);
+        let policy = Policy::default();
+        for i in 0..300 {
+            let when = at("09:01:00") + Duration::milliseconds(i * 700);
+            let card = if i % 3 == 0 {
+                "04A1B2C3".to_string()
+            } else {
+                format!("04FF{i:06X}")
+            };
+            store
+                .record_tap(&session, &policy, "Door", &uid(&card), &when)
+                .unwrap();
+            // Marks by hand and undo read, then write.
+            store
+                .set_manual_mark(&session, ada, Mark::Excused, Some("x"), &when)
+                .unwrap();
+            store.undo_last_change(&session, &when).unwrap();
+        }
+        drop(finish);
+        sender.join().unwrap()
+    });
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(count("SELECT count(*) FROM taps"), 300, "no tap lost");
+    assert_eq!(
+        count("SELECT count(*) FROM outbox WHERE sent_at IS NULL"),
+        0
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM outbox") as usize,
+        sent,
+        "each sent once"
     );
 }

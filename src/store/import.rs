@@ -7,10 +7,11 @@
 //! enrolled in another course the line is refused unless the import says
 //! renames are meant (`--allow-renames`).
 
+use super::outbox::{queue_card_bound, queue_student};
 use super::{Result, Store, format_time};
 use crate::domain::Timestamp;
 use crate::import::{Refusal, RosterLine};
-use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{OptionalExtension, Transaction, params};
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ImportSummary {
@@ -48,7 +49,7 @@ impl Store {
         options: ImportOptions,
     ) -> Result<ImportOutcome> {
         // IMMEDIATE: what is read here decides what is written.
-        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        let tx = self.begin()?;
         let course = self.ensure_course(course_name, now)?;
         let mut summary = ImportSummary::default();
         let mut refused = Vec::new();
@@ -60,6 +61,8 @@ impl Store {
                     Ok((r.get(0)?, r.get(1)?, r.get(2)?))
                 })
                 .optional()?;
+            // Whether this line changes anything: only then is it queued.
+            let mut changed = existing.is_none();
             match &existing {
                 None => summary.added += 1,
                 Some((id, name, email)) => {
@@ -80,6 +83,7 @@ impl Store {
                     }
                     if *name != line.name || (line.email.is_some() && *email != line.email) {
                         summary.updated += 1;
+                        changed = true;
                     } else {
                         summary.unchanged += 1;
                     }
@@ -95,12 +99,18 @@ impl Store {
                 .query_row(params![line.student_no, line.name, line.email], |r| {
                     r.get(0)
                 })?;
-            tx.prepare_cached(
-                "INSERT INTO enrolments (course_id, student_id, section) VALUES (?1, ?2, ?3)
-                 ON CONFLICT(course_id, student_id) DO UPDATE SET
-                    section = COALESCE(excluded.section, enrolments.section)",
-            )?
-            .execute(params![course.id, student_id, line.section])?;
+            // Counts a change only: a new enrolment, or a new section.
+            let enrolled = tx
+                .prepare_cached(
+                    "INSERT INTO enrolments (course_id, student_id, section) VALUES (?1, ?2, ?3)
+                     ON CONFLICT(course_id, student_id) DO UPDATE SET section = excluded.section
+                     WHERE excluded.section IS NOT NULL
+                       AND excluded.section IS NOT enrolments.section",
+                )?
+                .execute(params![course.id, student_id, line.section])?;
+            if changed || enrolled > 0 {
+                queue_student(&tx, student_id, course.id, None, now)?;
+            }
             let Some(uid) = &line.card else { continue };
             let holder: Option<(i64, String, String)> = tx
                 .prepare_cached(
@@ -124,6 +134,7 @@ impl Store {
                         "INSERT INTO cards (uid, student_id, added_at) VALUES (?1, ?2, ?3)",
                     )?
                     .execute(params![uid.as_hex(), student_id, added_at])?;
+                    queue_card_bound(&tx, uid.as_hex(), student_id, None, now)?;
                     summary.cards_bound += 1;
                 }
             }

@@ -1,10 +1,12 @@
 //! Marks changed by hand, claimed from an earlier tap, undone, or set at the
 //! end of a session; each change by hand is kept in `mark_changes`.
 
-use super::{Result, Store, StoreError, format_time, parse_time, queue_event};
+use super::outbox::{parse_mark, parse_source, queue, queue_mark, session_uuid, student_no};
+use super::{Result, Store, StoreError, format_time, parse_time};
 use crate::domain::{CardUid, Mark, Session, Student, Timestamp};
+use crate::events::{Event, MarkCause, SheetMark};
 use crate::rules::{self, Policy};
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 /// A tap of a card nobody holds, waiting to be bound to a student.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -66,7 +68,7 @@ fn mark_row(conn: &Connection, session_id: i64, student_id: i64) -> Result<Befor
     }))
 }
 
-/// Records a change in the audit trail and the outbox.
+/// Records a change, made already, in the audit trail and the outbox.
 #[allow(clippy::too_many_arguments)] // one row of the audit table
 fn log_change(
     conn: &Connection,
@@ -96,23 +98,12 @@ fn log_change(
             before.note
         ],
     )?;
-    let student_no: String = conn.query_row(
-        "SELECT student_no FROM students WHERE id = ?1",
-        params![student_id],
-        |r| r.get(0),
-    )?;
-    queue_event(
-        conn,
-        "mark",
-        serde_json::json!({
-            "session_id": session.id,
-            "student_no": student_no,
-            "mark": mark.map(Mark::as_str),
-            "source": source,
-            "note": note,
-        }),
-        at,
-    )
+    let cause = match source {
+        "manual" => MarkCause::Manual,
+        "undo" => MarkCause::Undo,
+        _ => MarkCause::Claim,
+    };
+    queue_mark(conn, session.id, student_id, cause, at)
 }
 
 fn student(conn: &Connection, student_id: i64) -> Result<Student> {
@@ -139,7 +130,7 @@ impl Store {
         note: Option<&str>,
         at: &Timestamp,
     ) -> Result<()> {
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = self.begin()?;
         let before = mark_row(&tx, session.id, student_id)?;
         tx.execute(
             "INSERT INTO marks (session_id, student_id, mark, source, at, tap_id, note)
@@ -166,7 +157,7 @@ impl Store {
     /// Undoes the latest change made by hand or by claiming a tap in this
     /// session. `None` when there is nothing left to undo.
     pub fn undo_last_change(&self, session: &Session, at: &Timestamp) -> Result<Option<Undone>> {
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = self.begin()?;
         let last = tx
             .query_row(
                 "SELECT id, student_id, before_mark, before_source, before_at, before_tap_id, before_note,
@@ -197,13 +188,28 @@ impl Store {
         };
         // A claim bound a card: give it back to its owner before (or nobody).
         if let Some(uid) = &card_uid {
-            match card_owner {
-                Some(owner) => tx.execute(
-                    "UPDATE cards SET student_id = ?2 WHERE uid = ?1",
-                    params![uid, owner],
-                )?,
-                None => tx.execute("DELETE FROM cards WHERE uid = ?1", params![uid])?,
+            let claimed_by = student_no(&tx, student_id)?;
+            let event = match card_owner {
+                Some(owner) => {
+                    tx.execute(
+                        "UPDATE cards SET student_id = ?2 WHERE uid = ?1",
+                        params![uid, owner],
+                    )?;
+                    Event::CardBound {
+                        uid: uid.clone(),
+                        student_no: student_no(&tx, owner)?,
+                        from_student_no: Some(claimed_by),
+                    }
+                }
+                None => {
+                    tx.execute("DELETE FROM cards WHERE uid = ?1", params![uid])?;
+                    Event::CardRemoved {
+                        uid: uid.clone(),
+                        student_no: claimed_by,
+                    }
+                }
             };
+            queue(&tx, at, event)?;
         }
         // In an ended session "no mark" means absent, as ending made it.
         let ended: Option<String> = tx.query_row(
@@ -329,7 +335,7 @@ impl Store {
         move_card: bool,
         at: &Timestamp,
     ) -> Result<Claim> {
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = self.begin()?;
         let (uid, chosen_at): (String, String) = tx.query_row(
             "SELECT uid, at FROM taps WHERE id = ?1 AND session_id = ?2",
             params![tap_id, session.id],
@@ -375,11 +381,19 @@ impl Store {
                 log_change(&tx, session, old_holder, "bind", None, None, &theirs, at)?;
             }
         }
-        tx.execute(
-            "INSERT INTO cards (uid, student_id, added_at) VALUES (?1, ?2, ?3)
-             ON CONFLICT(uid) DO UPDATE SET student_id = excluded.student_id, added_at = excluded.added_at",
-            params![uid, student_id, format_time(at)],
-        )?;
+        if holder != Some(student_id) {
+            tx.execute(
+                "INSERT INTO cards (uid, student_id, added_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(uid) DO UPDATE SET student_id = excluded.student_id, added_at = excluded.added_at",
+                params![uid, student_id, format_time(at)],
+            )?;
+            let event = Event::CardBound {
+                uid: uid.clone(),
+                student_no: student_no(&tx, student_id)?,
+                from_student_no: holder.map(|h| student_no(&tx, h)).transpose()?,
+            };
+            queue(&tx, at, event)?;
+        }
         let before = mark_row(&tx, session.id, student_id)?;
         // An automatic absent (the session has ended) is not a mark to keep.
         let counted = before.mark.is_some() && before.source.as_deref() != Some("auto");
@@ -421,7 +435,7 @@ impl Store {
 
     /// Ends the session: every student without a mark is marked absent.
     pub fn end_session(&self, session: &Session, at: &Timestamp) -> Result<()> {
-        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        let tx = self.begin()?;
         close_session(&tx, session.id, session.course.id, at, None)?;
         tx.commit()?;
         tracing::info!(session = session.id, "session ended");
@@ -441,22 +455,54 @@ pub(super) fn close_session(
     at: &Timestamp,
     note: Option<&str>,
 ) -> Result<()> {
-    conn.execute(
-        "INSERT INTO marks (session_id, student_id, mark, source, at, note)
-         SELECT ?1, e.student_id, 'absent', 'auto', ?3, ?4 FROM enrolments e
-         WHERE e.course_id = ?2
-           AND NOT EXISTS (SELECT 1 FROM marks m
-                           WHERE m.session_id = ?1 AND m.student_id = e.student_id)",
-        params![session_id, course_id, format_time(at), note],
-    )?;
+    let absent: Vec<i64> = conn
+        .prepare(
+            "INSERT INTO marks (session_id, student_id, mark, source, at, note)
+             SELECT ?1, e.student_id, 'absent', 'auto', ?3, ?4 FROM enrolments e
+             WHERE e.course_id = ?2
+               AND NOT EXISTS (SELECT 1 FROM marks m
+                               WHERE m.session_id = ?1 AND m.student_id = e.student_id)
+             RETURNING student_id",
+        )?
+        .query_map(params![session_id, course_id, format_time(at), note], |r| {
+            r.get(0)
+        })?
+        .collect::<Result<_, _>>()?;
+    for student_id in absent {
+        queue_mark(conn, session_id, student_id, MarkCause::Auto, at)?;
+    }
     conn.execute(
         "UPDATE sessions SET ended_at = ?2 WHERE id = ?1 AND ended_at IS NULL",
         params![session_id, format_time(at)],
     )?;
-    queue_event(
-        conn,
-        "session_end",
-        serde_json::json!({ "session_id": session_id }),
-        at,
-    )
+    let marks = conn
+        .prepare(
+            "SELECT s.student_no, m.mark, m.source, m.note FROM marks m
+             JOIN students s ON s.id = m.student_id
+             WHERE m.session_id = ?1 ORDER BY s.student_no",
+        )?
+        .query_map(params![session_id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get(3)?,
+            ))
+        })?
+        .map(|row| {
+            let (student_no, mark, source, note) = row?;
+            Ok(SheetMark {
+                student_no,
+                mark: parse_mark(&mark)?,
+                source: parse_source(&source)?,
+                note,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let event = Event::SessionEnded {
+        session: session_uuid(conn, session_id)?,
+        ended_at: *at,
+        marks,
+    };
+    queue(conn, at, event)
 }

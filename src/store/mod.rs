@@ -4,6 +4,8 @@
 mod import;
 mod lock;
 mod marks;
+mod outbox;
+mod replay;
 mod report;
 mod roster;
 mod schema;
@@ -174,18 +176,46 @@ impl Store {
         Ok(Self { conn, _lock: None })
     }
 
+    /// Makes a new database file of an earlier schema `version`, as an older
+    /// taproll left it: for tests of the upgrade.
+    #[doc(hidden)]
+    pub fn create_at_version(path: &Path, version: usize) -> Result<()> {
+        let conn = Connection::open(path)?;
+        schema::migrate_to(&conn, version)
+    }
+
     /// Runs `work` in one transaction: all of it is stored, or none of it.
     pub fn in_transaction<T, E: From<StoreError>>(
         &self,
         work: impl FnOnce(&Store) -> Result<T, E>,
     ) -> Result<T, E> {
-        let tx = self
-            .conn
-            .unchecked_transaction()
-            .map_err(StoreError::from)?;
+        let tx = self.begin()?;
         let value = work(self)?;
         tx.commit().map_err(StoreError::from)?;
         Ok(value)
+    }
+
+    /// Runs `work` in a transaction of its own, or in the caller's when one
+    /// is open (`in_transaction`): a change and its event are stored together.
+    fn write<T>(&self, work: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        if !self.conn.is_autocommit() {
+            return work(&self.conn);
+        }
+        let tx = self.begin()?;
+        let value = work(&tx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+
+    /// Begins a write transaction. IMMEDIATE, always: a transaction that
+    /// reads and then writes must hold the write lock from its first read,
+    /// or a second writing connection (the server push) makes it fail with
+    /// SQLITE_BUSY_SNAPSHOT, which busy_timeout does not retry.
+    fn begin(&self) -> Result<rusqlite::Transaction<'_>> {
+        Ok(rusqlite::Transaction::new_unchecked(
+            &self.conn,
+            rusqlite::TransactionBehavior::Immediate,
+        )?)
     }
 }
 
@@ -449,21 +479,3 @@ fn parse_time(text: &str) -> Result<crate::domain::Timestamp> {
 }
 
 use crate::domain::rfc3339 as format_time;
-
-/// Queues an event for the server push (the sync issue), in the caller's
-/// transaction; its random id is the idempotency key.
-fn queue_event(
-    conn: &Connection,
-    kind: &str,
-    mut payload: serde_json::Value,
-    at: &crate::domain::Timestamp,
-) -> Result<()> {
-    let event_id = uuid::Uuid::new_v4().to_string();
-    payload["event_id"] = event_id.clone().into();
-    payload["kind"] = kind.into();
-    conn.execute(
-        "INSERT INTO outbox (event_id, kind, payload, created_at) VALUES (?1, ?2, ?3, ?4)",
-        rusqlite::params![event_id, kind, payload.to_string(), format_time(at)],
-    )?;
-    Ok(())
-}

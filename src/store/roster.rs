@@ -1,7 +1,9 @@
 //! Courses, students, enrolments and cards.
 
+use super::outbox::{self, queue, queue_card_bound, queue_student};
 use super::{Result, Store, format_time};
 use crate::domain::{CardUid, Course, Student, Timestamp};
+use crate::events::Event;
 use rusqlite::{OptionalExtension, params};
 
 impl Store {
@@ -59,22 +61,37 @@ impl Store {
         })
     }
 
+    /// Enrols the student in the course (again: no change), and queues them.
     pub fn enrol(&self, course_id: i64, student_id: i64) -> Result<()> {
-        self.conn.execute(
-            "INSERT OR IGNORE INTO enrolments (course_id, student_id) VALUES (?1, ?2)",
-            params![course_id, student_id],
-        )?;
-        Ok(())
+        self.write(|conn| {
+            conn.execute(
+                "INSERT OR IGNORE INTO enrolments (course_id, student_id) VALUES (?1, ?2)",
+                params![course_id, student_id],
+            )?;
+            queue_student(conn, student_id, course_id, None, &crate::reader::now())
+        })
     }
 
     /// Binds the card to the student, moving it if someone else had it.
     pub fn bind_card(&self, uid: &CardUid, student_id: i64, now: &Timestamp) -> Result<()> {
-        self.conn.execute(
-            "INSERT INTO cards (uid, student_id, added_at) VALUES (?1, ?2, ?3)
-             ON CONFLICT(uid) DO UPDATE SET student_id = excluded.student_id, added_at = excluded.added_at",
-            params![uid.as_hex(), student_id, format_time(now)],
-        )?;
-        Ok(())
+        self.write(|conn| {
+            let holder: Option<i64> = conn
+                .query_row(
+                    "SELECT student_id FROM cards WHERE uid = ?1",
+                    params![uid.as_hex()],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if holder == Some(student_id) {
+                return Ok(());
+            }
+            conn.execute(
+                "INSERT INTO cards (uid, student_id, added_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(uid) DO UPDATE SET student_id = excluded.student_id, added_at = excluded.added_at",
+                params![uid.as_hex(), student_id, format_time(now)],
+            )?;
+            queue_card_bound(conn, uid.as_hex(), student_id, holder, now)
+        })
     }
 }
 
@@ -154,20 +171,26 @@ impl Store {
 impl Store {
     /// Takes every card from a student (a lost card); returns how many.
     pub fn remove_cards(&self, student_id: i64, now: &Timestamp) -> Result<usize> {
-        let tx = self.conn.unchecked_transaction()?;
-        let removed = tx.execute(
-            "DELETE FROM cards WHERE student_id = ?1",
-            params![student_id],
-        )?;
-        super::queue_event(
-            &tx,
-            "cards_removed",
-            serde_json::json!({ "student_id": student_id, "count": removed }),
-            now,
-        )?;
+        let tx = self.begin()?;
+        let removed: Vec<String> = tx
+            .prepare("DELETE FROM cards WHERE student_id = ?1 RETURNING uid")?
+            .query_map(params![student_id], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let holder = outbox::student_no(&tx, student_id)?;
+        for uid in &removed {
+            let event = Event::CardRemoved {
+                uid: uid.clone(),
+                student_no: holder.clone(),
+            };
+            queue(&tx, now, event)?;
+        }
         tx.commit()?;
-        tracing::info!(student = student_id, removed, "cards removed");
-        Ok(removed)
+        tracing::info!(
+            student = student_id,
+            removed = removed.len(),
+            "cards removed"
+        );
+        Ok(removed.len())
     }
 
     /// Adds a student to the course, or changes the name and number of one.
@@ -180,13 +203,16 @@ impl Store {
     ) -> Result<()> {
         crate::domain::check_student_fields(student_no, name, None, None)
             .map_err(|e| super::StoreError::Conflict(e.to_string()))?;
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = self.begin()?;
+        let mut previous = None;
         let id = match existing {
             Some(id) => {
+                let before = outbox::student_no(&tx, id)?;
                 tx.execute(
                     "UPDATE students SET student_no = ?2, name = ?3 WHERE id = ?1",
                     params![id, student_no, name],
                 )?;
+                previous = (before != student_no).then_some(before);
                 id
             }
             None => {
@@ -219,6 +245,7 @@ impl Store {
             "INSERT OR IGNORE INTO enrolments (course_id, student_id) VALUES (?1, ?2)",
             params![course_id, id],
         )?;
+        queue_student(&tx, id, course_id, previous, &crate::reader::now())?;
         tx.commit()?;
         Ok(())
     }

@@ -5,6 +5,16 @@ use super::{Result, StoreError};
 use rusqlite::Connection;
 use std::path::Path;
 
+/// A random UUID (version 4) in SQL, for rows made before UUIDs were kept.
+macro_rules! uuid4_sql {
+    () => {
+        "(lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' || \
+         substr(lower(hex(randomblob(2))), 2) || '-' || \
+         substr('89ab', 1 + (abs(random()) % 4), 1) || substr(lower(hex(randomblob(2))), 2) || \
+         '-' || lower(hex(randomblob(6))))"
+    };
+}
+
 const MIGRATIONS: &[&str] = &[
     // 1: courses, students, cards, sessions, taps, marks, outbox.
     r#"
@@ -134,6 +144,41 @@ const MIGRATIONS: &[&str] = &[
       AND NOT EXISTS (SELECT 1 FROM marks m
                       WHERE m.session_id = s.id AND m.student_id = e.student_id);
     "#,
+    // 5: typed events with global identity (docs/events.md): the device's
+    // id, generated once; UUIDs for sessions and taps, which mean the same
+    // off this device; an outbox of whole typed events numbered 1, 2, 3...
+    // (AUTOINCREMENT: a number is never used twice, even after sent events
+    // are cleared). The untyped events queued before were never sent (there
+    // was no sender): kept in outbox_v1 for the audit trail.
+    concat!(
+        "CREATE TABLE device (
+            id          TEXT NOT NULL,
+            created_at  TEXT NOT NULL
+        );
+        INSERT INTO device (id, created_at) VALUES (",
+        uuid4_sql!(),
+        ", strftime('%Y-%m-%dT%H:%M:%fZ'));
+        ALTER TABLE sessions ADD COLUMN uuid TEXT;
+        UPDATE sessions SET uuid = ",
+        uuid4_sql!(),
+        ";
+        CREATE UNIQUE INDEX sessions_uuid ON sessions(uuid);
+        ALTER TABLE taps ADD COLUMN uuid TEXT;
+        UPDATE taps SET uuid = ",
+        uuid4_sql!(),
+        ";
+        CREATE UNIQUE INDEX taps_uuid ON taps(uuid);
+        ALTER TABLE outbox RENAME TO outbox_v1;
+        CREATE TABLE outbox (
+            seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+            event_id    TEXT NOT NULL UNIQUE,
+            kind        TEXT NOT NULL,
+            at          TEXT NOT NULL,
+            -- the whole event (docs/events.md) as JSON
+            event       TEXT NOT NULL,
+            sent_at     TEXT
+        );"
+    ),
 ];
 
 /// The database is older than this taproll (an error if it is newer).
@@ -168,6 +213,15 @@ pub fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
         tx.pragma_update(None, "user_version", index as i64 + 1)?;
         tx.commit()?;
         tracing::info!(version = index + 1, "database migrated");
+    }
+    Ok(())
+}
+
+/// Applies the first `version` migrations to a new database (tests).
+pub fn migrate_to(conn: &Connection, version: usize) -> Result<()> {
+    for (index, sql) in MIGRATIONS.iter().enumerate().take(version) {
+        conn.execute_batch(sql)?;
+        conn.pragma_update(None, "user_version", index as i64 + 1)?;
     }
     Ok(())
 }

@@ -1,13 +1,16 @@
 //! Class sessions and the live roster of one.
 
 use super::marks::close_session;
-use super::taps::{decide, mark_and_queue};
+use super::outbox::{queue, queue_mark, session_uuid};
+use super::taps::{decide, mark_from_tap};
 use super::{Result, Store, StoreError, format_time, parse_time};
 use crate::domain::{
     CardUid, Course, Mark, MarkSource, RosterRow, Session, Student, TapRecord, Timestamp,
 };
+use crate::events::{Event, MarkCause};
 use crate::rules::Policy;
-use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, params};
+use uuid::Uuid;
 
 /// An open session older than this is not resumed: it was never ended (a
 /// crash, a pulled plug) and belongs to an earlier class.
@@ -26,7 +29,19 @@ impl Store {
         start: &Timestamp,
         now: &Timestamp,
     ) -> Result<Session> {
-        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        self.start_or_resume_labelled(course, start, now, None)
+    }
+
+    /// The same; a new session gets `label` ("Lab 3"), a resumed one keeps
+    /// its own.
+    pub fn start_or_resume_labelled(
+        &self,
+        course: &Course,
+        start: &Timestamp,
+        now: &Timestamp,
+        label: Option<&str>,
+    ) -> Result<Session> {
+        let tx = self.begin()?;
         let open = tx
             .query_row(
                 "SELECT id, started_at,
@@ -34,7 +49,13 @@ impl Store {
                  FROM sessions
                  WHERE course_id = ?1 AND ended_at IS NULL ORDER BY id DESC LIMIT 1",
                 params![course.id],
-                |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?)),
+                |row| {
+                    Ok((
+                        row.get::<_, i64>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, String>(2)?,
+                    ))
+                },
             )
             .optional()?;
         if let Some((id, started_at, last_activity)) = open {
@@ -59,19 +80,10 @@ impl Store {
             )?;
             tracing::warn!(session = id, course = %course.name, "stale open session closed");
         }
-        tx.execute(
-            "INSERT INTO sessions (course_id, started_at) VALUES (?1, ?2)",
-            params![course.id, format_time(start)],
-        )?;
-        let id = tx.last_insert_rowid();
+        let session = insert_session(&tx, course, start, label, now)?;
         tx.commit()?;
-        tracing::info!(session = id, course = %course.name, "session started");
-        Ok(Session {
-            id,
-            course: course.clone(),
-            started_at: *start,
-            ended_at: None,
-        })
+        tracing::info!(session = session.id, course = %course.name, "session started");
+        Ok(session)
     }
 
     /// The newest tap's id (0 before the first): taps after it are new.
@@ -94,26 +106,30 @@ impl Store {
         policy: &Policy,
         since: i64,
         start: &Timestamp,
+        label: Option<&str>,
+        now: &Timestamp,
     ) -> Result<(Session, usize)> {
-        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
-        let moved: Vec<(i64, String, String, String)> = tx
-            .prepare("SELECT id, at, reader, uid FROM taps WHERE session_id = ?1 AND id > ?2 ORDER BY id")?
-            .query_map(params![old.id, since], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        let tx = self.begin()?;
+        let moved: Vec<(i64, String, String, String, String)> = tx
+            .prepare(
+                "SELECT id, at, reader, uid, uuid FROM taps
+                 WHERE session_id = ?1 AND id > ?2 ORDER BY id",
+            )?
+            .query_map(params![old.id, since], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })?
             .collect::<Result<_, _>>()?;
-        tx.execute(
-            "DELETE FROM marks WHERE session_id = ?1 AND source = 'card'
-               AND tap_id IN (SELECT id FROM taps WHERE session_id = ?1 AND id > ?2)",
-            params![old.id, since],
-        )?;
-        // Their events are queued again below, for the new session. (Nothing
-        // is sent before the server push exists; once it does, a sent event
-        // needs an event of its own saying the tap moved.)
-        tx.execute(
-            "DELETE FROM outbox WHERE kind = 'tap' AND sent_at IS NULL
-               AND json_extract(payload, '$.session_id') = ?1
-               AND json_extract(payload, '$.tap_id') > ?2",
-            params![old.id, since],
-        )?;
+        let unmarked: Vec<i64> = tx
+            .prepare(
+                "DELETE FROM marks WHERE session_id = ?1 AND source = 'card'
+                   AND tap_id IN (SELECT id FROM taps WHERE session_id = ?1 AND id > ?2)
+                 RETURNING student_id",
+            )?
+            .query_map(params![old.id, since], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        for student_id in unmarked {
+            queue_mark(&tx, old.id, student_id, MarkCause::TapMoved, now)?;
+        }
         let ended_at: String = tx.query_row(
             "SELECT COALESCE((SELECT max(at) FROM taps WHERE session_id = ?1 AND id <= ?2), started_at)
              FROM sessions WHERE id = ?1",
@@ -122,17 +138,10 @@ impl Store {
         )?;
         // The old class ended at its last tap, as a stale session does.
         close_session(&tx, old.id, old.course.id, &parse_time(&ended_at)?, None)?;
-        tx.execute(
-            "INSERT INTO sessions (course_id, started_at) VALUES (?1, ?2)",
-            params![old.course.id, format_time(start)],
-        )?;
-        let session = Session {
-            id: tx.last_insert_rowid(),
-            course: old.course.clone(),
-            started_at: *start,
-            ended_at: None,
-        };
-        for (tap_id, at, reader, uid) in &moved {
+        let session = insert_session(&tx, &old.course, start, label, now)?;
+        let from_session = session_uuid(&tx, old.id)?;
+        let to_session = session_uuid(&tx, session.id)?;
+        for (tap_id, at, reader, uid, tap_uuid) in &moved {
             let at = parse_time(at)?;
             let uid = CardUid::parse(uid).map_err(|e| StoreError::BadValue(e.to_string()))?;
             let (student, outcome) = decide(&tx, &session, policy, &uid, &at, Some(*tap_id))?;
@@ -145,6 +154,15 @@ impl Store {
                     student.as_ref().map(|s| s.id)
                 ],
             )?;
+            let event = Event::TapMoved {
+                tap: Uuid::parse_str(tap_uuid)
+                    .map_err(|e| StoreError::BadValue(format!("tap UUID: {e}")))?,
+                from_session,
+                session: to_session,
+                outcome: outcome.as_str().to_string(),
+                student_no: student.as_ref().map(|s| s.student_no.clone()),
+            };
+            queue(&tx, now, event)?;
             let record = TapRecord {
                 tap_id: *tap_id,
                 session_id: session.id,
@@ -154,7 +172,7 @@ impl Store {
                 outcome,
                 student,
             };
-            mark_and_queue(&tx, &record)?;
+            mark_from_tap(&tx, &record)?;
         }
         tx.commit()?;
         tracing::info!(
@@ -230,11 +248,19 @@ impl Store {
             .optional()?)
     }
 
+    /// Names a session ("Lab 3"), or names it anew.
     pub fn set_session_label(&self, session_id: i64, label: &str) -> Result<()> {
-        self.conn.execute(
+        let tx = self.begin()?;
+        tx.execute(
             "UPDATE sessions SET label = ?2 WHERE id = ?1",
             params![session_id, label],
         )?;
+        let event = Event::SessionLabelled {
+            session: session_uuid(&tx, session_id)?,
+            label: label.to_string(),
+        };
+        queue(&tx, &crate::reader::now(), event)?;
+        tx.commit()?;
         Ok(())
     }
 
@@ -266,4 +292,33 @@ impl Store {
         })
         .collect()
     }
+}
+
+/// A new session of `course`, with its UUID, and its event.
+fn insert_session(
+    conn: &Connection,
+    course: &Course,
+    start: &Timestamp,
+    label: Option<&str>,
+    now: &Timestamp,
+) -> Result<Session> {
+    let uuid = Uuid::now_v7();
+    conn.execute(
+        "INSERT INTO sessions (course_id, started_at, label, uuid) VALUES (?1, ?2, ?3, ?4)",
+        params![course.id, format_time(start), label, uuid.to_string()],
+    )?;
+    let session = Session {
+        id: conn.last_insert_rowid(),
+        course: course.clone(),
+        started_at: *start,
+        ended_at: None,
+    };
+    let event = Event::SessionStarted {
+        session: uuid,
+        course: course.name.clone(),
+        planned_start: *start,
+        label: label.map(str::to_string),
+    };
+    queue(conn, now, event)?;
+    Ok(session)
 }

@@ -1,9 +1,12 @@
 //! Recording a tap: facts, decision and writes in one transaction.
 
-use super::{Result, Store, format_time, parse_time, queue_event};
+use super::outbox::{queue, queue_mark, session_uuid};
+use super::{Result, Store, format_time, parse_time};
 use crate::domain::{CardUid, Outcome, Session, Student, TapRecord, Timestamp};
+use crate::events::{Event, MarkCause};
 use crate::rules::{self, Holder, Policy, TapFacts};
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
+use uuid::Uuid;
 
 impl Store {
     /// Decides what the tap means and commits the raw tap, the student's mark
@@ -22,18 +25,20 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let (student, outcome) = decide(&tx, session, policy, uid, at, None)?;
-        tx.execute(
-            "INSERT INTO taps (session_id, at, reader, uid, outcome, student_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![
-                session.id,
-                format_time(at),
-                reader,
-                uid.as_hex(),
-                outcome.as_str(),
-                student.as_ref().map(|s| s.id)
-            ],
-        )?;
+        let tap_uuid = Uuid::now_v7();
+        tx.prepare_cached(
+            "INSERT INTO taps (session_id, at, reader, uid, outcome, student_id, uuid)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?
+        .execute(params![
+            session.id,
+            format_time(at),
+            reader,
+            uid.as_hex(),
+            outcome.as_str(),
+            student.as_ref().map(|s| s.id),
+            tap_uuid.to_string()
+        ])?;
         let record = TapRecord {
             tap_id: tx.last_insert_rowid(),
             session_id: session.id,
@@ -43,7 +48,16 @@ impl Store {
             outcome,
             student,
         };
-        mark_and_queue(&tx, &record)?;
+        let event = Event::Tap {
+            tap: tap_uuid,
+            session: session_uuid(&tx, session.id)?,
+            reader: record.reader.clone(),
+            uid: uid.as_hex().to_string(),
+            outcome: outcome.as_str().to_string(),
+            student_no: record.student.as_ref().map(|s| s.student_no.clone()),
+        };
+        queue(&tx, at, event)?;
+        mark_from_tap(&tx, &record)?;
         tx.commit()?;
         Ok(record)
     }
@@ -88,37 +102,40 @@ pub(super) fn decide(
     Ok((student, outcome))
 }
 
-/// The student's mark from a stored tap, and the tap's outbox event.
-pub(super) fn mark_and_queue(tx: &Transaction, record: &TapRecord) -> Result<()> {
-    let at_text = format_time(&record.at);
-    if let (Some(mark), Some(student)) = (record.outcome.mark(), &record.student) {
-        // A student marked absent when the session ended who taps after
-        // all is counted: the tap replaces that automatic mark.
-        tx.execute(
+/// The student's mark from a stored tap (if the tap gives one), and its
+/// event.
+pub(super) fn mark_from_tap(tx: &Transaction, record: &TapRecord) -> Result<()> {
+    let (Some(mark), Some(student)) = (record.outcome.mark(), &record.student) else {
+        return Ok(());
+    };
+    // A student marked absent when the session ended who taps after all is
+    // counted: the tap replaces that automatic mark. Any other mark stays.
+    let changed = tx
+        .prepare_cached(
             "INSERT INTO marks (session_id, student_id, mark, source, at, tap_id)
              VALUES (?1, ?2, ?3, 'card', ?4, ?5)
              ON CONFLICT(session_id, student_id) DO UPDATE SET
-                mark = excluded.mark, source = 'card', at = excluded.at, tap_id = excluded.tap_id
+                mark = excluded.mark, source = 'card', at = excluded.at,
+                tap_id = excluded.tap_id, note = NULL
              WHERE marks.source = 'auto'",
-            params![
-                record.session_id,
-                student.id,
-                mark.as_str(),
-                at_text,
-                record.tap_id
-            ],
+        )?
+        .execute(params![
+            record.session_id,
+            student.id,
+            mark.as_str(),
+            format_time(&record.at),
+            record.tap_id
+        ])?;
+    if changed > 0 {
+        queue_mark(
+            tx,
+            record.session_id,
+            student.id,
+            MarkCause::Tap,
+            &record.at,
         )?;
     }
-    let payload = serde_json::json!({
-        "session_id": record.session_id,
-        "tap_id": record.tap_id,
-        "at": at_text,
-        "reader": record.reader,
-        "uid": record.uid.as_hex(),
-        "outcome": record.outcome.as_str(),
-        "student_no": record.student.as_ref().map(|s| s.student_no.as_str()),
-    });
-    queue_event(tx, "tap", payload, &record.at)
+    Ok(())
 }
 
 fn last_tap_of_card(

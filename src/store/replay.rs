@@ -1,0 +1,180 @@
+//! Rebuilding attendance from a device's events, as a receiver does: the
+//! events alone (global identities, in sequence order) give the courses,
+//! students, enrolments, cards, sessions and marks. A test replays a class
+//! onto an empty database and compares the marks; the server builds on it.
+
+use super::{Result, Store, format_time};
+use crate::events::{Envelope, Event, SheetMark};
+use rusqlite::{Connection, OptionalExtension, params};
+use uuid::Uuid;
+
+impl Store {
+    /// Applies `events` in order, in one transaction. Queues nothing: these
+    /// are another device's changes, not this one's.
+    pub fn replay(&self, events: &[Envelope]) -> Result<()> {
+        let tx = self.begin()?;
+        for envelope in events {
+            apply(&tx, envelope)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+fn apply(conn: &Connection, envelope: &Envelope) -> Result<()> {
+    let at = format_time(&envelope.at);
+    match &envelope.event {
+        Event::SessionStarted {
+            session,
+            course,
+            planned_start,
+            label,
+        } => {
+            let course_id = course_id(conn, course, &at)?;
+            conn.execute(
+                "INSERT INTO sessions (course_id, started_at, label, uuid) VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    course_id,
+                    format_time(planned_start),
+                    label,
+                    session.to_string()
+                ],
+            )?;
+        }
+        Event::SessionLabelled { session, label } => {
+            conn.execute(
+                "UPDATE sessions SET label = ?2 WHERE uuid = ?1",
+                params![session.to_string(), label],
+            )?;
+        }
+        Event::StudentSaved {
+            student_no,
+            previous_student_no,
+            name,
+            email,
+            course,
+            section,
+        } => {
+            if let Some(previous) = previous_student_no {
+                conn.execute(
+                    "UPDATE students SET student_no = ?2 WHERE student_no = ?1",
+                    params![previous, student_no],
+                )?;
+            }
+            conn.execute(
+                "INSERT INTO students (student_no, name, email) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(student_no) DO UPDATE SET name = excluded.name, email = excluded.email",
+                params![student_no, name, email],
+            )?;
+            let course_id = course_id(conn, course, &at)?;
+            conn.execute(
+                "INSERT INTO enrolments (course_id, student_id, section)
+                 VALUES (?1, (SELECT id FROM students WHERE student_no = ?2), ?3)
+                 ON CONFLICT(course_id, student_id) DO UPDATE SET section = excluded.section",
+                params![course_id, student_no, section],
+            )?;
+        }
+        Event::CardBound {
+            uid, student_no, ..
+        } => {
+            conn.execute(
+                "INSERT INTO cards (uid, student_id, added_at)
+                 VALUES (?1, (SELECT id FROM students WHERE student_no = ?2), ?3)
+                 ON CONFLICT(uid) DO UPDATE SET student_id = excluded.student_id",
+                params![uid, student_no, at],
+            )?;
+        }
+        Event::CardRemoved { uid, .. } => {
+            conn.execute("DELETE FROM cards WHERE uid = ?1", params![uid])?;
+        }
+        Event::Mark {
+            session,
+            student_no,
+            mark,
+            source,
+            note,
+            ..
+        } => match (mark, source) {
+            (Some(mark), Some(source)) => set_mark(
+                conn,
+                *session,
+                &SheetMark {
+                    student_no: student_no.clone(),
+                    mark: *mark,
+                    source: *source,
+                    note: note.clone(),
+                },
+                &at,
+            )?,
+            _ => {
+                conn.execute(
+                    "DELETE FROM marks
+                     WHERE session_id = (SELECT id FROM sessions WHERE uuid = ?1)
+                       AND student_id = (SELECT id FROM students WHERE student_no = ?2)",
+                    params![session.to_string(), student_no],
+                )?;
+            }
+        },
+        // The final sheet is the whole truth of an ended session.
+        Event::SessionEnded {
+            session,
+            ended_at,
+            marks,
+        } => {
+            conn.execute(
+                "UPDATE sessions SET ended_at = ?2 WHERE uuid = ?1",
+                params![session.to_string(), format_time(ended_at)],
+            )?;
+            conn.execute(
+                "DELETE FROM marks WHERE session_id = (SELECT id FROM sessions WHERE uuid = ?1)",
+                params![session.to_string()],
+            )?;
+            for line in marks {
+                set_mark(conn, *session, line, &at)?;
+            }
+        }
+        // Taps are the device's audit trail; the marks say what they gave.
+        Event::Tap { .. } | Event::TapMoved { .. } => {}
+    }
+    Ok(())
+}
+
+fn set_mark(conn: &Connection, session: Uuid, line: &SheetMark, at: &str) -> Result<()> {
+    conn.execute(
+        "INSERT INTO marks (session_id, student_id, mark, source, at, note)
+         VALUES ((SELECT id FROM sessions WHERE uuid = ?1),
+                 (SELECT id FROM students WHERE student_no = ?2), ?3, ?4, ?5, ?6)
+         ON CONFLICT(session_id, student_id) DO UPDATE SET
+            mark = excluded.mark, source = excluded.source, at = excluded.at, note = excluded.note",
+        params![
+            session.to_string(),
+            line.student_no,
+            line.mark.as_str(),
+            line.source.as_str(),
+            at,
+            line.note
+        ],
+    )?;
+    Ok(())
+}
+
+/// The course with this name, made if new.
+fn course_id(conn: &Connection, name: &str, at: &str) -> Result<i64> {
+    let found: Option<i64> = conn
+        .query_row(
+            "SELECT id FROM courses WHERE name = ?1",
+            params![name],
+            |r| r.get(0),
+        )
+        .optional()?;
+    match found {
+        Some(id) => Ok(id),
+        None => {
+            conn.execute(
+                "INSERT INTO courses (name, created_at) VALUES (?1, ?2)",
+                params![name, at],
+            )?;
+            Ok(conn.last_insert_rowid())
+        }
+    }
+}
