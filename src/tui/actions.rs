@@ -5,7 +5,7 @@ use super::app::{Action, App, Banner};
 use super::dialog::{AssignDialog, Dialog, UnclaimedDialog};
 use crate::engine::Engine;
 use crate::reader::wedge::{self, WedgeConfig};
-use crate::report::export::Exported;
+use crate::report::export::{ExportSettings, Exported, export_session};
 use crate::store::{Claim, UnclaimedTap};
 use crate::text::sanitize_for_terminal as clean;
 
@@ -21,6 +21,7 @@ pub fn perform(
     app: &mut App,
     engine: &mut Engine,
     wedge_config: WedgeConfig,
+    export: &ExportSettings,
 ) -> Flow {
     match action {
         Action::None | Action::Redraw => {}
@@ -121,7 +122,7 @@ pub fn perform(
             Err(e) => failed(app, "the card was NOT removed", &e.to_string()),
         },
         Action::ExportReport => {
-            match engine.export_report() {
+            match export_session(engine.store(), engine.session().id, export) {
                 Ok(exported) => show_export(app, &exported),
                 Err(e) => failed(app, "the report was NOT saved", &e.to_string()),
             }

@@ -15,6 +15,7 @@ use crate::config::Cue;
 use crate::engine::{Engine, Update};
 use crate::reader::wedge::{WEDGE_READER, WedgeConfig};
 use crate::reader::{ReaderEvent, now};
+use crate::report::export::ExportSettings;
 use actions::{Flow, reload_roster};
 use app::{Action, App};
 use ratatui::DefaultTerminal;
@@ -114,8 +115,8 @@ pub struct TuiOptions {
     /// long before going on with it by itself.
     pub resume_question: Option<chrono::Duration>,
     pub keys: crate::keymap::Keymap,
-    /// Where the end-of-session report is saved, as shown.
-    pub export_to: String,
+    /// Where and how the end-of-session report is saved.
+    pub export: ExportSettings,
 }
 
 /// Runs the live roster until the user quits or a signal arrives.
@@ -128,7 +129,7 @@ pub async fn run(
     let mut app = App::new(engine.session(), options.db_label, now());
     app.bell = options.bell;
     app.keys = options.keys.clone();
-    app.export_to = Some(options.export_to.clone());
+    app.export_to = Some(options.export.describe());
     if options.wedge.is_some() {
         app.wedge_input = Some(String::new());
         app.apply(Update::Reader(ReaderEvent::ReaderAdded {
@@ -154,7 +155,7 @@ pub async fn run(
         // recorded while a dialog is open.
         if let Some(action) = app.pending.take() {
             let wedge_config = options.wedge.unwrap_or_default();
-            actions::perform(action, &mut app, &mut engine, wedge_config);
+            actions::perform(action, &mut app, &mut engine, wedge_config, &options.export);
             dirty = true;
         }
         if dirty {
@@ -201,7 +202,7 @@ pub async fn run(
                         dirty = true;
                     }
                     let wedge_config = options.wedge.unwrap_or_default();
-                    if actions::perform(action, &mut app, &mut engine, wedge_config) == Flow::Quit {
+                    if actions::perform(action, &mut app, &mut engine, wedge_config, &options.export) == Flow::Quit {
                         break;
                     }
                 }
@@ -216,7 +217,7 @@ pub async fn run(
             _ = clock.tick() => {
                 let action = app.tick(now());
                 let wedge_config = options.wedge.unwrap_or_default();
-                actions::perform(action, &mut app, &mut engine, wedge_config);
+                actions::perform(action, &mut app, &mut engine, wedge_config, &options.export);
                 dirty = true;
             }
             _ = sigterm.recv() => break,
