@@ -10,7 +10,7 @@ use crate::demo;
 use crate::engine::Engine;
 use crate::paths::Dirs;
 use crate::reader::pcsc::{PcscReader, ReaderFilter};
-use crate::reader::wedge::{self, WedgeConfig};
+use crate::reader::wedge::{self, KeyboardWedge, WedgeConfig};
 use crate::reader::{self, ReaderEvent, sim::Script};
 use crate::report::export::ExportSettings;
 use crate::rules::Policy;
@@ -49,11 +49,9 @@ enum RunningReader {
     Pcsc(PcscReader),
     /// Sim and stdin-wedge threads end on their own.
     Thread,
-    /// The TUI reads a wedge reader from the keyboard; holding the sender
-    /// keeps the (otherwise silent) reader stream open.
-    Keyboard {
-        _keep_open: reader::EventSender,
-    },
+    /// The TUI reads a wedge reader from its keys and sends its taps into
+    /// the reader channel (it holds the sender: `start_reader`).
+    Keyboard,
 }
 
 pub fn main(cli: Cli) -> Result<(), CliError> {
@@ -222,11 +220,7 @@ fn run(plan: Plan) -> Result<(), CliError> {
             Some("card reader stopped — restart taproll; details in the log")
         }
     };
-    let wedge = match &plan.reader {
-        ReaderChoice::Wedge(config) if !plan.headless => Some(*config),
-        _ => None,
-    };
-    let (reader, events) = start_reader(plan.reader, plan.headless)?;
+    let (reader, events, wedge) = start_reader(plan.reader, plan.headless)?;
     let result = if plan.headless {
         let mut stdout = std::io::stdout().lock();
         let ending = runtime.block_on(headless::run(engine, events, &mut stdout));
@@ -256,7 +250,7 @@ fn run(plan: Plan) -> Result<(), CliError> {
     };
     match reader {
         RunningReader::Pcsc(pcsc) => pcsc.stop(),
-        RunningReader::Thread | RunningReader::Keyboard { .. } => {}
+        RunningReader::Thread | RunningReader::Keyboard => {}
     }
     result
 }
@@ -273,11 +267,22 @@ fn today_at(
         .map(|at| at.fixed_offset())
 }
 
+/// The reader backend and the channel its events come on; with a keyboard
+/// wedge in the TUI, also the wedge, which the TUI reads from its keys and
+/// which sends into the same channel as every other reader.
 fn start_reader(
     choice: ReaderChoice,
     headless: bool,
-) -> Result<(RunningReader, UnboundedReceiver<ReaderEvent>), CliError> {
+) -> Result<
+    (
+        RunningReader,
+        UnboundedReceiver<ReaderEvent>,
+        Option<KeyboardWedge>,
+    ),
+    CliError,
+> {
     let (tx, rx) = unbounded_channel();
+    let mut keyboard = None;
     let started = match choice {
         ReaderChoice::Pcsc { filter, led } => {
             PcscReader::spawn(filter, led, tx).map(RunningReader::Pcsc)
@@ -286,13 +291,16 @@ fn start_reader(
         ReaderChoice::Wedge(config) if headless => {
             wedge::spawn_stdin(config, tx).map(|_| RunningReader::Thread)
         }
-        ReaderChoice::Wedge(_) => Ok(RunningReader::Keyboard { _keep_open: tx }),
+        ReaderChoice::Wedge(config) => {
+            keyboard = Some(KeyboardWedge::new(config, tx));
+            Ok(RunningReader::Keyboard)
+        }
     };
     let reader = started.map_err(|source| CliError::Start {
         what: "card reader thread",
         source,
     })?;
-    Ok((reader, rx))
+    Ok((reader, rx, keyboard))
 }
 
 /// A fresh private folder for a demo database.
