@@ -1,19 +1,21 @@
 //! The one-shot commands that print to the terminal and exit: `readers`,
-//! `roster import`, `roster list`, `sessions` and `report`.
+//! `roster import`, `roster list`, `sessions` and `report`. They resolve the
+//! config and database through `settings`, as the live runs do.
 
 use crate::cli::{FileArgs, ReportArgs, RosterCommand};
+use crate::cli_error::{CliError, Usage};
 use crate::console;
 use crate::domain::CardUid;
 use crate::import::{self, Refusal};
-use crate::launch::{LaunchError, database_path, load_config};
 use crate::paths::Dirs;
 use crate::report::{self, Format, Selection, Zone, output};
+use crate::settings::{database_path, load_config};
 use crate::store::{ImportOptions, ImportOutcome, Store};
 use crate::text::sanitize_for_terminal as clean;
 use std::fmt::Write as _;
 use std::path::Path;
 
-pub fn roster(command: RosterCommand, dirs: Option<&Dirs>) -> Result<(), LaunchError> {
+pub fn roster(command: RosterCommand, dirs: Option<&Dirs>) -> Result<(), CliError> {
     match command {
         RosterCommand::Import {
             file,
@@ -31,21 +33,17 @@ pub fn roster(command: RosterCommand, dirs: Option<&Dirs>) -> Result<(), LaunchE
             let summary = import_file(&store, &file, &course, options)?;
             console::print(summary).map_err(|e| {
                 if dry_run || console::is_closed_pipe(&e) {
-                    return LaunchError::Output(e);
+                    CliError::Output(e)
+                } else {
+                    // Committed already: the error must not read as a failed import.
+                    CliError::OutputAfterImport(e)
                 }
-                // Committed already: the error must not read as a failed import.
-                LaunchError::Output(std::io::Error::new(
-                    e.kind(),
-                    format!(
-                        "{e}; the roster was imported all the same (taproll roster list shows it)"
-                    ),
-                ))
             })
         }
         RosterCommand::List { course, files } => {
             let config = load_config(&files, dirs)?.config;
             let store = Store::open_read_only(&database_path(&files, &config, dirs)?)?;
-            console::print(list(&store, course.as_deref())?).map_err(LaunchError::Output)
+            console::print(list(&store, course.as_deref())?).map_err(CliError::Output)
         }
     }
 }
@@ -56,8 +54,8 @@ pub fn import_file(
     file: &Path,
     course: &str,
     options: ImportOptions,
-) -> Result<String, LaunchError> {
-    let bytes = std::fs::read(file).map_err(|source| LaunchError::ReadFile {
+) -> Result<String, CliError> {
+    let bytes = std::fs::read(file).map_err(|source| CliError::ReadFile {
         path: file.to_path_buf(),
         source,
     })?;
@@ -69,7 +67,7 @@ pub fn import_file(
             .filter(|b| **b == b'\n')
             .count()
             + 1;
-        LaunchError::Import(import::ImportError::Csv {
+        CliError::Import(import::ImportError::Csv {
             line,
             reason: "the file is not UTF-8; save it as \"CSV UTF-8\"".to_string(),
         })
@@ -102,30 +100,20 @@ pub fn import_file(
     Ok(report)
 }
 
-fn refused(file: &Path, lines: &[Refusal]) -> LaunchError {
-    let mut message = format!(
-        "{}: {} line(s) refused, nothing imported:",
-        file.display(),
-        lines.len()
-    );
-    for refusal in lines {
-        let _ = write!(
-            message,
-            "\n  line {}: {}",
-            refusal.line,
-            clean(&refusal.reason)
-        );
+fn refused(file: &Path, lines: &[Refusal]) -> CliError {
+    CliError::Refused {
+        file: file.to_path_buf(),
+        lines: lines.to_vec(),
     }
-    LaunchError::Refused(message)
 }
 
 /// The students of one course, or of every course.
-pub fn list(store: &Store, course: Option<&str>) -> Result<String, LaunchError> {
+pub fn list(store: &Store, course: Option<&str>) -> Result<String, CliError> {
     let courses = match course {
         Some(name) => vec![
             store
                 .course_by_name(name)?
-                .ok_or_else(|| LaunchError::UnknownCourse(name.to_string()))?,
+                .ok_or_else(|| Usage::UnknownCourse(name.to_string()))?,
         ],
         None => store.courses()?,
     };
@@ -163,35 +151,32 @@ pub fn sessions(
     course: Option<&str>,
     files: &FileArgs,
     dirs: Option<&Dirs>,
-) -> Result<(), LaunchError> {
+) -> Result<(), CliError> {
     let config = load_config(files, dirs)?.config;
     let store = Store::open_read_only(&database_path(files, &config, dirs)?)?;
-    console::print(list_sessions(&store, course)?).map_err(LaunchError::Output)
+    console::print(list_sessions(&store, course)?).map_err(CliError::Output)
 }
 
 /// Without --course and before any session: the one course there is, else
 /// the names to choose from.
-fn only_course(store: &Store) -> Result<crate::domain::Course, LaunchError> {
+fn only_course(store: &Store) -> Result<crate::domain::Course, CliError> {
     let mut courses = store.courses()?;
     match courses.len() {
-        0 => Err(LaunchError::NoCourse),
+        0 => Err(Usage::NoCourse.into()),
         1 => Ok(courses.remove(0)),
         _ => {
-            let names: Vec<String> = courses.iter().map(|c| clean(&c.name)).collect();
-            Err(LaunchError::BadFlags(format!(
-                "no session yet in any course: pass --course NAME ({})",
-                names.join(", ")
-            )))
+            let names = courses.iter().map(|c| clean(&c.name)).collect();
+            Err(Usage::ChooseCourse(names).into())
         }
     }
 }
 
 /// Sessions of a course, newest first, with their counts.
-pub fn list_sessions(store: &Store, course: Option<&str>) -> Result<String, LaunchError> {
+pub fn list_sessions(store: &Store, course: Option<&str>) -> Result<String, CliError> {
     let course = match course {
         Some(name) => store
             .course_by_name(name)?
-            .ok_or_else(|| LaunchError::UnknownCourse(name.to_string()))?,
+            .ok_or_else(|| Usage::UnknownCourse(name.to_string()))?,
         None => match store.last_used_course()? {
             Some(course) => course,
             None => only_course(store)?,
@@ -233,22 +218,19 @@ pub fn list_sessions(store: &Store, course: Option<&str>) -> Result<String, Laun
 
 /// `taproll report`: reads the database without taking the writer lock, so
 /// it works while a class is being taken.
-pub fn report(args: ReportArgs, dirs: Option<&Dirs>) -> Result<(), LaunchError> {
+pub fn report(args: ReportArgs, dirs: Option<&Dirs>) -> Result<(), CliError> {
     use std::io::IsTerminal;
     let config = load_config(&args.files, dirs)?.config;
     let zone = match &args.time_zone {
-        Some(name) => Zone::parse(name).map_err(LaunchError::BadFlags)?,
+        Some(name) => Zone::parse(name).map_err(Usage::TimeZone)?,
         None => config.report.zone(),
     };
     let format = match (args.format, &args.output) {
         (Some(format), _) => format,
         (None, None) => Format::Table,
-        (None, Some(path)) => Format::from_path(path).ok_or_else(|| {
-            LaunchError::BadFlags(format!(
-                "cannot tell the format from the name {}: pass --format table|csv|canvas|xlsx|md|json",
-                path.display()
-            ))
-        })?,
+        (None, Some(path)) => {
+            Format::from_path(path).ok_or_else(|| Usage::UnknownFormat(path.clone()))?
+        }
     };
     let selection = match (args.session, args.course) {
         (Some(id), _) => Selection::Session(id),
@@ -260,9 +242,7 @@ pub fn report(args: ReportArgs, dirs: Option<&Dirs>) -> Result<(), LaunchError> 
         (None, None) => Selection::Last,
     };
     if format == Format::Xlsx && args.output.is_none() && std::io::stdout().is_terminal() {
-        return Err(LaunchError::BadFlags(
-            "an XLSX report is a binary file: write it with -o FILE.xlsx".to_string(),
-        ));
+        return Err(Usage::XlsxToTerminal.into());
     }
     // Refused before the work, not after it; write_file checks again.
     if let Some(path) = &args.output {
@@ -287,17 +267,17 @@ pub fn report(args: ReportArgs, dirs: Option<&Dirs>) -> Result<(), LaunchError> 
             } else {
                 bytes
             };
-            console::print(bytes).map_err(LaunchError::Output)?;
+            console::print(bytes).map_err(CliError::Output)?;
         }
     }
     Ok(())
 }
 
 /// `taproll readers`, like `pcsc_scan -r`.
-pub fn readers() -> Result<(), LaunchError> {
+pub fn readers() -> Result<(), CliError> {
     let mut out = String::new();
     for (index, reader) in crate::reader::list::list()?.iter().enumerate() {
         let _ = writeln!(out, "{index}: {}  ({})", reader.name, reader.state);
     }
-    console::print(out).map_err(LaunchError::Output)
+    console::print(out).map_err(CliError::Output)
 }

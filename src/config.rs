@@ -219,6 +219,8 @@ pub fn load(explicit: Option<&Path>, default_file: Option<&Path>) -> Result<Load
     })
 }
 
+/// The checks serde cannot make. Each names the full dotted key (as
+/// `toml_file` writes keys), which finds its line however the file wrote it.
 fn validate(config: &Config, file: &Path, text: &str) -> Result<(), ConfigError> {
     let check = |ok: bool, key: &str, message: &str| {
         if ok {
@@ -275,12 +277,12 @@ fn validate(config: &Config, file: &Path, text: &str) -> Result<(), ConfigError>
     if let Some((key, message)) = config.keys.problem() {
         return Err(toml_file::invalid_value(file, text, &key, message).into());
     }
-    for card in &config.admin.cards {
+    for (index, card) in config.admin.cards.iter().enumerate() {
         if let Err(e) = CardUid::parse_card_number(card) {
             return Err(toml_file::invalid_value(
                 file,
                 text,
-                "admin.cards",
+                &format!("admin.cards[{}]", index + 1),
                 format!("`{card}`: {e}"),
             )
             .into());

@@ -3,7 +3,6 @@
 
 use crate::domain::{CardUid, Mark, RosterRow, Session, Student, TapRecord, Timestamp};
 use crate::reader::{ReaderEvent, now};
-use crate::report::export::{ExportSettings, Exported, export_session};
 use crate::report::{ReportError, Totals};
 use crate::rules::Policy;
 use crate::store::{self, Claim, Store, UnclaimedTap, Undone};
@@ -18,8 +17,6 @@ pub struct Engine {
     /// (`--starts-at`; else now) and label.
     new_start: Option<Timestamp>,
     new_label: Option<String>,
-    /// The end-of-session export; `None`: not offered.
-    export: Option<ExportSettings>,
     /// The session was found open and the instructor is asked whether to go
     /// on with it: the newest tap before the question, and when it was
     /// asked. Taps after it go to a new session if that is the answer, and
@@ -55,7 +52,6 @@ impl Engine {
             admin_cards: Vec::new(),
             new_start: None,
             new_label: None,
-            export: None,
             resume_since: None,
         }
     }
@@ -81,22 +77,6 @@ impl Engine {
         self.new_start = start;
         self.new_label = label;
         self
-    }
-
-    pub fn with_export(mut self, settings: ExportSettings) -> Self {
-        self.export = Some(settings);
-        self
-    }
-
-    /// Writes this session's report in the configured formats.
-    pub fn export_report(&self) -> Result<Exported, ReportError> {
-        match &self.export {
-            Some(settings) => export_session(&self.store, self.session.id, settings),
-            None => Ok(Exported {
-                written: Vec::new(),
-                failed: Vec::new(),
-            }),
-        }
     }
 
     pub fn with_admin_cards(mut self, cards: Vec<CardUid>) -> Self {
@@ -144,6 +124,13 @@ impl Engine {
 
     pub fn session(&self) -> &Session {
         &self.session
+    }
+
+    /// The store, for a front end to read from (the end-of-session export
+    /// reads the session's report). Read only: every change goes through
+    /// the engine's methods, which decide it once and log a failure.
+    pub fn store(&self) -> &Store {
+        &self.store
     }
 
     pub fn set_mark(&self, student_id: i64, mark: Mark, note: Option<&str>) -> store::Result<()> {

@@ -1,68 +1,24 @@
 //! From command line to a running front end: resolve the settings, open the
 //! store, pick the course and session, start the reader, hand over to the
-//! TUI or headless loop.
+//! TUI or headless loop. The one-shot commands are in `commands`; what both
+//! resolve the same way (config, database, export) is in `settings`.
 
-use crate::cli::{Cli, Command, DemoArgs, FileArgs, RunArgs};
-use crate::config::{self, Config, ConfigError, Cue, ReaderBackend};
-use crate::demo::{self, DemoError};
+use crate::cli::{Cli, Command, DemoArgs, RunArgs};
+use crate::cli_error::{CliError, Usage};
+use crate::config::{self, Config, Cue, ReaderBackend};
+use crate::demo;
 use crate::engine::Engine;
 use crate::paths::Dirs;
 use crate::reader::pcsc::{PcscReader, ReaderFilter};
-use crate::reader::wedge::{self, WedgeConfig};
+use crate::reader::wedge::{self, KeyboardWedge, WedgeConfig};
 use crate::reader::{self, ReaderEvent, sim::Script};
 use crate::report::export::ExportSettings;
 use crate::rules::Policy;
-use crate::store::{Store, StoreError};
-use crate::toml_file::TomlFileError;
+use crate::settings::{database_path, export_settings, load_config};
+use crate::store::Store;
 use crate::{commands, headless, logging, tui};
 use std::path::{Path, PathBuf};
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
-
-#[derive(Debug, thiserror::Error)]
-pub enum LaunchError {
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    #[error("scenario error: {0}")]
-    Scenario(#[from] TomlFileError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Demo(#[from] DemoError),
-    #[error("no course yet: pass --course NAME to start the first session")]
-    NoCourse,
-    #[error("the sim reader needs a scenario: pass --scenario FILE or set reader.scenario")]
-    NoScenario,
-    #[error("no home folder to keep data in: pass --db FILE")]
-    NoHome,
-    #[error("cannot start the {what}: {source}")]
-    Start {
-        what: &'static str,
-        source: std::io::Error,
-    },
-    #[error(transparent)]
-    Tui(#[from] tui::TuiError),
-    #[error("cannot write to standard output: {0}")]
-    Output(std::io::Error),
-    #[error(transparent)]
-    Readers(#[from] reader::list::ListError),
-    #[error("the card reader thread stopped unexpectedly; see the log")]
-    ReaderStopped,
-    #[error("cannot read {path}: {source}")]
-    ReadFile {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error(transparent)]
-    Import(#[from] crate::import::ImportError),
-    #[error("{0}")]
-    Refused(String),
-    #[error("no course named \"{0}\"")]
-    UnknownCourse(String),
-    #[error("{0}")]
-    BadFlags(String),
-    #[error(transparent)]
-    Report(#[from] crate::report::ReportError),
-}
 
 /// How a run is set up, after flags, environment, config and defaults.
 struct Plan {
@@ -93,14 +49,12 @@ enum RunningReader {
     Pcsc(PcscReader),
     /// Sim and stdin-wedge threads end on their own.
     Thread,
-    /// The TUI reads a wedge reader from the keyboard; holding the sender
-    /// keeps the (otherwise silent) reader stream open.
-    Keyboard {
-        _keep_open: reader::EventSender,
-    },
+    /// The TUI reads a wedge reader from its keys and sends its taps into
+    /// the reader channel (it holds the sender: `start_reader`).
+    Keyboard,
 }
 
-pub fn main(cli: Cli) -> Result<(), LaunchError> {
+pub fn main(cli: Cli) -> Result<(), CliError> {
     let dirs = Dirs::from_env();
     let (plan, config) = match cli.command {
         Command::Readers => return commands::readers(),
@@ -133,7 +87,7 @@ pub fn main(cli: Cli) -> Result<(), LaunchError> {
     result
 }
 
-fn plan_demo(args: DemoArgs) -> Result<Plan, LaunchError> {
+fn plan_demo(args: DemoArgs) -> Result<Plan, CliError> {
     let db = match args.db {
         Some(db) => db,
         None => demo_folder()?.join("taproll-demo.db"),
@@ -141,7 +95,7 @@ fn plan_demo(args: DemoArgs) -> Result<Plan, LaunchError> {
     // The demo's reports go beside its database, not into the home folder.
     let export = ExportSettings {
         folder: db.parent().unwrap_or(Path::new(".")).join("reports"),
-        ..ExportSettings::from_config(&Default::default(), &db)
+        ..export_settings(&Default::default(), &db)
     };
     Ok(Plan {
         export,
@@ -164,28 +118,7 @@ fn plan_demo(args: DemoArgs) -> Result<Plan, LaunchError> {
     })
 }
 
-/// The config named by `--config` / `$TAPROLL_CONFIG`, or the default file.
-pub fn load_config(files: &FileArgs, dirs: Option<&Dirs>) -> Result<config::Loaded, LaunchError> {
-    let default_file = dirs.map(|d| d.config_file.clone());
-    Ok(config::load(
-        files.config.as_deref(),
-        default_file.as_deref(),
-    )?)
-}
-
-/// `--db`, `$TAPROLL_DB`, `store.path`, else the XDG data folder.
-pub fn database_path(
-    files: &FileArgs,
-    config: &Config,
-    dirs: Option<&Dirs>,
-) -> Result<PathBuf, LaunchError> {
-    match files.db.clone().or_else(|| config.store.path.clone()) {
-        Some(db) => Ok(db),
-        None => Ok(dirs.ok_or(LaunchError::NoHome)?.default_db()),
-    }
-}
-
-fn plan_run(args: RunArgs, config: &Config, dirs: Option<&Dirs>) -> Result<Plan, LaunchError> {
+fn plan_run(args: RunArgs, config: &Config, dirs: Option<&Dirs>) -> Result<Plan, CliError> {
     let db = database_path(&args.files, config, dirs)?;
     // Only the --scenario flag implies the simulator: a scenario left in the
     // config must never replace the real reader unnoticed.
@@ -201,7 +134,7 @@ fn plan_run(args: RunArgs, config: &Config, dirs: Option<&Dirs>) -> Result<Plan,
             led: config.feedback.reader_led,
         },
         ReaderBackend::Sim => {
-            let path = scenario.ok_or(LaunchError::NoScenario)?;
+            let path = scenario.ok_or(Usage::NoScenario)?;
             ReaderChoice::Sim(Script::load(&path)?)
         }
         ReaderBackend::Wedge => ReaderChoice::Wedge(config.reader.wedge),
@@ -211,10 +144,11 @@ fn plan_run(args: RunArgs, config: &Config, dirs: Option<&Dirs>) -> Result<Plan,
         .absent_after
         .unwrap_or(config.session.absent_after_minutes);
     if absent_after != 0 && absent_after <= late_after {
-        return Err(LaunchError::BadFlags(format!(
-            "absent after {absent_after} minutes comes before late after {late_after}: \
-             --absent-after must be 0 (never) or more than --late-after"
-        )));
+        return Err(Usage::AbsentBeforeLate {
+            absent: absent_after,
+            late: late_after,
+        }
+        .into());
     }
     let policy = Policy {
         late_after: chrono::Duration::minutes(late_after.into()),
@@ -222,7 +156,7 @@ fn plan_run(args: RunArgs, config: &Config, dirs: Option<&Dirs>) -> Result<Plan,
         debounce: chrono::Duration::seconds(config.session.debounce_seconds.into()),
     };
     Ok(Plan {
-        export: ExportSettings::from_config(&config.report, &db),
+        export: export_settings(&config.report, &db),
         db,
         keys: config.keys.clone(),
         label: args.label,
@@ -238,7 +172,7 @@ fn plan_run(args: RunArgs, config: &Config, dirs: Option<&Dirs>) -> Result<Plan,
     })
 }
 
-fn run(plan: Plan) -> Result<(), LaunchError> {
+fn run(plan: Plan) -> Result<(), CliError> {
     let store = Store::open(&plan.db)?;
     let now = reader::now();
     let mut resumed = false;
@@ -248,7 +182,7 @@ fn run(plan: Plan) -> Result<(), LaunchError> {
     } else {
         let course = match &plan.course {
             Some(name) => store.ensure_course(name, &now)?,
-            None => store.last_used_course()?.ok_or(LaunchError::NoCourse)?,
+            None => store.last_used_course()?.ok_or(Usage::NoCourse)?,
         };
         let start = plan
             .starts_at
@@ -265,8 +199,7 @@ fn run(plan: Plan) -> Result<(), LaunchError> {
     };
     let mut engine = Engine::new(store, session, plan.policy)
         .with_admin_cards(plan.admin_cards)
-        .with_new_session_plan(planned_start, plan.label.clone())
-        .with_export(plan.export.clone());
+        .with_new_session_plan(planned_start, plan.label.clone());
     // The TUI asks whether to go on with a session found open; headless
     // (a kiosk) simply goes on.
     if resumed && !plan.headless {
@@ -275,7 +208,7 @@ fn run(plan: Plan) -> Result<(), LaunchError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|source| LaunchError::Start {
+        .map_err(|source| CliError::Start {
             what: "event loop",
             source,
         })?;
@@ -285,11 +218,7 @@ fn run(plan: Plan) -> Result<(), LaunchError> {
             Some("card reader stopped — restart taproll; details in the log")
         }
     };
-    let wedge = match &plan.reader {
-        ReaderChoice::Wedge(config) if !plan.headless => Some(*config),
-        _ => None,
-    };
-    let (reader, events) = start_reader(plan.reader, plan.headless)?;
+    let (reader, events, wedge) = start_reader(plan.reader, plan.headless)?;
     let result = if plan.headless {
         let mut stdout = std::io::stdout().lock();
         let ending = runtime.block_on(headless::run(engine, events, &mut stdout));
@@ -298,10 +227,10 @@ fn run(plan: Plan) -> Result<(), LaunchError> {
             (Err(e), _) => {
                 // The reader of our output went away: nothing more is recorded.
                 tracing::warn!(error = %e, "standard output failed; taproll ends, every tap printed is stored");
-                Err(LaunchError::Output(e))
+                Err(CliError::Output(e))
             }
             (Ok(headless::Ending::ReaderEnded), RunningReader::Pcsc(_)) => {
-                Err(LaunchError::ReaderStopped)
+                Err(CliError::ReaderStopped)
             }
             (Ok(_), _) => Ok(()),
         }
@@ -313,13 +242,13 @@ fn run(plan: Plan) -> Result<(), LaunchError> {
             reader_end: reader_end.map(str::to_string),
             resume_question: resumed.then_some(plan.resume_question),
             keys: plan.keys,
-            export_to: plan.export.describe(),
+            export: plan.export,
         };
         Ok(runtime.block_on(tui::run(engine, events, options))?)
     };
     match reader {
         RunningReader::Pcsc(pcsc) => pcsc.stop(),
-        RunningReader::Thread | RunningReader::Keyboard { .. } => {}
+        RunningReader::Thread | RunningReader::Keyboard => {}
     }
     result
 }
@@ -336,11 +265,22 @@ fn today_at(
         .map(|at| at.fixed_offset())
 }
 
+/// The reader backend and the channel its events come on; with a keyboard
+/// wedge in the TUI, also the wedge, which the TUI reads from its keys and
+/// which sends into the same channel as every other reader.
 fn start_reader(
     choice: ReaderChoice,
     headless: bool,
-) -> Result<(RunningReader, UnboundedReceiver<ReaderEvent>), LaunchError> {
+) -> Result<
+    (
+        RunningReader,
+        UnboundedReceiver<ReaderEvent>,
+        Option<KeyboardWedge>,
+    ),
+    CliError,
+> {
     let (tx, rx) = unbounded_channel();
+    let mut keyboard = None;
     let started = match choice {
         ReaderChoice::Pcsc { filter, led } => {
             PcscReader::spawn(filter, led, tx).map(RunningReader::Pcsc)
@@ -349,17 +289,20 @@ fn start_reader(
         ReaderChoice::Wedge(config) if headless => {
             wedge::spawn_stdin(config, tx).map(|_| RunningReader::Thread)
         }
-        ReaderChoice::Wedge(_) => Ok(RunningReader::Keyboard { _keep_open: tx }),
+        ReaderChoice::Wedge(config) => {
+            keyboard = Some(KeyboardWedge::new(config, tx));
+            Ok(RunningReader::Keyboard)
+        }
     };
-    let reader = started.map_err(|source| LaunchError::Start {
+    let reader = started.map_err(|source| CliError::Start {
         what: "card reader thread",
         source,
     })?;
-    Ok((reader, rx))
+    Ok((reader, rx, keyboard))
 }
 
 /// A fresh private folder for a demo database.
-fn demo_folder() -> Result<PathBuf, LaunchError> {
+fn demo_folder() -> Result<PathBuf, CliError> {
     use std::os::unix::fs::DirBuilderExt;
     let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
     let dir = std::env::temp_dir().join(format!("taproll-demo-{stamp}-{}", std::process::id()));
@@ -367,7 +310,7 @@ fn demo_folder() -> Result<PathBuf, LaunchError> {
         .recursive(true)
         .mode(0o700)
         .create(&dir)
-        .map_err(|source| LaunchError::Start {
+        .map_err(|source| CliError::Start {
             what: "demo folder",
             source,
         })?;

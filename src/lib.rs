@@ -5,6 +5,7 @@
 //! (shows what was committed).
 
 pub mod cli;
+pub mod cli_error;
 pub mod commands;
 pub mod config;
 pub mod console;
@@ -22,6 +23,7 @@ pub mod paths;
 pub mod reader;
 pub mod report;
 pub mod rules;
+pub mod settings;
 pub mod store;
 pub mod text;
 pub mod toml_file;

@@ -1,8 +1,11 @@
+//! The taproll binary: parses the command line, runs it (`launch`), and
+//! prints the one error it ends on.
+
 use clap::Parser;
 use std::io::Write;
 use std::process::ExitCode;
+use taproll::cli_error::CliError;
 use taproll::console;
-use taproll::launch::LaunchError;
 
 fn main() -> ExitCode {
     let cli = match taproll::cli::Cli::try_parse() {
@@ -14,18 +17,18 @@ fn main() -> ExitCode {
             return match usage.print().and_then(|()| std::io::stdout().flush()) {
                 Ok(()) => code,
                 Err(e) if console::is_closed_pipe(&e) || usage.use_stderr() => code,
-                Err(e) => fail(&LaunchError::Output(e)),
+                Err(e) => fail(&CliError::Output(e)),
             };
         }
     };
     match taproll::launch::main(cli) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(LaunchError::Output(e)) if console::is_closed_pipe(&e) => ExitCode::SUCCESS,
+        Err(error) if error.is_closed_pipe() => ExitCode::SUCCESS,
         Err(error) => fail(&error),
     }
 }
 
-fn fail(error: &LaunchError) -> ExitCode {
+fn fail(error: &CliError) -> ExitCode {
     // Not eprintln!: with standard error gone too, it would panic.
     // Errors can quote names and paths from files: made safe to show.
     let message = taproll::text::sanitize_lines_for_terminal(&error.to_string());

@@ -438,7 +438,7 @@ fn a_bad_admin_card_names_the_file_line_and_key() {
     let config = sandbox.write("config.toml", "[session]\n\n[admin]\ncards = [\"nope\"]\n");
     let output = run_with_config(&sandbox, &config);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    let expected = format!("{}, line 4, key `admin.cards`: `nope`", config.display());
+    let expected = format!("{}, line 4, key `admin.cards[1]`: `nope`", config.display());
     assert!(stderr.contains(&expected), "{stderr}");
 }
 
@@ -576,7 +576,7 @@ fn bad_report_settings_name_the_file_line_and_key() {
         (
             "[report]\nformats = [\"csv\", \"pdf\"]\n",
             2,
-            "report.formats",
+            "report.formats[2]",
             "pdf",
         ),
         (
@@ -599,4 +599,126 @@ fn bad_report_settings_name_the_file_line_and_key() {
         assert!(stderr.contains(&expected), "{stderr}");
         assert!(stderr.contains(message), "{stderr}");
     }
+}
+
+/// The key of every config error in full and on its line, however the file
+/// writes it: a dotted key under a table, an inline table, an array of
+/// tables, a plain key; for a value of the wrong kind, an unknown key and a
+/// value out of range alike.
+#[test]
+fn config_errors_name_the_line_and_full_key_however_the_key_is_written() {
+    let sandbox = Sandbox::new();
+    for (text, line, key, message) in [
+        // A dotted key under a table.
+        (
+            "[report]\nformats = [\"csv\"]\n\ncanvas.points = 5000\n",
+            4,
+            "report.canvas.points",
+            "must be between 0 and 1000",
+        ),
+        (
+            "[report]\ncanvas.points = \"many\"\n",
+            2,
+            "report.canvas.points",
+            "invalid type",
+        ),
+        (
+            "[report]\n\ncanvas.pointz = 5\n",
+            3,
+            "report.canvas.pointz",
+            "unknown field",
+        ),
+        (
+            "[session]\n\n[report]\ncanvas.late_credit_percent = 101\n",
+            4,
+            "report.canvas.late_credit_percent",
+            "must be between 0 and 100",
+        ),
+        // An inline table.
+        (
+            "# taproll\n\nreport = { canvas = { points = 5000 } }\n",
+            3,
+            "report.canvas.points",
+            "must be between 0 and 1000",
+        ),
+        (
+            "session = { late_after_minutes = 5, debounce_seconds = 9000 }\n",
+            1,
+            "session.debounce_seconds",
+            "must be between 0 and 600",
+        ),
+        (
+            "report = { canvas = { pointz = 5 } }\n",
+            1,
+            "report.canvas.pointz",
+            "unknown field",
+        ),
+        // An array of tables where a table belongs, and array elements.
+        (
+            "# taproll\n[[admin]]\ncards = []\n",
+            2,
+            "admin",
+            "invalid type",
+        ),
+        (
+            "[admin]\ncards = [\n  \"04A1B2C3\",\n  \"nope\",\n]\n",
+            4,
+            "admin.cards[2]",
+            "`nope`",
+        ),
+        (
+            "[feedback]\nbell = [\"late\", \"loud\"]\n",
+            2,
+            "feedback.bell[2]",
+            "loud",
+        ),
+        // A plain key, at the top and in a table.
+        ("sesion = 1\n", 1, "sesion", "unknown field"),
+        ("[keys]\n\nquit = 7\n", 3, "keys.quit", "invalid type"),
+    ] {
+        let config = sandbox.write("config.toml", text);
+        let output = run_with_config(&sandbox, &config);
+        assert!(!output.status.success(), "{text}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let expected = format!(
+            "taproll: config error: {}, line {line}, key `{key}`: ",
+            config.display()
+        );
+        assert!(stderr.contains(&expected), "{text}\n{stderr}");
+        assert!(stderr.contains(message), "{text}\n{stderr}");
+    }
+}
+
+#[test]
+fn a_syntax_error_in_the_config_names_its_line() {
+    let sandbox = Sandbox::new();
+    let config = sandbox.write("config.toml", "[session]\nlate_after_minutes = \n");
+    let output = run_with_config(&sandbox, &config);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let expected = format!(
+        "config error: {}, line 2, key `session.late_after_minutes`: ",
+        config.display()
+    );
+    assert!(stderr.contains(&expected), "{stderr}");
+}
+
+#[test]
+fn a_scenario_error_names_the_tap_of_its_array_of_tables() {
+    let sandbox = Sandbox::new();
+    let mut text = scenario(2, 10);
+    text.push_str("[[tap]]\nat_ms = \"soon\"\nuid = \"04A1B2C3\"\n");
+    let path = sandbox.write("scenario.toml", &text);
+    let output = sandbox
+        .taproll()
+        .args(["run", "--headless", "--course", "C", "--scenario"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let expected = format!(
+        "scenario error: {}, line 10, key `tap[3].at_ms`: invalid type",
+        path.display()
+    );
+    assert!(stderr.contains(&expected), "{stderr}");
 }

@@ -13,9 +13,14 @@ use taproll::domain::{
 };
 use taproll::engine::Update;
 use taproll::reader::ReaderEvent;
-use taproll::tui::app::App;
+use taproll::reader::wedge::{KeyboardWedge, WEDGE_READER, WedgeConfig};
+use taproll::tui::action::Action;
+use taproll::tui::app::{App, Setup};
+use taproll::tui::banner::Banner;
+use taproll::tui::modal::Modal;
 use taproll::tui::theme::Theme;
 use taproll::tui::view;
+use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 
 const NAMES: [&str; 12] = [
     "Ada Lovelace",
@@ -56,13 +61,22 @@ fn session() -> Session {
     }
 }
 
+/// How the apps of these tests are set up, unless a test says otherwise.
+fn setup() -> Setup {
+    Setup {
+        db_label: "/home/pi/.local/share/taproll/taproll.db".into(),
+        export_to: Some("/home/pi/taproll-reports (csv, xlsx)".into()),
+        ..Setup::default()
+    }
+}
+
 /// An app with `count` students, the first `marked` of them present or late.
 fn app(count: usize, marked: usize) -> App {
-    let mut app = App::new(
-        &session(),
-        "/home/pi/.local/share/taproll/taproll.db".into(),
-        at("09:12:34"),
-    );
+    app_with(count, marked, setup())
+}
+
+fn app_with(count: usize, marked: usize, setup: Setup) -> App {
+    let mut app = App::new(session(), at("09:12:34"), setup);
     let rows = (0..count)
         .map(|i| {
             let mark = (i < marked).then_some(if i % 4 == 3 {
@@ -100,8 +114,9 @@ fn tap(app: &mut App, uid: &str, outcome: Outcome, student: Option<Student>) {
 
 fn render(app: &mut App, width: u16, height: u16, theme: Theme) -> Terminal<TestBackend> {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    app.page_rows = view::page_rows(ratatui::layout::Rect::new(0, 0, width, height));
-    app.scroll_into_view();
+    app.set_page_rows(view::page_rows(ratatui::layout::Rect::new(
+        0, 0, width, height,
+    )));
     terminal
         .draw(|frame| view::render(app, theme, frame))
         .unwrap();
@@ -109,6 +124,46 @@ fn render(app: &mut App, width: u16, height: u16, theme: Theme) -> Terminal<Test
 }
 
 const COLOR: Theme = Theme { color: true };
+
+/// An app read by a keyboard-wedge reader, and the reader channel the
+/// reader's taps go into (its arrival already taken from it).
+fn wedge_app(setup: Setup) -> (App, UnboundedReceiver<ReaderEvent>) {
+    let (events, mut received) = unbounded_channel();
+    let wedge = KeyboardWedge::new(WedgeConfig::default(), events);
+    assert!(matches!(
+        received.try_recv(),
+        Ok(ReaderEvent::ReaderAdded { .. })
+    ));
+    let setup = Setup {
+        wedge: Some(wedge),
+        ..setup
+    };
+    (app_with(30, 15, setup), received)
+}
+
+/// The card a wedge reader sent into the reader channel, as hex.
+fn sent_card(received: &mut UnboundedReceiver<ReaderEvent>) -> String {
+    match received.try_recv() {
+        Ok(ReaderEvent::Card { reader, uid, .. }) => {
+            assert_eq!(reader, WEDGE_READER);
+            uid.as_hex().to_string()
+        }
+        other => panic!("no card in the reader channel: {other:?}"),
+    }
+}
+
+/// Set up to ask whether to go on with the session found open, for a
+/// minute (until 09:13:34).
+fn resuming() -> Setup {
+    Setup {
+        resume_question: Some(chrono::Duration::seconds(60)),
+        ..setup()
+    }
+}
+
+fn key(app: &mut App, code: KeyCode) -> Action {
+    app.on_key(KeyEvent::from(code))
+}
 
 #[test]
 fn empty_roster() {
@@ -167,10 +222,10 @@ fn not_recorded_banner_and_missing_reader() {
 #[test]
 fn a_failed_action_says_what_failed_not_tap_again() {
     let mut app = app(12, 3);
-    app.banner = taproll::tui::app::Banner::Failed {
+    app.set_banner(Banner::Failed {
         what: "The xlsx report was NOT saved".into(),
         error: "cannot write /home/pi/r.xlsx: No space left on device (saved: r.csv)".into(),
-    };
+    });
     insta::assert_snapshot!(render(&mut app, 80, 24, COLOR).backend());
 }
 
@@ -201,16 +256,16 @@ fn help_overlay() {
 fn quit_asks_first() {
     let mut app = app(30, 15);
     let action = app.on_key(KeyEvent::from(KeyCode::Char('q')));
-    assert_eq!(action, taproll::tui::app::Action::Redraw);
+    assert_eq!(action, Action::Redraw);
     insta::assert_snapshot!(render(&mut app, 80, 24, COLOR).backend());
     let action = app.on_key(KeyEvent::from(KeyCode::Char('y')));
-    assert_eq!(action, taproll::tui::app::Action::Quit);
+    assert_eq!(action, Action::Quit);
 }
 
 #[test]
 fn control_characters_in_names_never_reach_the_terminal() {
     let mut app = app(1, 0);
-    let mut rows = app.rows.clone();
+    let mut rows = app.roster().rows().to_vec();
     rows[0].student.name = "Evil\u{1b}]0;pwned\u{7}Name".into();
     app.set_rows(rows);
     let terminal = render(&mut app, 80, 24, COLOR);
@@ -260,57 +315,54 @@ fn a_card_that_cannot_be_read_says_tap_again() {
 
 #[test]
 fn a_wedge_reader_types_into_the_card_field_and_enter_submits() {
-    let mut app = app(30, 15);
-    app.wedge_input = Some(String::new());
-    for key in "04a1B2".chars() {
-        app.on_key(KeyEvent::from(KeyCode::Char(key)));
+    let (mut app, mut received) = wedge_app(setup());
+    for c in "04a1B2".chars() {
+        key(&mut app, KeyCode::Char(c));
     }
     insta::assert_snapshot!(render(&mut app, 80, 24, COLOR).backend());
-    let action = app.on_key(KeyEvent::from(KeyCode::Enter));
-    assert_eq!(
-        action,
-        taproll::tui::app::Action::WedgeLine("04a1B2".into())
-    );
-    assert_eq!(app.wedge_input.as_deref(), Some(""));
+    assert_eq!(key(&mut app, KeyCode::Enter), Action::Redraw);
+    // The card goes into the reader channel, the way of every tap.
+    assert_eq!(sent_card(&mut received), "04A1B2");
+    assert_eq!(app.wedge_typed(), Some(""));
     // Keys that are not hex digits still work as keys.
-    assert_eq!(
-        app.on_key(KeyEvent::from(KeyCode::Char('j'))),
-        taproll::tui::app::Action::Redraw
-    );
+    assert_eq!(key(&mut app, KeyCode::Char('j')), Action::Redraw);
 }
 
 #[test]
 fn the_bell_rings_only_for_configured_outcomes() {
-    let mut app = app(30, 15);
-    app.bell = vec![taproll::config::Cue::Unknown];
+    let bell = Setup {
+        bell: vec![taproll::config::Cue::Unknown],
+        ..setup()
+    };
+    let mut app = app_with(30, 15, bell);
     tap(&mut app, "04A1B2C3", Outcome::Present, Some(student(1)));
-    assert!(!app.ring_bell);
+    assert!(!app.take_bell());
     tap(&mut app, "04DEADBEEF0001", Outcome::Unknown, None);
-    assert!(app.ring_bell);
+    assert!(app.take_bell());
 }
 
 #[test]
 fn wedge_digits_are_not_swallowed_by_help_or_the_quit_question() {
-    use taproll::tui::app::{Action, Mode};
-    let mut app = app(3, 0);
-    app.wedge_input = Some(String::new());
-    app.on_key(KeyEvent::from(KeyCode::Char('?')));
-    app.on_key(KeyEvent::from(KeyCode::Char('0')));
-    assert_eq!(app.mode, Mode::Help, "a digit does not close the help");
-    app.on_key(KeyEvent::from(KeyCode::Char('q'))); // closes the help
-    app.on_key(KeyEvent::from(KeyCode::Char('q'))); // asks to quit
-    assert_eq!(app.mode, Mode::ConfirmQuit);
-    app.on_key(KeyEvent::from(KeyCode::Char('4')));
+    let (mut app, mut received) = wedge_app(setup());
+    key(&mut app, KeyCode::Char('?'));
+    key(&mut app, KeyCode::Char('0'));
     assert_eq!(
-        app.on_key(KeyEvent::from(KeyCode::Enter)),
-        Action::WedgeLine("04".into())
+        app.modal(),
+        Some(&Modal::Help),
+        "a digit does not close the help"
     );
-    assert_eq!(app.mode, Mode::ConfirmQuit, "the question stays");
+    key(&mut app, KeyCode::Char('q')); // closes the help
+    key(&mut app, KeyCode::Char('q')); // asks to quit
+    assert_eq!(app.modal(), Some(&Modal::ConfirmQuit));
+    key(&mut app, KeyCode::Char('4'));
+    assert_eq!(key(&mut app, KeyCode::Enter), Action::Redraw);
+    assert_eq!(sent_card(&mut received), "04");
+    assert_eq!(app.modal(), Some(&Modal::ConfirmQuit), "the question stays");
     // Esc drops half-typed input.
-    app.on_key(KeyEvent::from(KeyCode::Char('n')));
-    app.on_key(KeyEvent::from(KeyCode::Char('a')));
-    app.on_key(KeyEvent::from(KeyCode::Esc));
-    assert_eq!(app.wedge_input.as_deref(), Some(""));
+    key(&mut app, KeyCode::Char('n'));
+    key(&mut app, KeyCode::Char('a'));
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.wedge_typed(), Some(""));
 }
 
 mod dialogs {
@@ -318,12 +370,6 @@ mod dialogs {
     use taproll::domain::Mark;
     use taproll::report::Totals;
     use taproll::store::UnclaimedTap;
-    use taproll::tui::app::Action;
-    use taproll::tui::dialog::{AssignDialog, Dialog};
-
-    fn key(app: &mut App, code: KeyCode) -> Action {
-        app.on_key(KeyEvent::from(code))
-    }
 
     fn unclaimed(tap_id: i64, uid: &str, time: &str) -> UnclaimedTap {
         UnclaimedTap {
@@ -353,25 +399,25 @@ mod dialogs {
                 note: Some("doctor".into())
             }
         );
-        assert!(app.dialog.is_none());
+        assert!(app.modal().is_none());
     }
 
     #[test]
     fn an_unknown_card_asks_whose_it_is() {
         let mut app = app(30, 15);
         tap(&mut app, "04DEADBEEF0001", Outcome::Unknown, None);
-        let Some(Action::OpenAssign(pending)) = app.pending.take() else {
+        let Some(Action::OpenAssign(pending)) = app.take_pending() else {
             panic!("the assign dialog is asked for");
         };
         assert_eq!(pending.uid.as_hex(), "04DEADBEEF0001");
         let students = (15..30).map(student).collect();
-        app.dialog = Some(Dialog::Assign(AssignDialog::new(pending, students)));
+        app.ask_whose_card(pending, students);
         assert_eq!(
             key(&mut app, KeyCode::Enter),
             Action::Redraw,
             "a stray Enter gives nothing away"
         );
-        assert!(app.dialog.is_some());
+        assert!(app.modal().is_some());
         for c in "ham".chars() {
             key(&mut app, KeyCode::Char(c));
         }
@@ -386,9 +432,7 @@ mod dialogs {
     #[test]
     fn moving_a_card_from_its_holder_is_asked_first() {
         let mut app = app(30, 15);
-        let mut dialog = AssignDialog::new(unclaimed(9, "04BBBBBB", "09:03:00"), Vec::new());
-        dialog.confirm_move = Some((student(2), student(5)));
-        app.dialog = Some(Dialog::Assign(dialog));
+        app.ask_to_move_card(unclaimed(9, "04BBBBBB", "09:03:00"), student(2), student(5));
         insta::assert_snapshot!(
             "assign_confirm_move",
             render(&mut app, 80, 24, COLOR).backend()
@@ -407,13 +451,10 @@ mod dialogs {
     fn unclaimed_taps_list() {
         let mut app = app(30, 15);
         assert_eq!(key(&mut app, KeyCode::Char('U')), Action::OpenUnclaimed);
-        app.dialog = Some(Dialog::Unclaimed(taproll::tui::dialog::UnclaimedDialog {
-            taps: vec![
-                unclaimed(12, "04CCCCCC", "09:20:00"),
-                unclaimed(7, "04BBBBBB", "09:03:00"),
-            ],
-            selected: 0,
-        }));
+        app.show_unclaimed(vec![
+            unclaimed(12, "04CCCCCC", "09:20:00"),
+            unclaimed(7, "04BBBBBB", "09:03:00"),
+        ]);
         key(&mut app, KeyCode::Down);
         insta::assert_snapshot!("unclaimed_list", render(&mut app, 80, 24, COLOR).backend());
         match key(&mut app, KeyCode::Enter) {
@@ -428,37 +469,46 @@ mod dialogs {
         key(&mut app, KeyCode::Char('x'));
         insta::assert_snapshot!("end_confirm", render(&mut app, 80, 24, COLOR).backend());
         assert_eq!(key(&mut app, KeyCode::Char('y')), Action::EndSession);
-        app.session_ended = true;
-        app.dialog = Some(Dialog::Summary {
-            summary: Totals {
-                present: 12,
-                late: 3,
-                absent: 14,
-                excused: 1,
-                unknown_cards: 3,
-                unclaimed_cards: 2,
-                duplicates: 4,
-                ..Totals::default()
-            },
-            export_to: Some("/home/pi/taproll-reports (csv, xlsx)".into()),
+        // What the event loop does once the engine has ended it.
+        app.set_session(ended());
+        app.show_summary(Totals {
+            present: 12,
+            late: 3,
+            absent: 14,
+            excused: 1,
+            unknown_cards: 3,
+            unclaimed_cards: 2,
+            duplicates: 4,
+            ..Totals::default()
         });
         insta::assert_snapshot!("end_summary", render(&mut app, 80, 24, COLOR).backend());
         assert_eq!(key(&mut app, KeyCode::Char('s')), Action::ExportReport);
-        app.dialog = Some(Dialog::Summary {
-            summary: Totals::default(),
+        // Without a folder to save to.
+        let no_export = Setup {
             export_to: None,
-        });
+            ..setup()
+        };
+        let mut app = app_with(30, 15, no_export);
+        app.set_session(ended());
+        app.show_summary(Totals::default());
         assert_eq!(
             key(&mut app, KeyCode::Char('s')),
             Action::Redraw,
             "nothing to save to: s is any other key"
         );
-        assert!(app.dialog.is_none(), "back to the roster");
+        assert!(app.modal().is_none(), "back to the roster");
         assert_eq!(
             key(&mut app, KeyCode::Char('q')),
             Action::Quit,
             "no question once ended"
         );
+    }
+
+    fn ended() -> Session {
+        Session {
+            ended_at: Some(at("10:30:00")),
+            ..session()
+        }
     }
 
     #[test]
@@ -468,51 +518,47 @@ mod dialogs {
             reader: "Door 00 00".into(),
             at: at("10:30:00"),
         });
-        assert_eq!(app.dialog, Some(Dialog::ConfirmEnd));
+        assert_eq!(app.modal(), Some(&Modal::ConfirmEnd));
         assert_eq!(key(&mut app, KeyCode::Char('y')), Action::EndSession);
     }
 
     #[test]
     fn an_open_session_found_at_start_is_offered() {
-        let mut app = app(30, 15);
-        let until = at("09:13:34");
-        app.dialog = Some(Dialog::Resume { until });
+        let mut app = app_with(30, 15, resuming());
         insta::assert_snapshot!("resume_offer", render(&mut app, 80, 24, COLOR).backend());
         assert_eq!(key(&mut app, KeyCode::Char('n')), Action::NewSession);
-        app.dialog = Some(Dialog::Resume { until });
+        let mut app = app_with(30, 15, resuming());
         assert_eq!(
             key(&mut app, KeyCode::Enter),
             Action::ContinueSession,
             "Enter continues"
         );
-        assert!(app.dialog.is_none());
+        assert!(app.modal().is_none());
     }
 
     #[test]
     fn an_unanswered_resume_question_goes_on_with_the_session_by_itself() {
-        let mut app = app(30, 15);
-        let until = at("09:13:34");
-        app.dialog = Some(Dialog::Resume { until });
+        let mut app = app_with(30, 15, resuming());
         assert_eq!(app.tick(at("09:13:00")), Action::Redraw);
         let screen = render(&mut app, 80, 24, COLOR).backend().to_string();
         assert!(
             screen.contains("Goes on with it by itself in 34 s."),
             "{screen}"
         );
-        assert_eq!(app.tick(until), Action::ContinueSession);
-        assert!(app.dialog.is_none());
+        assert_eq!(app.tick(at("09:13:34")), Action::ContinueSession);
+        assert!(app.modal().is_none());
     }
 
     #[test]
     fn enrol_mode_binds_each_new_card_to_the_selected_student() {
         let mut app = app(30, 15);
         key(&mut app, KeyCode::Char('n'));
-        assert!(app.enrol);
+        assert!(app.roster().enrolling());
         // Row 9 is the first student without a card in this roster.
-        assert_eq!(app.selected, 9);
+        assert_eq!(app.roster().selected(), 9);
         insta::assert_snapshot!("enrol_mode", render(&mut app, 80, 24, COLOR).backend());
         tap(&mut app, "04ABABAB", Outcome::Unknown, None);
-        match app.pending.take() {
+        match app.take_pending() {
             Some(Action::Claim {
                 tap,
                 student_id,
@@ -523,10 +569,11 @@ mod dialogs {
             }
             other => panic!("expected a claim: {other:?}"),
         }
-        app.select_next_without_card();
-        assert_eq!(app.selected, 19);
+        // What the event loop does once the card is bound.
+        app.card_given();
+        assert_eq!(app.roster().selected(), 19);
         key(&mut app, KeyCode::Char('n'));
-        assert!(!app.enrol);
+        assert!(!app.roster().enrolling());
     }
 
     #[test]
@@ -566,17 +613,20 @@ mod dialogs {
 
 #[test]
 fn keys_come_from_the_keymap() {
-    let mut app = app(30, 15);
-    app.keys = taproll::keymap::Keymap {
-        mark: 'M',
-        ..Default::default()
+    let keys = Setup {
+        keys: taproll::keymap::Keymap {
+            mark: 'M',
+            ..Default::default()
+        },
+        ..setup()
     };
-    app.on_key(KeyEvent::from(KeyCode::Char('m')));
-    assert!(app.dialog.is_none(), "m is no longer the mark key");
-    app.on_key(KeyEvent::from(KeyCode::Char('M')));
-    assert!(app.dialog.is_some());
-    app.dialog = None;
-    app.on_key(KeyEvent::from(KeyCode::Char('?')));
+    let mut app = app_with(30, 15, keys);
+    key(&mut app, KeyCode::Char('m'));
+    assert!(app.modal().is_none(), "m is no longer the mark key");
+    key(&mut app, KeyCode::Char('M'));
+    assert!(matches!(app.modal(), Some(Modal::Mark(_))));
+    key(&mut app, KeyCode::Esc);
+    key(&mut app, KeyCode::Char('?'));
     let screen = render(&mut app, 80, 30, COLOR).backend().to_string();
     assert!(
         screen.contains(" M               mark the selected student by hand"),
@@ -586,22 +636,16 @@ fn keys_come_from_the_keymap() {
 
 #[test]
 fn a_wedge_tap_during_the_resume_question_is_not_taken_as_an_answer() {
-    use taproll::tui::app::Action;
-    use taproll::tui::dialog::Dialog;
-    let mut app = app(3, 0);
-    app.wedge_input = Some(String::new());
-    let resume = Dialog::Resume {
-        until: at("09:13:34"),
-    };
-    app.dialog = Some(resume.clone());
+    let (mut app, mut received) = wedge_app(resuming());
+    let resume = app.modal().cloned();
+    assert!(matches!(resume, Some(Modal::Resume { .. })));
     for c in "04a1".chars() {
-        app.on_key(KeyEvent::from(KeyCode::Char(c)));
+        key(&mut app, KeyCode::Char(c));
     }
-    assert_eq!(app.dialog, Some(resume), "still asking");
-    assert_eq!(
-        app.on_key(KeyEvent::from(KeyCode::Enter)),
-        Action::WedgeLine("04a1".into())
-    );
+    assert_eq!(app.modal().cloned(), resume, "still asking");
+    assert_eq!(key(&mut app, KeyCode::Enter), Action::Redraw);
+    assert_eq!(sent_card(&mut received), "04A1");
+    assert_eq!(app.modal().cloned(), resume, "still asking");
 }
 
 #[test]
@@ -623,20 +667,20 @@ fn a_banner_makes_way_for_ready_after_a_while() {
     let mut app = app(3, 0);
     tap(&mut app, "04A1B2C3", Outcome::Present, Some(student(0)));
     app.tick(at("09:12:50"));
-    assert!(matches!(app.banner, taproll::tui::app::Banner::Tap(_)));
+    assert!(matches!(app.banner(), Banner::Tap(_)));
     app.tick(at("09:12:54"));
-    assert_eq!(app.banner, taproll::tui::app::Banner::Ready);
-    app.set_banner(taproll::tui::app::Banner::Failed {
+    assert_eq!(app.banner(), &Banner::Ready);
+    app.set_banner(Banner::Failed {
         what: "The mark was NOT saved".into(),
         error: "disk full".into(),
     });
     app.tick(at("09:13:30"));
     assert!(
-        matches!(app.banner, taproll::tui::app::Banner::Failed { .. }),
+        matches!(app.banner(), Banner::Failed { .. }),
         "a failure stays longer"
     );
     app.tick(at("09:13:54"));
-    assert_eq!(app.banner, taproll::tui::app::Banner::Ready);
+    assert_eq!(app.banner(), &Banner::Ready);
 }
 
 #[test]
@@ -656,7 +700,7 @@ fn a_narrow_terminal_shows_fewer_columns_not_one_letter_names() {
 #[test]
 fn the_counts_say_unmarked_and_a_mark_by_hand_says_manual() {
     let mut app = app(4, 1);
-    let mut rows = app.rows.clone();
+    let mut rows = app.roster().rows().to_vec();
     rows[1].mark = Some(Mark::Excused);
     rows[1].source = Some(MarkSource::Manual);
     app.set_rows(rows);
@@ -671,7 +715,8 @@ fn the_counts_say_unmarked_and_a_mark_by_hand_says_manual() {
 fn over_a_dialog_the_hint_says_how_to_close_it() {
     let mut app = app(3, 0);
     tap(&mut app, "04FFFFFF", Outcome::Unknown, None);
-    app.dialog = Some(taproll::tui::dialog::Dialog::ConfirmEnd);
+    key(&mut app, KeyCode::Char('x'));
+    assert_eq!(app.modal(), Some(&Modal::ConfirmEnd));
     let screen = render(&mut app, 80, 24, COLOR).backend().to_string();
     assert!(screen.contains("Esc close"), "{screen}");
     assert!(!screen.contains("q quit"), "{screen}");
@@ -680,7 +725,7 @@ fn over_a_dialog_the_hint_says_how_to_close_it() {
 #[test]
 fn a_long_saved_report_banner_keeps_its_start_and_end_at_80_columns() {
     let mut app = app(3, 0);
-    app.set_banner(taproll::tui::app::Banner::Info {
+    app.set_banner(Banner::Info {
         headline:
             "Report saved in /home/instructor/Documents/attendance/networks-101/taproll-reports"
                 .into(),

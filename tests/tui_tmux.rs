@@ -1,6 +1,6 @@
 //! The real binary in a real terminal (tmux): the roster fills in, `q` asks
-//! before quitting, and every way out (quit, SIGTERM, SIGHUP) leaves the
-//! terminal usable again.
+//! before quitting, a keyboard-wedge reader's typing is a tap, and every way
+//! out (quit, SIGTERM, SIGHUP) leaves the terminal usable again.
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
@@ -206,6 +206,41 @@ fn the_tui_records_taps_from_a_pcsc_reader() {
         .query_row("SELECT reader FROM taps", [], |r| r.get(0))
         .unwrap();
     assert_eq!(reader, "Door 00 01");
+}
+
+#[test]
+fn a_wedge_reader_typing_into_the_tui_records_a_tap() {
+    let sandbox = Sandbox::new();
+    let command = format!(
+        "XDG_STATE_HOME={state} {bin} run --reader wedge --course Networks --db {db}",
+        state = sandbox.path("state").display(),
+        bin = env!("CARGO_BIN_EXE_taproll"),
+        db = sandbox.path("taproll.db").display(),
+    );
+    let Some(tmux) = Tmux::start("wedge", 80, 24, &command) else {
+        return;
+    };
+    tmux.wait_for("Keyboard reader");
+    // The reader types the card number, then Enter.
+    tmux.run(&["send-keys", "-t", "t", "-l", "04a1b2c3"]);
+    tmux.wait_for("card: 04a1b2c3");
+    tmux.keys("Enter");
+    let screen = tmux.wait_for("Unknown card 04:A1:B2:C3");
+    assert!(
+        screen.contains("Keyboard reader ·"),
+        "the banner names the reader:\n{screen}"
+    );
+    assert!(
+        !screen.contains("Whose is it?"),
+        "no dialog for the reader's next card to be typed into:\n{screen}"
+    );
+    let conn = rusqlite::Connection::open(sandbox.path("taproll.db")).unwrap();
+    let tap: (String, String) = conn
+        .query_row("SELECT reader, uid FROM taps", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(tap, ("Keyboard reader".into(), "04A1B2C3".into()));
 }
 
 #[test]

@@ -1,8 +1,11 @@
-//! Card readers. Each backend runs on its own thread and sends `ReaderEvent`s
-//! into a channel; the engine never knows which backend produced them.
+//! Card readers. Each backend sends `ReaderEvent`s into one channel, the
+//! only way a tap reaches the engine, which never knows which backend
+//! produced them.
 //!
-//! Backends: `pcsc` (USB readers through pcscd), `wedge` (keyboard-wedge
-//! readers) and `sim` (a scripted scenario); `list` is `taproll readers`.
+//! Backends: `pcsc` (USB readers through pcscd, a thread), `wedge`
+//! (keyboard-wedge readers: a thread reading standard input, or in the TUI
+//! the keys the TUI hands over) and `sim` (a scripted scenario, a thread);
+//! `list` is `taproll readers`.
 
 pub mod list;
 pub mod pcsc;

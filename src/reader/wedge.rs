@@ -3,6 +3,10 @@
 //! decimal, byte order, dropped leading zeros), so the typed text goes
 //! through a configurable normalisation that gives the same canonical UID a
 //! PC/SC reader reads from the same card.
+//!
+//! Headless reads a wedge reader's lines from standard input (`spawn_stdin`),
+//! the TUI from its own keys (`KeyboardWedge`); either way a typed card goes
+//! into the reader channel, the one way every tap reaches the engine.
 
 use super::{EventSender, ReaderEvent, now};
 use crate::domain::{CardUid, UidError};
@@ -120,6 +124,62 @@ pub fn event(typed: &str, config: &WedgeConfig) -> ReaderEvent {
     }
 }
 
+/// A wedge reader typing into the TUI, which reads the keyboard itself and
+/// hands over the keys that are the reader's (hex digits, then Enter). Each
+/// finished line goes into the reader channel like any backend's tap, so the
+/// engine hears of it by the same way as of a PC/SC tap.
+#[derive(Clone, Debug)]
+pub struct KeyboardWedge {
+    config: WedgeConfig,
+    events: EventSender,
+    typed: String,
+}
+
+impl KeyboardWedge {
+    /// Says the reader is there, as a backend thread does when it starts.
+    pub fn new(config: WedgeConfig, events: EventSender) -> Self {
+        let _ = events.send(ReaderEvent::ReaderAdded {
+            reader: WEDGE_READER.to_string(),
+        });
+        Self {
+            config,
+            events,
+            typed: String::new(),
+        }
+    }
+
+    /// What the reader has typed of the current card so far.
+    pub fn typed(&self) -> &str {
+        &self.typed
+    }
+
+    /// Takes a typed character; false: not one a wedge reader types.
+    pub fn push(&mut self, c: char) -> bool {
+        let digit = c.is_ascii_hexdigit();
+        if digit {
+            self.typed.push(c);
+        }
+        digit
+    }
+
+    pub fn pop(&mut self) {
+        self.typed.pop();
+    }
+
+    pub fn clear(&mut self) {
+        self.typed.clear();
+    }
+
+    /// Enter: the typed card goes into the reader channel as a tap.
+    pub fn submit(&mut self) {
+        let typed = std::mem::take(&mut self.typed);
+        if self.events.send(event(&typed, &self.config)).is_err() {
+            // Only when the front end that reads the channel is gone.
+            tracing::warn!(typed = %typed, "a keyboard-wedge tap after the reader channel closed");
+        }
+    }
+}
+
 /// Headless: reads typed lines from standard input until it closes.
 pub fn spawn_stdin(
     config: WedgeConfig,
@@ -183,6 +243,38 @@ mod tests {
         assert_eq!(decimal("10597059", false, 4), "00A1B2C3");
         assert_eq!(decimal("10597059", true, 4), "C3B2A100");
         assert_eq!(decimal("1", false, 7), "00000000000001");
+    }
+
+    #[test]
+    fn a_card_typed_into_the_tui_goes_into_the_reader_channel() {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let mut wedge = KeyboardWedge::new(WedgeConfig::default(), tx);
+        let added = rx.try_recv().unwrap();
+        assert!(matches!(added, ReaderEvent::ReaderAdded { reader } if reader == WEDGE_READER));
+        for c in "04a1b2c3".chars() {
+            assert!(wedge.push(c));
+        }
+        assert!(!wedge.push('q'), "not a digit a reader types");
+        wedge.push('9');
+        wedge.pop();
+        assert_eq!(wedge.typed(), "04a1b2c3");
+        wedge.submit();
+        assert_eq!(wedge.typed(), "");
+        match rx.try_recv().unwrap() {
+            ReaderEvent::Card { reader, uid, .. } => {
+                assert_eq!((reader.as_str(), uid.as_hex()), (WEDGE_READER, "04A1B2C3"));
+            }
+            other => panic!("{other:?}"),
+        }
+        // A line that is no card's number is a card that could not be read.
+        for _ in 0..34 {
+            wedge.push('1');
+        }
+        wedge.submit();
+        assert!(matches!(
+            rx.try_recv().unwrap(),
+            ReaderEvent::CardError { .. }
+        ));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The TUI's end-of-session export: the session's report in the configured
-//! formats, into the configured folder.
+//! formats, into the configured folder. The front end calls it; the settings
+//! come from the config (see `settings::export_settings`).
 
 use super::model::Content;
 use super::{CanvasOptions, Format, ReportError, Selection, Zone, load, output, render};
@@ -16,22 +17,6 @@ pub struct ExportSettings {
 }
 
 impl ExportSettings {
-    /// From the `[report]` config; the folder defaults to `~/taproll-reports`,
-    /// else (no home) a `reports` folder beside the database.
-    pub fn from_config(config: &crate::config::ReportConfig, db: &Path) -> Self {
-        let folder = config.folder.clone().unwrap_or_else(|| {
-            directories::BaseDirs::new()
-                .map(|dirs| dirs.home_dir().join("taproll-reports"))
-                .unwrap_or_else(|| db.parent().unwrap_or(Path::new(".")).join("reports"))
-        });
-        Self {
-            folder,
-            formats: config.formats.clone(),
-            zone: config.zone(),
-            canvas: config.canvas.clone(),
-        }
-    }
-
     /// `/home/pi/taproll-reports (csv, xlsx)`, for the summary screen.
     pub fn describe(&self) -> String {
         let formats: Vec<&str> = self.formats.iter().map(|f| f.as_str()).collect();

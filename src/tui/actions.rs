@@ -1,11 +1,11 @@
 //! Carrying out what a key asked for: store work through the engine, then
 //! the App is updated from the result. Every failure is shown in the banner.
 
-use super::app::{Action, App, Banner};
-use super::dialog::{AssignDialog, Dialog, UnclaimedDialog};
+use super::action::Action;
+use super::app::App;
+use super::banner::Banner;
 use crate::engine::Engine;
-use crate::reader::wedge::{self, WedgeConfig};
-use crate::report::export::Exported;
+use crate::report::export::{ExportSettings, Exported, export_session};
 use crate::store::{Claim, UnclaimedTap};
 use crate::text::sanitize_for_terminal as clean;
 
@@ -16,21 +16,17 @@ pub enum Flow {
     Quit,
 }
 
+/// `export`: where the end-of-session report goes (saving it is the front
+/// end's business; the engine only records).
 pub fn perform(
     action: Action,
     app: &mut App,
     engine: &mut Engine,
-    wedge_config: WedgeConfig,
+    export: &ExportSettings,
 ) -> Flow {
     match action {
         Action::None | Action::Redraw => {}
         Action::Quit => return Flow::Quit,
-        Action::WedgeLine(typed) => {
-            let update = engine.handle(wedge::event(&typed, &wedge_config));
-            if app.apply(update) {
-                reload_roster(app, engine);
-            }
-        }
         Action::SetMark {
             student_id,
             mark,
@@ -44,7 +40,7 @@ pub fn perform(
                 info(
                     app,
                     format!("{name} — {} (by hand)", mark.as_str().to_uppercase()),
-                    format!("{} undoes it{note}", app.keys.undo),
+                    format!("{} undoes it{note}", app.keys().undo),
                 );
                 reload_roster(app, engine);
             }
@@ -71,7 +67,7 @@ pub fn perform(
                     String::new(),
                 );
             }
-            Ok(taps) => app.dialog = Some(Dialog::Unclaimed(UnclaimedDialog { taps, selected: 0 })),
+            Ok(taps) => app.show_unclaimed(taps),
             Err(e) => failed(app, "cannot list unclaimed taps", &e.to_string()),
         },
         Action::OpenAssign(tap) => open_assign(app, engine, tap),
@@ -82,10 +78,7 @@ pub fn perform(
         } => claim(app, engine, tap, student_id, move_card),
         Action::NewSession => match engine.start_new_session() {
             Ok(moved) => {
-                let session = engine.session();
-                app.session_id = session.id;
-                app.started_at = session.started_at;
-                app.session_ended = false;
+                app.set_session(engine.session().clone());
                 info(
                     app,
                     "New session started".into(),
@@ -101,8 +94,8 @@ pub fn perform(
             engine.resumed();
             info(
                 app,
-                format!("Continuing session {}", app.session_id),
-                format!("{} ends it", app.keys.end_session),
+                format!("Continuing session {}", app.session().id),
+                format!("{} ends it", app.keys().end_session),
             );
         }
         Action::RemoveCards(student_id) => match engine.remove_cards(student_id) {
@@ -113,7 +106,7 @@ pub fn perform(
                     format!("{count} card(s) taken from {name}"),
                     format!(
                         "their next new card can be given to them ({}, or the unknown-card dialog)",
-                        app.keys.enrol
+                        app.keys().enrol
                     ),
                 );
                 reload_roster(app, engine);
@@ -121,16 +114,13 @@ pub fn perform(
             Err(e) => failed(app, "the card was NOT removed", &e.to_string()),
         },
         Action::ExportReport => {
-            match engine.export_report() {
+            match export_session(engine.store(), engine.session().id, export) {
                 Ok(exported) => show_export(app, &exported),
                 Err(e) => failed(app, "the report was NOT saved", &e.to_string()),
             }
             // Back to the summary, to quit from there.
             if let Ok(summary) = engine.summary() {
-                app.dialog = Some(Dialog::Summary {
-                    summary,
-                    export_to: app.export_to.clone(),
-                });
+                app.show_summary(summary);
             }
         }
         Action::SaveStudent {
@@ -147,15 +137,10 @@ pub fn perform(
         },
         Action::EndSession => match engine.end_session() {
             Ok(()) => {
-                app.session_ended = true;
+                app.set_session(engine.session().clone());
                 reload_roster(app, engine);
                 match engine.summary() {
-                    Ok(summary) => {
-                        app.dialog = Some(Dialog::Summary {
-                            summary,
-                            export_to: app.export_to.clone(),
-                        });
-                    }
+                    Ok(summary) => app.show_summary(summary),
                     Err(e) => failed(
                         app,
                         "session ended; cannot show the summary",
@@ -172,7 +157,7 @@ pub fn perform(
 /// Opens the dialog to give the card of `tap` to a student without a card.
 pub fn open_assign(app: &mut App, engine: &Engine, tap: UnclaimedTap) {
     match engine.students_without_card() {
-        Ok(students) => app.dialog = Some(Dialog::Assign(AssignDialog::new(tap, students))),
+        Ok(students) => app.ask_whose_card(tap, students),
         Err(e) => failed(app, "cannot list students", &e.to_string()),
     }
 }
@@ -187,24 +172,15 @@ fn claim(app: &mut App, engine: &Engine, tap: UnclaimedTap, student_id: i64, mov
             info(
                 app,
                 format!("Card given to {name}"),
-                format!("{mark} from the tap · {} undoes it", app.keys.undo),
+                format!("{mark} from the tap · {} undoes it", app.keys().undo),
             );
             reload_roster(app, engine);
-            if app.enrol {
-                app.select_next_without_card();
-            }
+            app.card_given();
         }
         Ok(Claim::CardTaken { holder }) => {
             // Ask before moving: reopen the dialog with the question.
-            let student = app
-                .rows
-                .iter()
-                .find(|r| r.student.id == student_id)
-                .map(|r| r.student.clone());
-            if let Some(student) = student {
-                let mut dialog = AssignDialog::new(tap, Vec::new());
-                dialog.confirm_move = Some((student, holder));
-                app.dialog = Some(Dialog::Assign(dialog));
+            if let Some(student) = app.roster().student(student_id).cloned() {
+                app.ask_to_move_card(tap, student, holder);
             } else {
                 failed(
                     app,
@@ -218,13 +194,10 @@ fn claim(app: &mut App, engine: &Engine, tap: UnclaimedTap, student_id: i64, mov
 }
 
 fn student_name(app: &App, student_id: i64) -> String {
-    app.rows
-        .iter()
-        .find(|r| r.student.id == student_id)
-        .map_or_else(
-            || format!("student #{student_id}"),
-            |r| clean(&r.student.name),
-        )
+    app.roster().student(student_id).map_or_else(
+        || format!("student #{student_id}"),
+        |student| clean(&student.name),
+    )
 }
 
 fn info(app: &mut App, headline: String, detail: String) {
@@ -276,13 +249,10 @@ fn failed(app: &mut App, what: &str, error: &str) {
 /// The roster on screen is always re-read from the store, the record of truth.
 pub fn reload_roster(app: &mut App, engine: &Engine) {
     match engine.roster() {
-        Ok(rows) => {
-            app.set_rows(rows);
-            app.store_problem = None;
-        }
+        Ok(rows) => app.set_rows(rows),
         Err(e) => {
             tracing::error!(error = %e, "cannot read the roster");
-            app.store_problem = Some(format!("cannot read the roster: {e}"));
+            app.set_store_problem(format!("cannot read the roster: {e}"));
         }
     }
 }

@@ -1,184 +1,168 @@
 //! The TUI's state as plain data, and how keys and engine updates change it.
 //! No terminal here: tests drive `App` directly and render it to a TestBackend.
+//! `App::new` builds it whole; the view reads it through the accessors, and
+//! the event loop and `actions.rs` change it through the methods below.
 
-use super::dialog::{Dialog, DialogKey};
+use super::action::Action;
+use super::banner::Banner;
+use super::dialog::{AssignDialog, UnclaimedDialog};
+use super::modal::Modal;
+use super::roster::Roster;
 use crate::config::Cue;
-use crate::domain::{Mark, Outcome, RosterRow, Session, TapRecord, Timestamp};
+use crate::domain::{Outcome, RosterRow, Session, Student, TapRecord, Timestamp};
 use crate::engine::Update;
 use crate::keymap::Keymap;
 use crate::reader::ReaderEvent;
-use crate::rules::{Counts, tally};
+use crate::reader::wedge::KeyboardWedge;
+use crate::report::Totals;
 use crate::store::UnclaimedTap;
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mode {
-    Normal,
-    /// Typing a filter after `/`.
-    Filter,
-    Help,
-    ConfirmQuit,
-}
+mod keys;
 
-/// The big line under the roster: what the last tap did.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Banner {
-    Ready,
-    Tap(TapRecord),
-    NotRecorded {
-        uid: String,
-        error: String,
-    },
-    /// A card was seen but could not be read.
-    CardError {
-        reader: String,
-        message: String,
-    },
-    /// A change asked for from the keyboard failed: what, and why.
-    Failed {
-        what: String,
-        error: String,
-    },
-    /// What a change made from the keyboard did.
-    Info {
-        headline: String,
-        detail: String,
-    },
-}
-
-impl Banner {
-    /// How long the banner stays: a failure long enough to be seen from
-    /// across the room, anything else until the next student is at the door.
-    fn shown_for(&self) -> chrono::Duration {
-        match self {
-            Banner::Ready => chrono::Duration::MAX,
-            Banner::NotRecorded { .. } | Banner::CardError { .. } | Banner::Failed { .. } => {
-                chrono::Duration::seconds(60)
-            }
-            Banner::Tap(_) | Banner::Info { .. } => chrono::Duration::seconds(20),
-        }
-    }
-}
-
-/// What the event loop should do after a key.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Action {
-    None,
-    Redraw,
-    Quit,
-    /// A keyboard-wedge reader typed a card number and Enter.
-    WedgeLine(String),
-    SetMark {
-        student_id: i64,
-        mark: Mark,
-        note: Option<String>,
-    },
-    Undo,
-    OpenUnclaimed,
-    OpenAssign(UnclaimedTap),
-    Claim {
-        tap: UnclaimedTap,
-        student_id: i64,
-        move_card: bool,
-    },
-    EndSession,
-    /// End the open session and start a new one.
-    NewSession,
-    /// Go on with the session found open (the resume question's answer).
-    ContinueSession,
-    RemoveCards(i64),
-    /// Write the session's report to the export folder.
-    ExportReport,
-    SaveStudent {
-        existing: Option<i64>,
-        student_no: String,
-        name: String,
-    },
+/// How the App is set up. Everything else starts empty and comes from the
+/// store, the readers, the clock and the keys.
+#[derive(Debug, Default)]
+pub struct Setup {
+    /// The database path as shown in the status line.
+    pub db_label: String,
+    pub keys: Keymap,
+    /// Outcomes that ring the terminal bell.
+    pub bell: Vec<Cue>,
+    /// Where the end-of-session export goes, as shown:
+    /// `~/taproll-reports (csv, xlsx)`; `None`: saving is not offered.
+    pub export_to: Option<String>,
+    /// A keyboard-wedge reader typing into the TUI.
+    pub wedge: Option<KeyboardWedge>,
+    /// The session was found open: ask whether to go on with it, for this
+    /// long before going on with it by itself.
+    pub resume_question: Option<chrono::Duration>,
 }
 
 #[derive(Clone, Debug)]
 pub struct App {
-    pub course: String,
-    pub session_id: i64,
-    pub started_at: Timestamp,
-    pub now: Timestamp,
-    pub rows: Vec<RosterRow>,
-    pub counts: Counts,
-    /// Set through `set_banner`, which notes when.
-    pub banner: Banner,
+    /// As the engine last gave it: ended, or a new one started.
+    session: Session,
+    now: Timestamp,
+    roster: Roster,
+    banner: Banner,
     /// When the banner was set: it makes way for "Ready" after a while, so
     /// the next student never reads the previous one's name as theirs.
-    pub banner_at: Timestamp,
+    banner_at: Timestamp,
     /// Readers currently connected, in the order they appeared.
-    pub readers: Vec<String>,
+    readers: Vec<String>,
     /// The last problem a reader backend reported, until a reader shows up.
-    pub reader_problem: Option<String>,
+    reader_problem: Option<String>,
     /// The simulated scenario has played to its end.
-    pub scenario_finished: bool,
-    /// Keyboard-wedge input typed so far; `None` when no wedge reader is used.
-    pub wedge_input: Option<String>,
-    /// Outcomes that ring the terminal bell.
-    pub bell: Vec<Cue>,
+    scenario_finished: bool,
+    /// Gets the keys a keyboard-wedge reader types; `None`: no such reader.
+    wedge: Option<KeyboardWedge>,
+    bell: Vec<Cue>,
     /// The next frame should ring the bell.
-    pub ring_bell: bool,
+    ring_bell: bool,
     /// Reloading the roster from the store failed; shown in the status line.
-    pub store_problem: Option<String>,
-    pub db_path: String,
-    pub sync: String,
-    pub mode: Mode,
-    pub filter: String,
-    /// Index into `visible_rows()`.
-    pub selected: usize,
-    /// First visible row of the table.
-    pub offset: usize,
-    /// Roster rows that fit on screen; the event loop keeps it current.
-    pub page_rows: usize,
-    /// The dialog over the roster, if one is open; it gets the keys.
-    pub dialog: Option<Dialog>,
-    /// Something a tap asks for that needs the store (open the assign
-    /// dialog, bind a card in enrol mode): the event loop carries it out.
-    pub pending: Option<Action>,
-    /// Enrol mode: each tap of a new card binds the selected student.
-    pub enrol: bool,
-    pub keys: Keymap,
-    pub session_ended: bool,
-    /// Where the end-of-session export goes, as shown: `~/taproll-reports (csv, xlsx)`.
-    pub export_to: Option<String>,
+    store_problem: Option<String>,
+    db_label: String,
+    /// What is over the roster and gets the keys; `None`: the roster does.
+    modal: Option<Modal>,
+    /// What a tap asks of the event loop because it needs the store (open
+    /// the assign dialog, bind a card in enrol mode).
+    pending: Option<Action>,
+    keys: Keymap,
+    export_to: Option<String>,
 }
 
 impl App {
-    pub fn new(session: &Session, db_path: String, now: Timestamp) -> Self {
+    pub fn new(session: Session, now: Timestamp, setup: Setup) -> Self {
+        let modal = setup
+            .resume_question
+            .map(|wait| Modal::Resume { until: now + wait });
         Self {
-            course: session.course.name.clone(),
-            session_id: session.id,
-            started_at: session.started_at,
+            session,
             now,
-            rows: Vec::new(),
-            counts: Counts::default(),
+            roster: Roster::default(),
             banner: Banner::Ready,
             banner_at: now,
             readers: Vec::new(),
             reader_problem: None,
             scenario_finished: false,
-            wedge_input: None,
-            bell: Vec::new(),
+            wedge: setup.wedge,
+            bell: setup.bell,
             ring_bell: false,
             store_problem: None,
-            db_path,
-            sync: "off".to_string(),
-            mode: Mode::Normal,
-            filter: String::new(),
-            selected: 0,
-            offset: 0,
-            page_rows: 10,
-            dialog: None,
+            db_label: setup.db_label,
+            modal,
             pending: None,
-            enrol: false,
-            keys: Keymap::default(),
-            session_ended: session.ended_at.is_some(),
-            export_to: None,
+            keys: setup.keys,
+            export_to: setup.export_to,
         }
     }
+
+    // What the view reads.
+
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.now
+    }
+
+    pub fn roster(&self) -> &Roster {
+        &self.roster
+    }
+
+    pub fn banner(&self) -> &Banner {
+        &self.banner
+    }
+
+    pub fn readers(&self) -> &[String] {
+        &self.readers
+    }
+
+    pub fn reader_problem(&self) -> Option<&str> {
+        self.reader_problem.as_deref()
+    }
+
+    pub fn scenario_finished(&self) -> bool {
+        self.scenario_finished
+    }
+
+    /// What a keyboard-wedge reader has typed of a card so far.
+    pub fn wedge_typed(&self) -> Option<&str> {
+        self.wedge.as_ref().map(KeyboardWedge::typed)
+    }
+
+    pub fn store_problem(&self) -> Option<&str> {
+        self.store_problem.as_deref()
+    }
+
+    pub fn db_label(&self) -> &str {
+        &self.db_label
+    }
+
+    /// The push to a server is not there yet.
+    pub fn sync(&self) -> &str {
+        "off"
+    }
+
+    pub fn keys(&self) -> &Keymap {
+        &self.keys
+    }
+
+    pub fn modal(&self) -> Option<&Modal> {
+        self.modal.as_ref()
+    }
+
+    /// The filter line is open.
+    pub fn filtering(&self) -> bool {
+        self.modal == Some(Modal::Filter)
+    }
+
+    fn session_ended(&self) -> bool {
+        self.session.ended_at.is_some()
+    }
+
+    // What the event loop and the actions do.
 
     pub fn set_banner(&mut self, banner: Banner) {
         self.banner = banner;
@@ -192,32 +176,84 @@ impl App {
         if now - self.banner_at >= self.banner.shown_for() {
             self.banner = Banner::Ready;
         }
-        if let Some(Dialog::Resume { until }) = &self.dialog
+        if let Some(Modal::Resume { until }) = &self.modal
             && now >= *until
         {
-            self.dialog = None;
+            self.modal = None;
             return Action::ContinueSession;
         }
         Action::Redraw
     }
 
+    /// The roster as just read from the store.
     pub fn set_rows(&mut self, rows: Vec<RosterRow>) {
-        self.counts = tally(&rows);
-        self.rows = rows;
-        self.clamp_selection();
+        self.roster.set_rows(rows);
+        self.store_problem = None;
     }
 
-    /// Rows matching the filter (name or student id, ignoring case).
-    pub fn visible_rows(&self) -> Vec<&RosterRow> {
-        let needle = self.filter.to_lowercase();
-        self.rows
-            .iter()
-            .filter(|row| {
-                needle.is_empty()
-                    || row.student.name.to_lowercase().contains(&needle)
-                    || row.student.student_no.to_lowercase().contains(&needle)
-            })
-            .collect()
+    /// The roster could not be read: the status line says so.
+    pub fn set_store_problem(&mut self, problem: String) {
+        self.store_problem = Some(problem);
+    }
+
+    /// The roster rows that fit on screen, as the event loop measured them.
+    pub fn set_page_rows(&mut self, rows: usize) {
+        self.roster.set_page_rows(rows);
+    }
+
+    /// The engine's session changed (ended, or a new one started).
+    pub fn set_session(&mut self, session: Session) {
+        self.session = session;
+    }
+
+    /// The reader stream ended: with a problem to show, or (`None`) as
+    /// expected, a scenario played to its end.
+    pub fn reader_stream_ended(&mut self, problem: Option<String>) {
+        match problem {
+            Some(problem) => self.reader_problem = Some(problem),
+            None => self.scenario_finished = true,
+        }
+    }
+
+    /// What the last tap asked of the event loop, if anything.
+    pub fn take_pending(&mut self) -> Option<Action> {
+        self.pending.take()
+    }
+
+    /// Whether the frame just drawn should ring the bell.
+    pub fn take_bell(&mut self) -> bool {
+        std::mem::take(&mut self.ring_bell)
+    }
+
+    /// A card was given to a student: in enrol mode the next student
+    /// without a card is selected for the next new card.
+    pub fn card_given(&mut self) {
+        if self.roster.enrolling() {
+            self.roster.select_next_without_card();
+        }
+    }
+
+    pub fn show_unclaimed(&mut self, taps: Vec<UnclaimedTap>) {
+        self.modal = Some(Modal::Unclaimed(UnclaimedDialog { taps, selected: 0 }));
+    }
+
+    /// Asks whose the card of `tap` is, among `students` (those without one).
+    pub fn ask_whose_card(&mut self, tap: UnclaimedTap, students: Vec<Student>) {
+        self.modal = Some(Modal::Assign(AssignDialog::new(tap, students)));
+    }
+
+    /// The card of `tap` is `holder`'s: asks before moving it to `student`.
+    pub fn ask_to_move_card(&mut self, tap: UnclaimedTap, student: Student, holder: Student) {
+        let dialog = AssignDialog::confirm_move(tap, student, holder);
+        self.modal = Some(Modal::Assign(dialog));
+    }
+
+    /// The end-of-session counts, offering to save the report.
+    pub fn show_summary(&mut self, summary: Totals) {
+        self.modal = Some(Modal::Summary {
+            summary,
+            export_to: self.export_to.clone(),
+        });
     }
 
     /// Applies an engine update. Returns true when the roster must be reloaded.
@@ -248,10 +284,11 @@ impl App {
                 false
             }
             Update::AdminCard { reader, .. } => {
-                // The kiosk by the door: the admin card asks to end the class.
-                if !self.session_ended && self.dialog.is_none() {
-                    self.mode = Mode::Normal;
-                    self.dialog = Some(Dialog::ConfirmEnd);
+                // The kiosk by the door: the admin card asks to end the class
+                // (the help, the quit question or the filter line make way).
+                let dialog_open = self.modal.as_ref().is_some_and(Modal::is_dialog);
+                if !self.session_ended() && !dialog_open {
+                    self.modal = Some(Modal::ConfirmEnd);
                 }
                 self.set_banner(Banner::Info {
                     headline: "Admin card".into(),
@@ -290,9 +327,9 @@ impl App {
     /// What a tap asks for beyond the banner: in enrol mode, bind its card
     /// to the selected student; else, for an unknown card, ask whose it is
     /// (not with a wedge reader: its next card would be typed into the
-    /// dialog's search).
+    /// dialog's search). Nothing while something is over the roster.
     fn action_for_tap(&self, record: &TapRecord) -> Option<Action> {
-        if self.dialog.is_some() || self.mode != Mode::Normal {
+        if self.modal.is_some() {
             return None;
         }
         let tap = UnclaimedTap {
@@ -301,8 +338,8 @@ impl App {
             at: record.at,
             reader: record.reader.clone(),
         };
-        if self.enrol {
-            let selected = self.visible_rows().get(self.selected)?.student.id;
+        if self.roster.enrolling() {
+            let selected = self.roster.selected_row()?.student.id;
             let own_card = record.student.as_ref().is_some_and(|s| s.id == selected);
             let bindable = matches!(record.outcome, Outcome::Unknown) || record.student.is_some();
             return (bindable && !own_card).then_some(Action::Claim {
@@ -311,165 +348,14 @@ impl App {
                 move_card: false,
             });
         }
-        (record.outcome == Outcome::Unknown && self.wedge_input.is_none())
+        (record.outcome == Outcome::Unknown && self.wedge.is_none())
             .then_some(Action::OpenAssign(tap))
-    }
-
-    /// In enrol mode: moves to the next student without a card.
-    pub fn select_next_without_card(&mut self) {
-        let rows = self.visible_rows();
-        let next = (self.selected + 1..rows.len())
-            .chain(0..self.selected)
-            .find(|&i| !rows[i].has_card);
-        if let Some(next) = next {
-            self.selected = next;
-            self.scroll_into_view();
-        }
     }
 
     fn cue(&mut self, cue: Option<Cue>) {
         if cue.is_some_and(|cue| self.bell.contains(&cue)) {
             self.ring_bell = true;
         }
-    }
-
-    pub fn on_key(&mut self, key: KeyEvent) -> Action {
-        if key.kind == KeyEventKind::Release {
-            return Action::None;
-        }
-        let ctrl_c =
-            key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c');
-        // A wedge reader's digits go to its input unless a dialog is taking
-        // text; the dialog stays open.
-        let takes_text =
-            self.mode == Mode::Filter || self.dialog.as_ref().is_some_and(Dialog::takes_text);
-        if !takes_text
-            && !ctrl_c
-            && let Some(action) = self.on_wedge_key(key.code)
-        {
-            return action;
-        }
-        if let Some(dialog) = &mut self.dialog {
-            return match dialog.on_key(key.code) {
-                DialogKey::Stay => Action::Redraw,
-                DialogKey::Close => {
-                    self.dialog = None;
-                    Action::Redraw
-                }
-                DialogKey::Then(action) => {
-                    self.dialog = None;
-                    action
-                }
-            };
-        }
-        match self.mode {
-            Mode::Help => {
-                self.mode = Mode::Normal;
-                Action::Redraw
-            }
-            Mode::ConfirmQuit => match key.code {
-                KeyCode::Char('y' | 'Y' | 'q') => Action::Quit,
-                _ if ctrl_c => Action::Quit,
-                _ => {
-                    self.mode = Mode::Normal;
-                    Action::Redraw
-                }
-            },
-            Mode::Filter => self.on_filter_key(key),
-            Mode::Normal if ctrl_c => {
-                self.mode = Mode::ConfirmQuit;
-                Action::Redraw
-            }
-            Mode::Normal => self.on_normal_key(key.code),
-        }
-    }
-
-    /// Wedge readers type hex or decimal digits, none of which is a key of
-    /// ours (j k g G q y n ? / are not hex), then Enter. `None`: not theirs.
-    fn on_wedge_key(&mut self, code: KeyCode) -> Option<Action> {
-        let input = self.wedge_input.as_mut()?;
-        match code {
-            KeyCode::Char(c) if c.is_ascii_hexdigit() => input.push(c),
-            KeyCode::Enter if !input.is_empty() => {
-                return Some(Action::WedgeLine(std::mem::take(input)));
-            }
-            KeyCode::Backspace if !input.is_empty() => {
-                input.pop();
-            }
-            KeyCode::Esc if !input.is_empty() => input.clear(),
-            _ => return None,
-        }
-        Some(Action::Redraw)
-    }
-
-    fn on_normal_key(&mut self, code: KeyCode) -> Action {
-        if let KeyCode::Char(c) = code
-            && let Some(command) = self.keys.command(c)
-        {
-            return self.run_command(command);
-        }
-        let page = self.page_rows.max(1);
-        match code {
-            KeyCode::Esc if !self.filter.is_empty() => {
-                self.filter.clear();
-                self.clamp_selection();
-            }
-            KeyCode::Down | KeyCode::Char('j') => self.move_by(1),
-            KeyCode::Up | KeyCode::Char('k') => self.move_by(-1),
-            KeyCode::PageDown => self.move_by(page as isize),
-            KeyCode::PageUp => self.move_by(-(page as isize)),
-            KeyCode::Home | KeyCode::Char('g') => self.move_by(isize::MIN / 2),
-            KeyCode::End | KeyCode::Char('G') => self.move_by(isize::MAX / 2),
-            _ => return Action::None,
-        }
-        Action::Redraw
-    }
-
-    fn on_filter_key(&mut self, key: KeyEvent) -> Action {
-        match key.code {
-            KeyCode::Enter => self.mode = Mode::Normal,
-            KeyCode::Esc => {
-                self.filter.clear();
-                self.mode = Mode::Normal;
-            }
-            KeyCode::Backspace => {
-                self.filter.pop();
-            }
-            KeyCode::Char(c) if !c.is_control() => self.filter.push(c),
-            _ => return Action::None,
-        }
-        self.selected = 0;
-        self.offset = 0;
-        Action::Redraw
-    }
-
-    fn move_by(&mut self, delta: isize) {
-        let count = self.visible_rows().len();
-        if count == 0 {
-            self.selected = 0;
-            return;
-        }
-        let target = (self.selected as isize).saturating_add(delta);
-        self.selected = target.clamp(0, count as isize - 1) as usize;
-        self.scroll_into_view();
-    }
-
-    fn clamp_selection(&mut self) {
-        let count = self.visible_rows().len();
-        self.selected = self.selected.min(count.saturating_sub(1));
-        self.scroll_into_view();
-    }
-
-    /// Keeps the selected row on screen, moving the view as little as possible.
-    pub fn scroll_into_view(&mut self) {
-        let page = self.page_rows.max(1);
-        if self.selected < self.offset {
-            self.offset = self.selected;
-        } else if self.selected >= self.offset + page {
-            self.offset = self.selected + 1 - page;
-        }
-        let count = self.visible_rows().len();
-        self.offset = self.offset.min(count.saturating_sub(page));
     }
 }
 

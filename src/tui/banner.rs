@@ -1,9 +1,49 @@
-//! What the banner under the roster says about the last tap: a headline a
-//! student can read from a metre away, and a detail line (reader, time).
+//! The banner under the roster: what the last tap (or change) did, and what
+//! it says: a headline a student can read from a metre away, and a detail
+//! line (reader, time).
 
-use super::app::Banner;
-use crate::domain::Outcome;
+use crate::domain::{Outcome, TapRecord};
 use crate::text::sanitize_for_terminal as clean;
+
+/// The big line under the roster: what the last tap did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Banner {
+    Ready,
+    Tap(TapRecord),
+    NotRecorded {
+        uid: String,
+        error: String,
+    },
+    /// A card was seen but could not be read.
+    CardError {
+        reader: String,
+        message: String,
+    },
+    /// A change asked for from the keyboard failed: what, and why.
+    Failed {
+        what: String,
+        error: String,
+    },
+    /// What a change made from the keyboard did.
+    Info {
+        headline: String,
+        detail: String,
+    },
+}
+
+impl Banner {
+    /// How long the banner stays: a failure long enough to be seen from
+    /// across the room, anything else until the next student is at the door.
+    pub fn shown_for(&self) -> chrono::Duration {
+        match self {
+            Banner::Ready => chrono::Duration::MAX,
+            Banner::NotRecorded { .. } | Banner::CardError { .. } | Banner::Failed { .. } => {
+                chrono::Duration::seconds(60)
+            }
+            Banner::Tap(_) | Banner::Info { .. } => chrono::Duration::seconds(20),
+        }
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Tone {

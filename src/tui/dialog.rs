@@ -1,38 +1,14 @@
-//! The dialogs over the roster: mark a student by hand, give an unknown
-//! card to a student, pick an unclaimed tap, end the session, and the
-//! end-of-session summary. Plain data and key handling; drawing is in
-//! `dialog_view.rs`, store work is done by the event loop from `Action`s.
+//! The dialogs over the roster that hold something being typed or chosen:
+//! mark a student by hand, give an unknown card to a student, pick an
+//! unclaimed tap, add or edit a student. Plain data and key handling; which
+//! one is open is `modal.rs`'s `Modal`, drawing is in `modal_view.rs`, and
+//! store work is done by the event loop from `Action`s.
 
-use super::app::Action;
-use crate::domain::{Mark, Student, Timestamp};
+use super::action::Action;
+use crate::domain::{Mark, Student};
 use crate::fuzzy;
-use crate::report::Totals;
 use crate::store::UnclaimedTap;
 use ratatui::crossterm::event::KeyCode;
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Dialog {
-    Mark(MarkDialog),
-    Assign(AssignDialog),
-    Unclaimed(UnclaimedDialog),
-    ConfirmEnd,
-    /// The end-of-session counts, and where the report can be saved.
-    Summary {
-        summary: Totals,
-        export_to: Option<String>,
-    },
-    /// taproll found this course's session still open (a crash, a dropped
-    /// SSH connection): continue it, or end it and start a new one? Taps are
-    /// recorded meanwhile; at `until` it goes on with the session by itself
-    /// (a kiosk after a power cut has nobody to answer).
-    Resume {
-        until: Timestamp,
-    },
-    /// A lost card: take the student's cards away?
-    RemoveCards(Student),
-    /// Add a student, or edit the selected one.
-    Student(StudentDialog),
-}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StudentDialog {
@@ -73,7 +49,8 @@ pub struct UnclaimedDialog {
     pub selected: usize,
 }
 
-/// What a key did to a dialog.
+/// What a key did to what is over the roster (a dialog, the help, the quit
+/// question).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DialogKey {
     /// Still open (and redrawn).
@@ -81,6 +58,36 @@ pub enum DialogKey {
     Close,
     /// Close and let the event loop do this.
     Then(Action),
+}
+
+impl StudentDialog {
+    pub fn add() -> Self {
+        Self {
+            existing: None,
+            student_no: String::new(),
+            name: String::new(),
+            on_name: false,
+        }
+    }
+
+    pub fn edit(student: Student) -> Self {
+        Self {
+            existing: Some(student.id),
+            student_no: student.student_no,
+            name: student.name,
+            on_name: true,
+        }
+    }
+}
+
+impl MarkDialog {
+    pub fn new(student: Student) -> Self {
+        Self {
+            student,
+            chosen: None,
+            note: String::new(),
+        }
+    }
 }
 
 impl AssignDialog {
@@ -95,6 +102,14 @@ impl AssignDialog {
         }
     }
 
+    /// The card of `tap` belongs to `holder`: ask before moving it to `student`.
+    pub fn confirm_move(tap: UnclaimedTap, student: Student, holder: Student) -> Self {
+        Self {
+            confirm_move: Some((student, holder)),
+            ..Self::new(tap, Vec::new())
+        }
+    }
+
     /// Students matching the query, best first.
     pub fn matches(&self) -> Vec<&Student> {
         fuzzy::rank(&self.query, &self.students, |s| {
@@ -103,52 +118,7 @@ impl AssignDialog {
     }
 }
 
-impl Dialog {
-    /// Typing goes into this dialog (a search, a note, a name), so a
-    /// wedge reader's digits must not be taken from it.
-    pub fn takes_text(&self) -> bool {
-        match self {
-            // Its mark keys include a and e, which are hex digits.
-            Dialog::Mark(_) => true,
-            Dialog::Assign(dialog) => dialog.confirm_move.is_none(),
-            Dialog::Student(_) => true,
-            Dialog::Unclaimed(_)
-            | Dialog::ConfirmEnd
-            | Dialog::Summary { .. }
-            | Dialog::Resume { .. }
-            | Dialog::RemoveCards(_) => false,
-        }
-    }
-
-    pub fn on_key(&mut self, code: KeyCode) -> DialogKey {
-        match self {
-            Dialog::Mark(dialog) => mark_key(dialog, code),
-            Dialog::Assign(dialog) => assign_key(dialog, code),
-            Dialog::Unclaimed(dialog) => unclaimed_key(dialog, code),
-            Dialog::ConfirmEnd => match code {
-                KeyCode::Char('y' | 'Y') => DialogKey::Then(Action::EndSession),
-                _ => DialogKey::Close,
-            },
-            Dialog::RemoveCards(student) => match code {
-                KeyCode::Char('y' | 'Y') => DialogKey::Then(Action::RemoveCards(student.id)),
-                _ => DialogKey::Close,
-            },
-            Dialog::Student(dialog) => student_key(dialog, code),
-            Dialog::Resume { .. } => match code {
-                KeyCode::Char('n' | 'N') => DialogKey::Then(Action::NewSession),
-                _ => DialogKey::Then(Action::ContinueSession),
-            },
-            Dialog::Summary { export_to, .. } => match code {
-                KeyCode::Char('q') | KeyCode::Enter => DialogKey::Then(Action::Quit),
-                // Not a hex digit: a wedge reader's typing never saves.
-                KeyCode::Char('s') if export_to.is_some() => DialogKey::Then(Action::ExportReport),
-                _ => DialogKey::Close,
-            },
-        }
-    }
-}
-
-fn mark_key(dialog: &mut MarkDialog, code: KeyCode) -> DialogKey {
+pub fn mark_key(dialog: &mut MarkDialog, code: KeyCode) -> DialogKey {
     let Some(mark) = dialog.chosen else {
         dialog.chosen = match code {
             KeyCode::Char('p') => Some(Mark::Present),
@@ -182,7 +152,7 @@ fn mark_key(dialog: &mut MarkDialog, code: KeyCode) -> DialogKey {
     }
 }
 
-fn assign_key(dialog: &mut AssignDialog, code: KeyCode) -> DialogKey {
+pub fn assign_key(dialog: &mut AssignDialog, code: KeyCode) -> DialogKey {
     if let Some((student, _)) = &dialog.confirm_move {
         return match code {
             KeyCode::Char('y' | 'Y') => DialogKey::Then(Action::Claim {
@@ -232,7 +202,7 @@ fn assign_key(dialog: &mut AssignDialog, code: KeyCode) -> DialogKey {
     DialogKey::Stay
 }
 
-fn unclaimed_key(dialog: &mut UnclaimedDialog, code: KeyCode) -> DialogKey {
+pub fn unclaimed_key(dialog: &mut UnclaimedDialog, code: KeyCode) -> DialogKey {
     match code {
         KeyCode::Esc | KeyCode::Char('q') => DialogKey::Close,
         KeyCode::Down | KeyCode::Char('j') => {
@@ -251,7 +221,7 @@ fn unclaimed_key(dialog: &mut UnclaimedDialog, code: KeyCode) -> DialogKey {
     }
 }
 
-fn student_key(dialog: &mut StudentDialog, code: KeyCode) -> DialogKey {
+pub fn student_key(dialog: &mut StudentDialog, code: KeyCode) -> DialogKey {
     let field = if dialog.on_name {
         &mut dialog.name
     } else {

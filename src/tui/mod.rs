@@ -1,22 +1,32 @@
 //! The terminal front end: sets up the terminal, runs the event loop, and
 //! always restores the terminal on the way out (quit, error, panic, SIGTERM,
 //! SIGHUP).
+//!
+//! The loop waits on three things: the reader channel (every tap, a
+//! keyboard-wedge reader's included, reaches the engine there), the keys
+//! (`App::on_key` names an `Action`, `actions.rs` carries it out) and the
+//! clock. `App` is plain state; `view.rs` draws it.
 
+pub mod action;
 pub mod actions;
 pub mod app;
-mod app_commands;
 pub mod banner;
 pub mod dialog;
-pub mod dialog_view;
+pub mod layout;
+pub mod modal;
+pub mod modal_view;
+pub mod roster;
 pub mod theme;
 pub mod view;
 
 use crate::config::Cue;
-use crate::engine::{Engine, Update};
-use crate::reader::wedge::{WEDGE_READER, WedgeConfig};
+use crate::engine::Engine;
+use crate::reader::wedge::KeyboardWedge;
 use crate::reader::{ReaderEvent, now};
+use crate::report::export::ExportSettings;
+use action::Action;
 use actions::{Flow, reload_roster};
-use app::{Action, App};
+use app::App;
 use ratatui::DefaultTerminal;
 use ratatui::crossterm::event::{self, Event};
 use std::time::Duration;
@@ -104,8 +114,9 @@ fn terminal_lost(error: &std::io::Error) {
 pub struct TuiOptions {
     /// The database path as shown in the status line.
     pub db_label: String,
-    /// Read a keyboard-wedge reader from the keyboard.
-    pub wedge: Option<WedgeConfig>,
+    /// A keyboard-wedge reader, read from the keyboard: it sends its taps
+    /// into the reader channel that `run` receives.
+    pub wedge: Option<KeyboardWedge>,
     pub bell: Vec<Cue>,
     /// Shown as a problem when the reader stream ends; `None` when the end is
     /// expected (a finished scenario).
@@ -114,8 +125,8 @@ pub struct TuiOptions {
     /// long before going on with it by itself.
     pub resume_question: Option<chrono::Duration>,
     pub keys: crate::keymap::Keymap,
-    /// Where the end-of-session report is saved, as shown.
-    pub export_to: String,
+    /// The end-of-session report: where and in which formats it is saved.
+    pub export: ExportSettings,
 }
 
 /// Runs the live roster until the user quits or a signal arrives.
@@ -125,22 +136,16 @@ pub async fn run(
     options: TuiOptions,
 ) -> Result<(), TuiError> {
     let theme = Theme::from_env();
-    let mut app = App::new(engine.session(), options.db_label, now());
-    app.bell = options.bell;
-    app.keys = options.keys.clone();
-    app.export_to = Some(options.export_to.clone());
-    if options.wedge.is_some() {
-        app.wedge_input = Some(String::new());
-        app.apply(Update::Reader(ReaderEvent::ReaderAdded {
-            reader: WEDGE_READER.to_string(),
-        }));
-    }
+    let setup = app::Setup {
+        db_label: options.db_label,
+        keys: options.keys,
+        bell: options.bell,
+        export_to: Some(options.export.describe()),
+        wedge: options.wedge,
+        resume_question: options.resume_question,
+    };
+    let mut app = App::new(engine.session().clone(), now(), setup);
     reload_roster(&mut app, &engine);
-    if let Some(wait) = options.resume_question {
-        app.dialog = Some(dialog::Dialog::Resume {
-            until: app.now + wait,
-        });
-    }
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
     let mut sigint = signal(SignalKind::interrupt())?;
@@ -152,15 +157,13 @@ pub async fn run(
     loop {
         // What a tap asked for (a dialog, a card to bind). Taps go on being
         // recorded while a dialog is open.
-        if let Some(action) = app.pending.take() {
-            let wedge_config = options.wedge.unwrap_or_default();
-            actions::perform(action, &mut app, &mut engine, wedge_config);
+        if let Some(action) = app.take_pending() {
+            actions::perform(action, &mut app, &mut engine, &options.export);
             dirty = true;
         }
         if dirty {
             let drawn = guard.terminal().size().and_then(|size| {
-                app.page_rows = view::page_rows(size.into());
-                app.scroll_into_view();
+                app.set_page_rows(view::page_rows(size.into()));
                 guard
                     .terminal()
                     .draw(|frame| view::render(&app, theme, frame))
@@ -171,13 +174,14 @@ pub async fn run(
                 break;
             }
             dirty = false;
-            if std::mem::take(&mut app.ring_bell) {
+            if app.take_bell() {
                 ring_bell();
             }
         }
         tokio::select! {
             // Taps are recorded whatever is on screen, the resume question
-            // included (its answer may move them to a new session).
+            // included (its answer may move them to a new session). Every
+            // tap comes this way, a keyboard-wedge reader's too.
             event = events.recv(), if reader_open => match event {
                 Some(event) => {
                     if app.apply(engine.handle(event)) {
@@ -187,10 +191,7 @@ pub async fn run(
                 }
                 None => {
                     reader_open = false;
-                    match &options.reader_end {
-                        Some(problem) => app.reader_problem = Some(problem.clone()),
-                        None => app.scenario_finished = true,
-                    }
+                    app.reader_stream_ended(options.reader_end.clone());
                     dirty = true;
                 }
             },
@@ -200,8 +201,7 @@ pub async fn run(
                     if action != Action::None {
                         dirty = true;
                     }
-                    let wedge_config = options.wedge.unwrap_or_default();
-                    if actions::perform(action, &mut app, &mut engine, wedge_config) == Flow::Quit {
+                    if actions::perform(action, &mut app, &mut engine, &options.export) == Flow::Quit {
                         break;
                     }
                 }
@@ -215,8 +215,7 @@ pub async fn run(
             },
             _ = clock.tick() => {
                 let action = app.tick(now());
-                let wedge_config = options.wedge.unwrap_or_default();
-                actions::perform(action, &mut app, &mut engine, wedge_config);
+                actions::perform(action, &mut app, &mut engine, &options.export);
                 dirty = true;
             }
             _ = sigterm.recv() => break,

@@ -1,9 +1,11 @@
-//! Drawing the App: header, counts, roster table, banner, status line, and the
-//! help / quit overlays. Pure function of `App`; nothing here changes state.
+//! Drawing the App: header, counts, roster table, banner, status line, and
+//! whatever is over the roster (`modal_view.rs`). Pure function of `App`;
+//! nothing here changes state.
 
-use super::app::{App, Mode};
+use super::app::App;
 use super::banner::{self, Tone};
-use super::dialog_view;
+use super::modal::Modal;
+use super::modal_view;
 use super::theme::Theme;
 use crate::domain::{Mark, MarkSource, RosterRow};
 use crate::text::sanitize_for_terminal as clean;
@@ -11,7 +13,7 @@ use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
 
 const BANNER_HEIGHT: u16 = 3;
 
@@ -25,13 +27,8 @@ pub fn render(app: &App, theme: Theme, frame: &mut Frame) {
     render_roster(app, theme, frame, table);
     render_banner(app, theme, frame, banner);
     render_status(app, theme, frame, status);
-    match app.mode {
-        Mode::Help => render_help(app, theme, frame),
-        Mode::ConfirmQuit => render_confirm_quit(theme, frame),
-        Mode::Normal | Mode::Filter => {}
-    }
-    if let Some(dialog) = &app.dialog {
-        dialog_view::render(dialog, app.now, theme, frame);
+    if let Some(modal) = app.modal() {
+        modal_view::render(modal, app.now(), app.keys(), theme, frame);
     }
 }
 
@@ -53,26 +50,27 @@ pub fn page_rows(area: Rect) -> usize {
 }
 
 fn render_header(app: &App, theme: Theme, frame: &mut Frame, area: Rect) {
+    let session = app.session();
     let left = Line::from(vec![
         Span::styled(" taproll ", theme.title()),
         Span::raw("· "),
-        Span::styled(clean(&app.course), theme.title()),
+        Span::styled(clean(&session.course.name), theme.title()),
         Span::styled(
             format!(
                 " · session {} · started {}",
-                app.session_id,
-                app.started_at.format("%a %d %b %H:%M")
+                session.id,
+                session.started_at.format("%a %d %b %H:%M")
             ),
             theme.dim(),
         ),
     ]);
     frame.render_widget(Paragraph::new(left), area);
-    let clock = Line::from(format!("{} ", app.now.format("%H:%M:%S")));
+    let clock = Line::from(format!("{} ", app.now().format("%H:%M:%S")));
     frame.render_widget(Paragraph::new(clock).alignment(Alignment::Right), area);
 }
 
 fn render_counts(app: &App, theme: Theme, frame: &mut Frame, area: Rect) {
-    let c = app.counts;
+    let c = app.roster().counts();
     let line = Line::from(vec![
         Span::raw(" "),
         Span::styled(format!("Present {}", c.present), theme.present()),
@@ -83,21 +81,22 @@ fn render_counts(app: &App, theme: Theme, frame: &mut Frame, area: Rect) {
         Span::raw("   "),
         Span::raw(format!("Excused {}", c.excused)),
         Span::styled(format!("   Unmarked {}", c.unmarked), theme.dim()),
-        Span::styled(format!("   of {}", app.rows.len()), theme.dim()),
+        Span::styled(format!("   of {}", app.roster().rows().len()), theme.dim()),
     ]);
     frame.render_widget(Paragraph::new(line), area);
 }
 
 fn render_roster(app: &App, theme: Theme, frame: &mut Frame, area: Rect) {
-    let visible = app.visible_rows();
-    let title = if app.filter.is_empty() && app.mode != Mode::Filter {
+    let roster = app.roster();
+    let visible = roster.visible_rows();
+    let title = if roster.filter().is_empty() && !app.filtering() {
         " Roster ".to_string()
     } else {
         format!(
             " Roster · filter: {} ({} of {}) ",
-            clean(&app.filter),
+            clean(roster.filter()),
             visible.len(),
-            app.rows.len()
+            roster.rows().len()
         )
     };
     let block = Block::new().borders(Borders::ALL).title(title);
@@ -108,10 +107,10 @@ fn render_roster(app: &App, theme: Theme, frame: &mut Frame, area: Rect) {
     let rows = visible
         .iter()
         .enumerate()
-        .skip(app.offset)
+        .skip(roster.offset())
         .take(page)
         .map(|(index, row)| {
-            let style = if index == app.selected {
+            let style = if index == roster.selected() {
                 theme.selected()
             } else {
                 Style::new()
@@ -127,7 +126,7 @@ fn render_roster(app: &App, theme: Theme, frame: &mut Frame, area: Rect) {
     let table = Table::new(rows, widths).header(header).block(block);
     frame.render_widget(table, area);
     if visible.is_empty() {
-        let empty = if app.rows.is_empty() {
+        let empty = if roster.rows().is_empty() {
             "No students on this course's roster yet."
         } else {
             "No student matches the filter."
@@ -213,7 +212,7 @@ fn roster_cells(row: &RosterRow, theme: Theme) -> [Cell<'static>; 4] {
 }
 
 fn render_banner(app: &App, theme: Theme, frame: &mut Frame, area: Rect) {
-    let banner = banner::describe(&app.banner, !app.readers.is_empty());
+    let banner = banner::describe(app.banner(), !app.readers().is_empty());
     let style = match banner.tone {
         Tone::Idle => theme.banner_idle(),
         Tone::Ok => theme.banner_ok(),
@@ -233,10 +232,10 @@ fn render_banner(app: &App, theme: Theme, frame: &mut Frame, area: Rect) {
 }
 
 fn render_status(app: &App, theme: Theme, frame: &mut Frame, area: Rect) {
-    if app.mode == Mode::Filter {
+    if app.filtering() {
         let line = Line::from(vec![
             Span::styled(" / ", theme.title()),
-            Span::raw(clean(&app.filter)),
+            Span::raw(clean(app.roster().filter())),
             Span::styled("█", theme.dim()),
             Span::styled("   Enter keep · Esc clear", theme.dim()),
         ]);
@@ -245,21 +244,21 @@ fn render_status(app: &App, theme: Theme, frame: &mut Frame, area: Rect) {
     }
     let (reader, reader_style) = reader_status(app, theme);
     let mut spans = vec![Span::raw(" "), Span::styled(reader, reader_style)];
-    if app.enrol {
+    if app.roster().enrolling() {
         let name = app
-            .visible_rows()
-            .get(app.selected)
+            .roster()
+            .selected_row()
             .map(|r| clean(&r.student.name))
             .unwrap_or_default();
         spans.push(Span::styled(
-            format!(" │ ENROL: tap {name}'s card ({} ends)", app.keys.enrol),
+            format!(" │ ENROL: tap {name}'s card ({} ends)", app.keys().enrol),
             theme.title(),
         ));
     }
-    if let Some(typed) = app.wedge_input.as_deref().filter(|t| !t.is_empty()) {
+    if let Some(typed) = app.wedge_typed().filter(|t| !t.is_empty()) {
         spans.push(Span::styled(format!(" │ card: {typed}█"), theme.title()));
     }
-    if let Some(problem) = &app.store_problem {
+    if let Some(problem) = app.store_problem() {
         spans.push(Span::styled(
             format!(" │ {}", clean(problem)),
             theme.problem(),
@@ -269,8 +268,8 @@ fn render_status(app: &App, theme: Theme, frame: &mut Frame, area: Rect) {
         // The path last: on a narrow screen it is what gets cut.
         format!(
             " │ sync {} │ db {}",
-            app.sync,
-            shorten_path(&app.db_path, 28)
+            app.sync(),
+            shorten_path(app.db_label(), 28)
         ),
         theme.dim(),
     ));
@@ -278,7 +277,7 @@ fn render_status(app: &App, theme: Theme, frame: &mut Frame, area: Rect) {
     // The key hint only where it fits; the status itself matters more.
     // Over a dialog, q may be typed into it: the hint says how to close it.
     let room = usize::from(area.width).saturating_sub(status.width() + 1);
-    let hints = if app.dialog.is_some() {
+    let hints = if app.modal().is_some_and(Modal::is_dialog) {
         ["Esc close ", "Esc "]
     } else {
         ["? help  / filter  q quit ", "? help "]
@@ -292,13 +291,13 @@ fn render_status(app: &App, theme: Theme, frame: &mut Frame, area: Rect) {
 }
 
 fn reader_status(app: &App, theme: Theme) -> (String, Style) {
-    if let Some(problem) = &app.reader_problem {
+    if let Some(problem) = app.reader_problem() {
         return (format!("⚠ {}", clean(problem)), theme.problem());
     }
-    if app.scenario_finished {
+    if app.scenario_finished() {
         return ("● scenario finished".to_string(), theme.dim());
     }
-    match app.readers.as_slice() {
+    match app.readers() {
         [] => ("○ no reader".to_string(), theme.problem()),
         readers => (format!("● {}", clean(&readers.join(", "))), theme.present()),
     }
@@ -339,63 +338,4 @@ fn shorten_path(path: &str, max: usize) -> String {
     }
     let tail: String = path.chars().skip(count - (max - 1)).collect();
     format!("…{tail}")
-}
-
-fn render_help(app: &App, theme: Theme, frame: &mut Frame) {
-    let movement = [
-        ("↑↓ jk PgUp PgDn".to_string(), "move; g G: first / last"),
-        ("Esc  Ctrl-C".to_string(), "clear the filter; quit"),
-    ];
-    // The command keys come from the keymap, so the help is never wrong.
-    let commands = app
-        .keys
-        .bindings()
-        .map(|(command, key)| (key.to_string(), command.describe().1));
-    let mut lines: Vec<Line> = movement
-        .into_iter()
-        .chain(commands)
-        .map(|(key, what)| {
-            Line::from(vec![
-                Span::styled(format!(" {key:<16}"), theme.title()),
-                Span::raw(what),
-            ])
-        })
-        .collect();
-    lines.push(Line::default());
-    lines.push(Line::styled(
-        " Taps are recorded while this is open.",
-        theme.dim(),
-    ));
-    lines.push(Line::styled(" Any key closes this help.", theme.dim()));
-    let area = popup(frame.area(), 60, lines.len() as u16 + 2);
-    frame.render_widget(Clear, area);
-    let block = Block::bordered().title(" Keys ");
-    frame.render_widget(Paragraph::new(lines).block(block), area);
-}
-
-fn render_confirm_quit(theme: Theme, frame: &mut Frame) {
-    let lines = vec![
-        Line::from(" Quit taproll?"),
-        Line::styled(
-            " The session stays open; `taproll run` resumes it.",
-            theme.dim(),
-        ),
-        Line::default(),
-        Line::from(vec![
-            Span::styled(" y", theme.title()),
-            Span::raw(" quit   "),
-            Span::styled("n", theme.title()),
-            Span::raw(" keep taking attendance"),
-        ]),
-    ];
-    let area = popup(frame.area(), 56, lines.len() as u16 + 2);
-    frame.render_widget(Clear, area);
-    frame.render_widget(Paragraph::new(lines).block(Block::bordered()), area);
-}
-
-pub fn popup(area: Rect, width: u16, height: u16) -> Rect {
-    area.centered(
-        Constraint::Length(width.min(area.width)),
-        Constraint::Length(height.min(area.height)),
-    )
 }

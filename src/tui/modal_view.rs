@@ -1,28 +1,35 @@
-//! Drawing the dialogs of `dialog.rs` as boxes over the roster.
+//! Drawing what is over the roster (`modal.rs`): the dialogs, the help and
+//! the quit question, as boxes. The filter line is drawn in the status line
+//! (`view.rs`).
 
-use super::dialog::{AssignDialog, Dialog, MarkDialog, StudentDialog, UnclaimedDialog};
+use super::dialog::{AssignDialog, MarkDialog, StudentDialog, UnclaimedDialog};
+use super::layout::popup;
+use super::modal::Modal;
 use super::theme::Theme;
-use super::view::popup;
 use crate::domain::{Student, Timestamp};
+use crate::keymap::Keymap;
 use crate::report::Totals;
 use crate::text::sanitize_for_terminal as clean;
 use ratatui::Frame;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
-pub fn render(dialog: &Dialog, now: Timestamp, theme: Theme, frame: &mut Frame) {
-    let (title, lines) = match dialog {
-        Dialog::Mark(dialog) => (" Mark by hand ", mark_lines(dialog, theme)),
-        Dialog::Assign(dialog) => (" Unknown card ", assign_lines(dialog, theme)),
-        Dialog::Unclaimed(dialog) => (" Unclaimed taps ", unclaimed_lines(dialog, theme)),
-        Dialog::ConfirmEnd => (" End the session? ", confirm_end_lines(theme)),
-        Dialog::Summary { summary, export_to } => (
+pub fn render(modal: &Modal, now: Timestamp, keys: &Keymap, theme: Theme, frame: &mut Frame) {
+    let (title, lines) = match modal {
+        Modal::Filter => return,
+        Modal::Help => return render_help(keys, theme, frame),
+        Modal::ConfirmQuit => return render_confirm_quit(theme, frame),
+        Modal::Mark(dialog) => (" Mark by hand ", mark_lines(dialog, theme)),
+        Modal::Assign(dialog) => (" Unknown card ", assign_lines(dialog, theme)),
+        Modal::Unclaimed(dialog) => (" Unclaimed taps ", unclaimed_lines(dialog, theme)),
+        Modal::ConfirmEnd => (" End the session? ", confirm_end_lines(theme)),
+        Modal::Summary { summary, export_to } => (
             " Session ended ",
             summary_lines(summary, export_to.as_deref(), theme),
         ),
-        Dialog::Resume { until } => (" Open session found ", resume_lines(*until - now, theme)),
-        Dialog::RemoveCards(student) => (" Lost card ", remove_cards_lines(student, theme)),
-        Dialog::Student(dialog) => (
+        Modal::Resume { until } => (" Open session found ", resume_lines(*until - now, theme)),
+        Modal::RemoveCards(student) => (" Lost card ", remove_cards_lines(student, theme)),
+        Modal::Student(dialog) => (
             if dialog.existing.is_some() {
                 " Edit student "
             } else {
@@ -265,4 +272,55 @@ fn student_lines(dialog: &StudentDialog, theme: Theme) -> Vec<Line<'static>> {
         Line::default(),
         Line::styled(" Tab: other field · Enter: save · Esc: cancel", theme.dim()),
     ]
+}
+
+fn render_help(keys: &Keymap, theme: Theme, frame: &mut Frame) {
+    let movement = [
+        ("↑↓ jk PgUp PgDn".to_string(), "move; g G: first / last"),
+        ("Esc  Ctrl-C".to_string(), "clear the filter; quit"),
+    ];
+    // The command keys come from the keymap, so the help is never wrong.
+    let commands = keys
+        .bindings()
+        .map(|(command, key)| (key.to_string(), command.describe().1));
+    let mut lines: Vec<Line> = movement
+        .into_iter()
+        .chain(commands)
+        .map(|(key, what)| {
+            Line::from(vec![
+                Span::styled(format!(" {key:<16}"), theme.title()),
+                Span::raw(what),
+            ])
+        })
+        .collect();
+    lines.push(Line::default());
+    lines.push(Line::styled(
+        " Taps are recorded while this is open.",
+        theme.dim(),
+    ));
+    lines.push(Line::styled(" Any key closes this help.", theme.dim()));
+    let area = popup(frame.area(), 60, lines.len() as u16 + 2);
+    frame.render_widget(Clear, area);
+    let block = Block::bordered().title(" Keys ");
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+fn render_confirm_quit(theme: Theme, frame: &mut Frame) {
+    let lines = vec![
+        Line::from(" Quit taproll?"),
+        Line::styled(
+            " The session stays open; `taproll run` resumes it.",
+            theme.dim(),
+        ),
+        Line::default(),
+        Line::from(vec![
+            Span::styled(" y", theme.title()),
+            Span::raw(" quit   "),
+            Span::styled("n", theme.title()),
+            Span::raw(" keep taking attendance"),
+        ]),
+    ];
+    let area = popup(frame.area(), 56, lines.len() as u16 + 2);
+    frame.render_widget(Clear, area);
+    frame.render_widget(Paragraph::new(lines).block(Block::bordered()), area);
 }

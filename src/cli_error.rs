@@ -1,0 +1,119 @@
+//! The one error type of the front ends: the live runs (`launch`: TUI and
+//! headless) and the one-shot commands (`commands`). Library modules keep
+//! their own `thiserror` types; this one gathers them, adds what only a
+//! front end can get wrong (flags that do not fit together, standard
+//! output), and is what `main` prints. Every message says what to do next.
+
+use crate::config::ConfigError;
+use crate::demo::DemoError;
+use crate::import::{ImportError, Refusal};
+use crate::reader::list::ListError;
+use crate::report::ReportError;
+use crate::store::StoreError;
+use crate::text::sanitize_for_terminal as clean;
+use crate::toml_file::TomlFileError;
+use crate::tui::TuiError;
+use std::fmt;
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("scenario error: {0}")]
+    Scenario(#[from] TomlFileError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Demo(#[from] DemoError),
+    #[error(transparent)]
+    Report(#[from] ReportError),
+    #[error(transparent)]
+    Import(#[from] ImportError),
+    #[error(transparent)]
+    Readers(#[from] ListError),
+    #[error(transparent)]
+    Tui(#[from] TuiError),
+    #[error(transparent)]
+    Usage(#[from] Usage),
+    #[error("cannot read {path}: {source}")]
+    ReadFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// Roster lines refused, every one with its number and reason.
+    #[error("{}", RefusedLines { file, lines })]
+    Refused { file: PathBuf, lines: Vec<Refusal> },
+    #[error("cannot start the {what}: {source}")]
+    Start {
+        what: &'static str,
+        source: std::io::Error,
+    },
+    #[error("the card reader thread stopped unexpectedly; see the log")]
+    ReaderStopped,
+    #[error("cannot write to standard output: {0}")]
+    Output(std::io::Error),
+    /// The import is committed; only its summary could not be printed.
+    #[error(
+        "cannot write to standard output: {0}; the roster was imported all the same (taproll roster list shows it)"
+    )]
+    OutputAfterImport(std::io::Error),
+}
+
+impl CliError {
+    /// The reader of our standard output went away (`taproll ... | head`):
+    /// not a failure to report.
+    pub fn is_closed_pipe(&self) -> bool {
+        matches!(self, CliError::Output(e) if crate::console::is_closed_pipe(e))
+    }
+}
+
+/// What was asked does not fit the flags, the config or the database.
+#[derive(Debug, thiserror::Error)]
+pub enum Usage {
+    #[error("no course yet: pass --course NAME to start the first session")]
+    NoCourse,
+    #[error("no course named \"{0}\"; taproll roster list shows the courses")]
+    UnknownCourse(String),
+    #[error("no session yet in any course: pass --course NAME ({})", .0.join(", "))]
+    ChooseCourse(Vec<String>),
+    #[error("the sim reader needs a scenario: pass --scenario FILE or set reader.scenario")]
+    NoScenario,
+    #[error("no home folder to keep data in: pass --db FILE")]
+    NoHome,
+    #[error(
+        "absent after {absent} minutes comes before late after {late}: \
+         --absent-after must be 0 (never) or more than --late-after"
+    )]
+    AbsentBeforeLate { absent: u32, late: u32 },
+    #[error("--time-zone: {0}")]
+    TimeZone(String),
+    #[error(
+        "cannot tell the format from the name {}: pass --format table|csv|canvas|xlsx|md|json",
+        .0.display()
+    )]
+    UnknownFormat(PathBuf),
+    #[error("an XLSX report is a binary file: write it with -o FILE.xlsx")]
+    XlsxToTerminal,
+}
+
+/// `FILE: 2 line(s) refused, nothing imported:` and a line per refusal.
+struct RefusedLines<'a> {
+    file: &'a std::path::Path,
+    lines: &'a [Refusal],
+}
+
+impl fmt::Display for RefusedLines<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: {} line(s) refused, nothing imported:",
+            self.file.display(),
+            self.lines.len()
+        )?;
+        for refusal in self.lines {
+            write!(f, "\n  line {}: {}", refusal.line, clean(&refusal.reason))?;
+        }
+        Ok(())
+    }
+}

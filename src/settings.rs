@@ -1,0 +1,49 @@
+//! The settings every front end resolves the same way, from flags, the
+//! config file and the XDG folders: which config, which database, where the
+//! end-of-session export goes. Used by `launch` (live runs) and `commands`
+//! (one-shot commands), so neither needs the other.
+
+use crate::cli::FileArgs;
+use crate::cli_error::{CliError, Usage};
+use crate::config::{self, Config, ReportConfig};
+use crate::paths::Dirs;
+use crate::report::export::ExportSettings;
+use std::path::{Path, PathBuf};
+
+/// The config named by `--config` / `$TAPROLL_CONFIG`, or the default file.
+pub fn load_config(files: &FileArgs, dirs: Option<&Dirs>) -> Result<config::Loaded, CliError> {
+    let default_file = dirs.map(|d| d.config_file.clone());
+    Ok(config::load(
+        files.config.as_deref(),
+        default_file.as_deref(),
+    )?)
+}
+
+/// `--db`, `$TAPROLL_DB`, `store.path`, else the XDG data folder.
+pub fn database_path(
+    files: &FileArgs,
+    config: &Config,
+    dirs: Option<&Dirs>,
+) -> Result<PathBuf, CliError> {
+    match files.db.clone().or_else(|| config.store.path.clone()) {
+        Some(db) => Ok(db),
+        None => Ok(dirs.ok_or(Usage::NoHome)?.default_db()),
+    }
+}
+
+/// The end-of-session export from the `[report]` config; the folder
+/// defaults to `~/taproll-reports`, else (no home) a `reports` folder
+/// beside the database.
+pub fn export_settings(config: &ReportConfig, db: &Path) -> ExportSettings {
+    let folder = config.folder.clone().unwrap_or_else(|| {
+        directories::BaseDirs::new()
+            .map(|dirs| dirs.home_dir().join("taproll-reports"))
+            .unwrap_or_else(|| db.parent().unwrap_or(Path::new(".")).join("reports"))
+    });
+    ExportSettings {
+        folder,
+        formats: config.formats.clone(),
+        zone: config.zone(),
+        canvas: config.canvas.clone(),
+    }
+}
