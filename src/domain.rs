@@ -303,7 +303,11 @@ pub struct RosterRow {
 /// A tap as committed to the store.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct TapRecord {
+    /// The local row id, for this device's own use (claims).
     pub tap_id: i64,
+    /// The tap's and its session's global identities.
+    pub tap_uuid: uuid::Uuid,
+    pub session_uuid: uuid::Uuid,
     pub session_id: i64,
     pub at: Timestamp,
     pub reader: String,

@@ -126,6 +126,11 @@ impl Engine {
         &self.session
     }
 
+    /// The session's global identity (the one its events carry).
+    pub fn session_uuid(&self) -> store::Result<uuid::Uuid> {
+        self.store.session_uuid(self.session.id)
+    }
+
     /// The store, for a front end to read from (the end-of-session export
     /// reads the session's report). Read only: every change goes through
     /// the engine's methods, which decide it once and log a failure.

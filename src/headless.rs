@@ -9,13 +9,14 @@ use std::io::Write;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc::UnboundedReceiver;
 
-/// One output line. Field names are a stable interface for scripts.
+/// One output line. Field names are a stable interface for scripts, and the
+/// same as the events' (`docs/events.md`): global identities, no row ids.
 #[derive(Serialize, Debug, PartialEq)]
 pub struct Line {
     pub event: &'static str,
     pub at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub session_id: Option<i64>,
+    pub session: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub course: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -25,11 +26,11 @@ pub struct Line {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outcome: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub student_id: Option<String>,
+    pub student_no: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub tap_id: Option<i64>,
+    pub tap: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -41,22 +42,22 @@ impl Line {
         Self {
             event,
             at: rfc3339(at),
-            session_id: None,
+            session: None,
             course: None,
             reader: None,
             uid: None,
             outcome: None,
-            student_id: None,
+            student_no: None,
             name: None,
-            tap_id: None,
+            tap: None,
             first_at: None,
             message: None,
         }
     }
 
-    pub fn session(session: &Session) -> Self {
+    pub fn session(session: &Session, uuid: uuid::Uuid) -> Self {
         Self {
-            session_id: Some(session.id),
+            session: Some(uuid.to_string()),
             course: Some(session.course.name.clone()),
             ..Self::new("session", &session.started_at)
         }
@@ -64,13 +65,13 @@ impl Line {
 
     pub fn tap(record: &TapRecord) -> Self {
         Self {
-            session_id: Some(record.session_id),
+            session: Some(record.session_uuid.to_string()),
             reader: Some(record.reader.clone()),
             uid: Some(record.uid.as_hex().to_string()),
             outcome: Some(record.outcome.as_str()),
-            student_id: record.student.as_ref().map(|s| s.student_no.clone()),
+            student_no: record.student.as_ref().map(|s| s.student_no.clone()),
             name: record.student.as_ref().map(|s| s.name.clone()),
-            tap_id: Some(record.tap_id),
+            tap: Some(record.tap_uuid.to_string()),
             first_at: match record.outcome {
                 Outcome::Duplicate { first_at } => Some(rfc3339(&first_at)),
                 _ => None,
@@ -152,7 +153,8 @@ pub async fn run(
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
     let mut sigint = signal(SignalKind::interrupt())?;
-    emit(out, &Line::session(engine.session()))?;
+    let uuid = engine.session_uuid().map_err(std::io::Error::other)?;
+    emit(out, &Line::session(engine.session(), uuid))?;
     let ending = loop {
         tokio::select! {
             event = events.recv() => match event {

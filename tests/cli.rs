@@ -81,7 +81,11 @@ fn headless_run_prints_one_committed_json_line_per_tap_and_exits_at_the_end() {
         assert_eq!(tap["uid"], format!("04{i:012X}"));
         assert_eq!(tap["outcome"], "unknown");
         assert_eq!(tap["reader"], "Simulated reader");
-        assert_eq!(tap["session_id"], lines[0]["session_id"]);
+        assert_eq!(tap["session"], lines[0]["session"]);
+        assert!(
+            tap["session"].as_str().is_some_and(|s| s.len() == 36),
+            "{tap}"
+        );
         let at = tap["at"].as_str().unwrap();
         chrono::DateTime::parse_from_rfc3339(at).expect("RFC 3339 with offset");
     }
@@ -111,7 +115,7 @@ fn the_demo_headless_starts_with_the_session_readers_and_a_known_student() {
     let tap = taps(&lines)[0];
     assert_eq!(tap["outcome"], "present");
     assert!(
-        tap["name"].is_string() && tap["student_id"].is_string(),
+        tap["name"].is_string() && tap["student_no"].is_string(),
         "{tap}"
     );
 }
@@ -140,8 +144,8 @@ fn kill_9_mid_scenario_loses_no_tap_that_was_printed() {
     for tap in printed {
         let (uid, outcome): (String, String) = conn
             .query_row(
-                "SELECT uid, outcome FROM taps WHERE id = ?1",
-                [tap["tap_id"].as_i64().unwrap()],
+                "SELECT uid, outcome FROM taps WHERE uuid = ?1",
+                [tap["tap"].as_str().unwrap()],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .unwrap_or_else(|e| panic!("tap {tap} printed but not stored: {e}"));

@@ -103,6 +103,8 @@ fn app_with(count: usize, marked: usize, setup: Setup) -> App {
 fn tap(app: &mut App, uid: &str, outcome: Outcome, student: Option<Student>) {
     app.apply(Update::Tap(TapRecord {
         tap_id: 1,
+        tap_uuid: uuid::Uuid::nil(),
+        session_uuid: uuid::Uuid::nil(),
         session_id: 7,
         at: at("09:12:30"),
         reader: "ACS ACR122U 00 00".into(),

@@ -154,9 +154,10 @@ impl Store {
                     student.as_ref().map(|s| s.id)
                 ],
             )?;
+            let tap_uuid = Uuid::parse_str(tap_uuid)
+                .map_err(|e| StoreError::BadValue(format!("tap UUID: {e}")))?;
             let event = Event::TapMoved {
-                tap: Uuid::parse_str(tap_uuid)
-                    .map_err(|e| StoreError::BadValue(format!("tap UUID: {e}")))?,
+                tap: tap_uuid,
                 from_session,
                 session: to_session,
                 outcome: outcome.as_str().to_string(),
@@ -165,6 +166,8 @@ impl Store {
             queue(&tx, now, event)?;
             let record = TapRecord {
                 tap_id: *tap_id,
+                tap_uuid,
+                session_uuid: to_session,
                 session_id: session.id,
                 at,
                 reader: reader.clone(),

@@ -41,6 +41,8 @@ impl Store {
         ])?;
         let record = TapRecord {
             tap_id: tx.last_insert_rowid(),
+            tap_uuid,
+            session_uuid: session_uuid(&tx, session.id)?,
             session_id: session.id,
             at: *at,
             reader: reader.to_string(),
@@ -50,7 +52,7 @@ impl Store {
         };
         let event = Event::Tap {
             tap: tap_uuid,
-            session: session_uuid(&tx, session.id)?,
+            session: record.session_uuid,
             reader: record.reader.clone(),
             uid: uid.as_hex().to_string(),
             outcome: outcome.as_str().to_string(),
