@@ -6,6 +6,11 @@ use std::fmt;
 /// Local time with its UTC offset, as stored and shown everywhere.
 pub type Timestamp = DateTime<FixedOffset>;
 
+/// The local time now, with its UTC offset: when a tap or a change happens.
+pub fn now() -> Timestamp {
+    chrono::Local::now().fixed_offset()
+}
+
 /// The one text form of a time, in the database and in JSON output:
 /// RFC 3339 with milliseconds and the offset, `2026-11-30T09:04:12.345+01:00`.
 pub fn rfc3339(at: &Timestamp) -> String {

@@ -3,7 +3,6 @@
 
 use crate::domain::{CardUid, Mark, RosterRow, Session, Student, TapRecord, Timestamp};
 use crate::reader::{ReaderEvent, now};
-use crate::report::{ReportError, Totals};
 use crate::rules::Policy;
 use crate::store::{self, Claim, Store, UnclaimedTap, Undone};
 
@@ -243,11 +242,6 @@ impl Engine {
             .save_student(self.session.course.id, existing, student_no, name);
         log_failure("save a student", &result);
         result
-    }
-
-    /// The session's counts, as its report gives them.
-    pub fn summary(&self) -> Result<Totals, ReportError> {
-        crate::report::session_totals(&self.store, &self.session)
     }
 }
 

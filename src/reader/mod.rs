@@ -50,6 +50,4 @@ pub enum ReaderEvent {
 /// ended (a finished scenario); the PC/SC backend never ends on its own.
 pub type EventSender = UnboundedSender<ReaderEvent>;
 
-pub fn now() -> Timestamp {
-    chrono::Local::now().fixed_offset()
-}
+pub use crate::domain::now;

@@ -68,7 +68,7 @@ impl Store {
                 "INSERT OR IGNORE INTO enrolments (course_id, student_id) VALUES (?1, ?2)",
                 params![course_id, student_id],
             )?;
-            queue_student(conn, student_id, course_id, None, &crate::reader::now())
+            queue_student(conn, student_id, course_id, None, &crate::domain::now())
         })
     }
 
@@ -245,7 +245,7 @@ impl Store {
             "INSERT OR IGNORE INTO enrolments (course_id, student_id) VALUES (?1, ?2)",
             params![course_id, id],
         )?;
-        queue_student(&tx, id, course_id, previous, &crate::reader::now())?;
+        queue_student(&tx, id, course_id, previous, &crate::domain::now())?;
         tx.commit()?;
         Ok(())
     }

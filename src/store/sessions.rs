@@ -262,7 +262,7 @@ impl Store {
             session: session_uuid(&tx, session_id)?,
             label: label.to_string(),
         };
-        queue(&tx, &crate::reader::now(), event)?;
+        queue(&tx, &crate::domain::now(), event)?;
         tx.commit()?;
         Ok(())
     }

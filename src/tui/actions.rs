@@ -119,7 +119,7 @@ pub fn perform(
                 Err(e) => failed(app, "the report was NOT saved", &e.to_string()),
             }
             // Back to the summary, to quit from there.
-            if let Ok(summary) = engine.summary() {
+            if let Ok(summary) = crate::report::session_totals(engine.store(), engine.session()) {
                 app.show_summary(summary);
             }
         }
@@ -139,7 +139,7 @@ pub fn perform(
             Ok(()) => {
                 app.set_session(engine.session().clone());
                 reload_roster(app, engine);
-                match engine.summary() {
+                match crate::report::session_totals(engine.store(), engine.session()) {
                     Ok(summary) => app.show_summary(summary),
                     Err(e) => failed(
                         app,
