@@ -48,11 +48,13 @@ impl Script {
         let scenario: Scenario = toml_file::parse(path, text)?;
         let mut steps = Vec::with_capacity(scenario.taps.len());
         for (index, tap) in scenario.taps.into_iter().enumerate() {
-            let uid = CardUid::parse(&tap.uid).map_err(|e| toml_file::TomlFileError::Invalid {
-                path: path.to_path_buf(),
-                line: nth_tap_uid_line(text, index),
-                key: format!("tap[{}].uid", index + 1),
-                message: e.to_string(),
+            let uid = CardUid::parse(&tap.uid).map_err(|e| {
+                toml_file::invalid_value(
+                    path,
+                    text,
+                    &format!("tap[{}].uid", index + 1),
+                    e.to_string(),
+                )
             })?;
             steps.push((tap, uid));
         }
@@ -117,22 +119,6 @@ fn sleep_until(deadline: Instant) {
     }
 }
 
-/// Best-effort line of the `uid` key of the nth `[[tap]]` (0-based), for messages.
-fn nth_tap_uid_line(text: &str, index: usize) -> usize {
-    let mut seen = 0;
-    let mut in_target = false;
-    for (number, line) in text.lines().enumerate() {
-        let trimmed = line.trim();
-        if trimmed.starts_with("[[tap]]") {
-            seen += 1;
-            in_target = seen == index + 1;
-        } else if in_target && trimmed.starts_with("uid") {
-            return number + 1;
-        }
-    }
-    0
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,6 +137,15 @@ mod tests {
         assert_eq!(
             error.to_string(),
             "s.toml, line 7, key `tap[2].uid`: the card UID has `z`, which is not a hex digit"
+        );
+        // An inline array of tables: the same line and key.
+        let text = "tap = [\n  { at_ms = 1, uid = \"04A1\" },\n  { at_ms = 2, uid = \"zz\" },\n]\n";
+        let error = Script::parse(Path::new("s.toml"), text).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("s.toml, line 3, key `tap[2].uid`"),
+            "{error}"
         );
     }
 
