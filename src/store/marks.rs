@@ -2,6 +2,7 @@
 //! end of a session; each change by hand is kept in `mark_changes`.
 
 use super::outbox::{parse_mark, parse_source, queue, queue_mark, session_uuid, student_no};
+use super::taps::write_card_mark;
 use super::{Result, Store, StoreError, format_time, parse_time};
 use crate::domain::{CardUid, Mark, Session, Student, Timestamp};
 use crate::events::{Event, MarkCause, SheetMark};
@@ -401,15 +402,7 @@ impl Store {
             None
         } else {
             let mark = rules::first_tap_mark(policy, &session.started_at, &parse_time(&tapped_at)?);
-            tx.execute(
-                "INSERT INTO marks (session_id, student_id, mark, source, at, tap_id)
-                 VALUES (?1, ?2, ?3, 'card', ?4, ?5)
-                 ON CONFLICT(session_id, student_id) DO UPDATE SET
-                    mark = excluded.mark, source = 'card', at = excluded.at,
-                    tap_id = excluded.tap_id, note = NULL
-                 WHERE marks.source = 'auto'",
-                params![session.id, student_id, mark.as_str(), tapped_at, first_tap],
-            )?;
+            write_card_mark(&tx, session.id, student_id, mark, &tapped_at, first_tap)?;
             Some(mark)
         };
         // Logged even when the mark stays: undo must give the card back too.

@@ -2,10 +2,10 @@
 
 use super::outbox::{queue, queue_mark, session_uuid};
 use super::{Result, Store, format_time, parse_time};
-use crate::domain::{CardUid, Outcome, Session, Student, TapRecord, Timestamp};
+use crate::domain::{CardUid, Mark, Outcome, Session, Student, TapRecord, Timestamp};
 use crate::events::{Event, MarkCause};
 use crate::rules::{self, Holder, Policy, TapFacts};
-use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use uuid::Uuid;
 
 impl Store {
@@ -110,25 +110,15 @@ pub(super) fn mark_from_tap(tx: &Transaction, record: &TapRecord) -> Result<()> 
     let (Some(mark), Some(student)) = (record.outcome.mark(), &record.student) else {
         return Ok(());
     };
-    // A student marked absent when the session ended who taps after all is
-    // counted: the tap replaces that automatic mark. Any other mark stays.
-    let changed = tx
-        .prepare_cached(
-            "INSERT INTO marks (session_id, student_id, mark, source, at, tap_id)
-             VALUES (?1, ?2, ?3, 'card', ?4, ?5)
-             ON CONFLICT(session_id, student_id) DO UPDATE SET
-                mark = excluded.mark, source = 'card', at = excluded.at,
-                tap_id = excluded.tap_id, note = NULL
-             WHERE marks.source = 'auto'",
-        )?
-        .execute(params![
-            record.session_id,
-            student.id,
-            mark.as_str(),
-            format_time(&record.at),
-            record.tap_id
-        ])?;
-    if changed > 0 {
+    let changed = write_card_mark(
+        tx,
+        record.session_id,
+        student.id,
+        mark,
+        &format_time(&record.at),
+        record.tap_id,
+    )?;
+    if changed {
         queue_mark(
             tx,
             record.session_id,
@@ -138,6 +128,30 @@ pub(super) fn mark_from_tap(tx: &Transaction, record: &TapRecord) -> Result<()> 
         )?;
     }
     Ok(())
+}
+
+/// Gives the student `mark` from tap `tap_id`, unless they have a mark
+/// already. A student marked absent when the session ended who taps after
+/// all is counted: the tap replaces that automatic mark. Whether it changed.
+pub(super) fn write_card_mark(
+    conn: &Connection,
+    session_id: i64,
+    student_id: i64,
+    mark: Mark,
+    at: &str,
+    tap_id: i64,
+) -> Result<bool> {
+    let changed = conn
+        .prepare_cached(
+            "INSERT INTO marks (session_id, student_id, mark, source, at, tap_id)
+             VALUES (?1, ?2, ?3, 'card', ?4, ?5)
+             ON CONFLICT(session_id, student_id) DO UPDATE SET
+                mark = excluded.mark, source = 'card', at = excluded.at,
+                tap_id = excluded.tap_id, note = NULL
+             WHERE marks.source = 'auto'",
+        )?
+        .execute(params![session_id, student_id, mark.as_str(), at, tap_id])?;
+    Ok(changed > 0)
 }
 
 fn last_tap_of_card(
