@@ -8,6 +8,7 @@ pub mod vcard;
 
 use std::path::PathBuf;
 use std::process::Command;
+use taproll::domain::{CardUid, Timestamp};
 use tempfile::TempDir;
 
 pub struct Sandbox {
@@ -56,4 +57,19 @@ pub fn scenario(count: usize, gap_ms: u64) -> String {
             )
         })
         .collect()
+}
+
+/// `09:04:12` on the day the tests' classes take place (2026-11-30, UTC+1).
+pub fn at(clock: &str) -> Timestamp {
+    time(&format!("2026-11-30T{clock}+01:00"))
+}
+
+/// An RFC 3339 time.
+pub fn time(text: &str) -> Timestamp {
+    chrono::DateTime::parse_from_rfc3339(text).expect("an RFC 3339 time")
+}
+
+/// A card UID in any spelling taproll accepts.
+pub fn uid(text: &str) -> CardUid {
+    CardUid::parse(text).expect("a card UID")
 }

@@ -1,11 +1,7 @@
 //! The real binary when the world is unkind: standard output that fails, a
 //! database on read-only media, a --db that names the wrong file.
 
-#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
-
-mod common;
-
-use common::{Sandbox, scenario};
+use crate::common::{Sandbox, scenario};
 use std::fs::File;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};

@@ -1,23 +1,11 @@
 //! The store on real SQLite files.
 
-#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
-
-mod common;
-
-use chrono::{DateTime, Duration};
-use common::Sandbox;
+use crate::common::{Sandbox, at, uid};
+use chrono::Duration;
 use std::os::unix::fs::PermissionsExt;
-use taproll::domain::{CardUid, Mark, MarkSource, Outcome, Timestamp};
+use taproll::domain::{Mark, MarkSource, Outcome};
 use taproll::rules::Policy;
 use taproll::store::{Store, StoreError};
-
-fn at(time: &str) -> Timestamp {
-    DateTime::parse_from_rfc3339(&format!("2026-11-30T{time}+01:00")).unwrap()
-}
-
-fn uid(text: &str) -> CardUid {
-    CardUid::parse(text).unwrap()
-}
 
 /// A course with two students, Ada (card 04A1B2C3) and Alan (no card), and a
 /// session that started at 09:00.

@@ -1,11 +1,7 @@
 //! Roster import: the parser on the fixture files, and the real binary
 //! importing into a real database.
 
-#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
-
-mod common;
-
-use common::Sandbox;
+use crate::common::Sandbox;
 use std::path::PathBuf;
 use taproll::import::{Format, ImportError, parse};
 

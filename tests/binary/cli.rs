@@ -1,10 +1,6 @@
 //! The real binary: headless output, kill -9, a second process, config errors.
 
-#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
-
-mod common;
-
-use common::{Sandbox, scenario};
+use crate::common::{Sandbox, scenario};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};

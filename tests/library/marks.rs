@@ -1,24 +1,12 @@
 //! Marks by hand, undo, claiming earlier taps, and ending a session, on a
 //! real database file.
 
-#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
-
-mod common;
-
-use chrono::{DateTime, Duration};
-use common::Sandbox;
-use taproll::domain::{CardUid, Mark, MarkSource, Outcome, Session, Timestamp};
+use crate::common::{Sandbox, at, uid};
+use chrono::Duration;
+use taproll::domain::{Mark, MarkSource, Outcome, Session};
 use taproll::report::{Totals, session_totals};
 use taproll::rules::Policy;
 use taproll::store::{Claim, Store};
-
-fn at(time: &str) -> Timestamp {
-    DateTime::parse_from_rfc3339(&format!("2026-11-30T{time}+01:00")).unwrap()
-}
-
-fn uid(text: &str) -> CardUid {
-    CardUid::parse(text).unwrap()
-}
 
 /// Ada (card 04A1B2C3), Alan and Grace (no cards); class at 09:00.
 fn class(store: &Store) -> (Session, [i64; 3]) {

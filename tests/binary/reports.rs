@@ -4,29 +4,16 @@
 //! cells checked. To accept a deliberate change of output, run
 //! `TAPROLL_BLESS=1 cargo test --test reports` and review the diff.
 
-#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
-
-mod common;
-
+use crate::common::{Sandbox, time as at, uid};
 use calamine::{Data, DataType, Reader, Xlsx, open_workbook_from_rs};
-use chrono::DateTime;
-use common::Sandbox;
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::process::Output;
-use taproll::domain::{CardUid, Mark, Timestamp};
+use taproll::domain::Mark;
 use taproll::rules::Policy;
 use taproll::store::Store;
 
 const HYPERLINK: &str = "=HYPERLINK(\"http://x\",\"y\")";
-
-fn at(text: &str) -> Timestamp {
-    DateTime::parse_from_rfc3339(text).unwrap()
-}
-
-fn uid(text: &str) -> CardUid {
-    CardUid::parse(text).unwrap()
-}
 
 /// Physics 101, six students in sections A and B:
 /// - session 1 (Mon 23 Nov, "Lecture 1", ended): Ada present, Alan late,

@@ -2,11 +2,7 @@
 //! before quitting, a keyboard-wedge reader's typing is a tap, and every way
 //! out (quit, SIGTERM, SIGHUP) leaves the terminal usable again.
 
-#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
-
-mod common;
-
-use common::Sandbox;
+use crate::common::Sandbox;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -173,8 +169,8 @@ fn sighup_restores_the_terminal() {
 
 #[test]
 fn the_tui_records_taps_from_a_pcsc_reader() {
-    use common::pcscd::Pcscd;
-    use common::vcard::{Behaviour, Card};
+    use crate::common::pcscd::Pcscd;
+    use crate::common::vcard::{Behaviour, Card};
     let Some(pcscd) = Pcscd::start("Door") else {
         return;
     };
@@ -464,7 +460,7 @@ fn an_unanswered_resume_question_goes_on_with_the_session() {
 #[test]
 fn a_dropped_terminal_ends_taproll_without_a_panic_and_keeps_every_tap() {
     let sandbox = Sandbox::new();
-    let scenario = sandbox.write("taps.toml", &common::scenario(3, 100));
+    let scenario = sandbox.write("taps.toml", &crate::common::scenario(3, 100));
     let status = sandbox.path("status");
     let command = format!(
         "trap '' HUP; XDG_STATE_HOME={state} {bin} run --course Networks --db {db} --scenario {scenario}; echo $? > {status}",

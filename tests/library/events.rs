@@ -4,12 +4,8 @@
 //! identities only; replaying them onto an empty database gives the same
 //! marks.
 
-#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
-
-mod common;
-
-use chrono::{DateTime, Duration};
-use common::Sandbox;
+use crate::common::{Sandbox, at};
+use chrono::Duration;
 use serde_json::Value;
 use std::collections::HashSet;
 use std::path::Path;
@@ -20,10 +16,6 @@ use taproll::import::RosterLine;
 use taproll::reader::ReaderEvent;
 use taproll::rules::Policy;
 use taproll::store::{Claim, Store};
-
-fn at(time: &str) -> Timestamp {
-    DateTime::parse_from_rfc3339(&format!("2026-11-30T{time}+01:00")).unwrap()
-}
 
 /// Student `i`'s card: the first 30 of 40 students have one.
 fn card(i: usize) -> CardUid {
