@@ -51,6 +51,9 @@ pub enum Event {
     Tap {
         tap: Uuid,
         session: Uuid,
+        /// When the card was detected.
+        #[serde(with = "time_text")]
+        tapped_at: Timestamp,
         reader: String,
         uid: String,
         outcome: String,
@@ -74,6 +77,11 @@ pub enum Event {
         mark: Option<Mark>,
         source: Option<MarkSource>,
         note: Option<String>,
+        /// The mark's own time: the tap that gave it, or when it was set.
+        #[serde(with = "time_text_option")]
+        marked_at: Option<Timestamp>,
+        /// The tap that gave the mark, if one did.
+        tap: Option<Uuid>,
         cause: MarkCause,
     },
     /// A session ended; `marks` is its whole final mark sheet.
@@ -137,6 +145,9 @@ pub enum MarkCause {
     Auto,
     /// The tap that gave it moved to another session.
     TapMoved,
+    /// The state when this database began keeping events (an upgrade from
+    /// taproll before events).
+    Upgrade,
 }
 
 /// One line of a final mark sheet.
@@ -146,6 +157,9 @@ pub struct SheetMark {
     pub mark: Mark,
     pub source: MarkSource,
     pub note: Option<String>,
+    #[serde(with = "time_text")]
+    pub marked_at: Timestamp,
+    pub tap: Option<Uuid>,
 }
 
 /// Times as taproll writes them everywhere: RFC 3339 with milliseconds and
@@ -161,6 +175,32 @@ mod time_text {
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Timestamp, D::Error> {
         let text = String::deserialize(deserializer)?;
         chrono::DateTime::parse_from_rfc3339(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// The same for a time that may be absent (`null`).
+mod time_text_option {
+    use crate::domain::{Timestamp, rfc3339};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(
+        at: &Option<Timestamp>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match at {
+            Some(at) => serializer.serialize_str(&rfc3339(at)),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Timestamp>, D::Error> {
+        Option::<String>::deserialize(deserializer)?
+            .map(|text| {
+                chrono::DateTime::parse_from_rfc3339(&text).map_err(serde::de::Error::custom)
+            })
+            .transpose()
     }
 }
 

@@ -7,8 +7,9 @@
 //! enrolled in another course the line is refused unless the import says
 //! renames are meant (`--allow-renames`).
 
-use super::outbox::{queue_card_bound, queue_student};
-use super::{Result, Store, format_time};
+use super::outbox::queue_student;
+use super::roster::give_card;
+use super::{Result, Store};
 use crate::domain::Timestamp;
 use crate::import::{Refusal, RosterLine};
 use rusqlite::{OptionalExtension, Transaction, params};
@@ -53,7 +54,6 @@ impl Store {
         let course = self.ensure_course(course_name, now)?;
         let mut summary = ImportSummary::default();
         let mut refused = Vec::new();
-        let added_at = format_time(now);
         for line in lines {
             let existing: Option<(i64, String, Option<String>)> = tx
                 .prepare_cached("SELECT id, name, email FROM students WHERE student_no = ?1")?
@@ -130,11 +130,7 @@ impl Store {
                     ),
                 }),
                 None => {
-                    tx.prepare_cached(
-                        "INSERT INTO cards (uid, student_id, added_at) VALUES (?1, ?2, ?3)",
-                    )?
-                    .execute(params![uid.as_hex(), student_id, added_at])?;
-                    queue_card_bound(&tx, uid.as_hex(), student_id, None, now)?;
+                    give_card(&tx, uid.as_hex(), student_id, now)?;
                     summary.cards_bound += 1;
                 }
             }

@@ -1,11 +1,12 @@
 //! Marks changed by hand, claimed from an earlier tap, undone, or set at the
 //! end of a session; each change by hand is kept in `mark_changes`.
 
-use super::outbox::{parse_mark, parse_source, queue, queue_mark, session_uuid, student_no};
+use super::outbox::{marks, queue, queue_mark, session_uuid, student_no};
+use super::roster::give_card;
 use super::taps::write_card_mark;
 use super::{Result, Store, StoreError, format_time, parse_time};
 use crate::domain::{CardUid, Mark, Session, Student, Timestamp};
-use crate::events::{Event, MarkCause, SheetMark};
+use crate::events::{Event, MarkCause};
 use crate::rules::{self, Policy};
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -75,12 +76,18 @@ fn log_change(
     conn: &Connection,
     session: &Session,
     student_id: i64,
-    source: &str,
+    cause: MarkCause,
     mark: Option<Mark>,
     note: Option<&str>,
     before: &Before,
     at: &Timestamp,
 ) -> Result<()> {
+    // The audit trail's names: undo walks back 'manual' and 'bind'.
+    let source = match cause {
+        MarkCause::Manual => "manual",
+        MarkCause::Undo => "undo",
+        _ => "bind",
+    };
     conn.execute(
         "INSERT INTO mark_changes (session_id, student_id, changed_at, source, mark, note,
              before_mark, before_source, before_at, before_tap_id, before_note)
@@ -99,11 +106,6 @@ fn log_change(
             before.note
         ],
     )?;
-    let cause = match source {
-        "manual" => MarkCause::Manual,
-        "undo" => MarkCause::Undo,
-        _ => MarkCause::Claim,
-    };
     queue_mark(conn, session.id, student_id, cause, at)
 }
 
@@ -145,7 +147,7 @@ impl Store {
             &tx,
             session,
             student_id,
-            "manual",
+            MarkCause::Manual,
             Some(mark),
             note,
             &before,
@@ -263,7 +265,7 @@ impl Store {
             &tx,
             session,
             student_id,
-            "undo",
+            MarkCause::Undo,
             restored,
             restore.note.as_deref(),
             &current,
@@ -379,22 +381,19 @@ impl Store {
                     "DELETE FROM marks WHERE session_id = ?1 AND student_id = ?2",
                     params![session.id, old_holder],
                 )?;
-                log_change(&tx, session, old_holder, "bind", None, None, &theirs, at)?;
+                log_change(
+                    &tx,
+                    session,
+                    old_holder,
+                    MarkCause::Claim,
+                    None,
+                    None,
+                    &theirs,
+                    at,
+                )?;
             }
         }
-        if holder != Some(student_id) {
-            tx.execute(
-                "INSERT INTO cards (uid, student_id, added_at) VALUES (?1, ?2, ?3)
-                 ON CONFLICT(uid) DO UPDATE SET student_id = excluded.student_id, added_at = excluded.added_at",
-                params![uid, student_id, format_time(at)],
-            )?;
-            let event = Event::CardBound {
-                uid: uid.clone(),
-                student_no: student_no(&tx, student_id)?,
-                from_student_no: holder.map(|h| student_no(&tx, h)).transpose()?,
-            };
-            queue(&tx, at, event)?;
-        }
+        give_card(&tx, &uid, student_id, at)?;
         let before = mark_row(&tx, session.id, student_id)?;
         // An automatic absent (the session has ended) is not a mark to keep.
         let counted = before.mark.is_some() && before.source.as_deref() != Some("auto");
@@ -410,7 +409,16 @@ impl Store {
             Some(mark) => Some(mark),
             None => before.mark.as_deref().and_then(Mark::parse),
         };
-        log_change(&tx, session, student_id, "bind", after, None, &before, at)?;
+        log_change(
+            &tx,
+            session,
+            student_id,
+            MarkCause::Claim,
+            after,
+            None,
+            &before,
+            at,
+        )?;
         tx.execute(
             "UPDATE mark_changes SET card_uid = ?1, before_card_owner = ?2
              WHERE id = (SELECT max(id) FROM mark_changes)",
@@ -429,7 +437,7 @@ impl Store {
     /// Ends the session: every student without a mark is marked absent.
     pub fn end_session(&self, session: &Session, at: &Timestamp) -> Result<()> {
         let tx = self.begin()?;
-        close_session(&tx, session.id, session.course.id, at, None)?;
+        close_session(&tx, session.id, session.course.id, at, None, at)?;
         tx.commit()?;
         tracing::info!(session = session.id, "session ended");
         Ok(())
@@ -439,15 +447,25 @@ impl Store {
 /// Ends a session the one way there is, whoever ends it (`x`, the admin
 /// card, a new session, a stale session closed at the next start): every
 /// enrolled student without a mark is marked absent ('auto'), the session
-/// gets its end, and the end is queued for the server. `note` goes on the
-/// absences, to say how they came. In the caller's transaction.
+/// gets its end (`ended_at`), and the end is queued for the server with its
+/// mark sheet. `note` goes on the absences, to say how they came; `now` is
+/// when this is done. Nothing happens to a session ended already. In the
+/// caller's transaction.
 pub(super) fn close_session(
     conn: &Connection,
     session_id: i64,
     course_id: i64,
-    at: &Timestamp,
+    ended_at: &Timestamp,
     note: Option<&str>,
+    now: &Timestamp,
 ) -> Result<()> {
+    let ended = conn.execute(
+        "UPDATE sessions SET ended_at = ?2 WHERE id = ?1 AND ended_at IS NULL",
+        params![session_id, format_time(ended_at)],
+    )?;
+    if ended == 0 {
+        return Ok(());
+    }
     let absent: Vec<i64> = conn
         .prepare(
             "INSERT INTO marks (session_id, student_id, mark, source, at, note)
@@ -457,45 +475,18 @@ pub(super) fn close_session(
                                WHERE m.session_id = ?1 AND m.student_id = e.student_id)
              RETURNING student_id",
         )?
-        .query_map(params![session_id, course_id, format_time(at), note], |r| {
-            r.get(0)
-        })?
+        .query_map(
+            params![session_id, course_id, format_time(ended_at), note],
+            |r| r.get(0),
+        )?
         .collect::<Result<_, _>>()?;
     for student_id in absent {
-        queue_mark(conn, session_id, student_id, MarkCause::Auto, at)?;
+        queue_mark(conn, session_id, student_id, MarkCause::Auto, now)?;
     }
-    conn.execute(
-        "UPDATE sessions SET ended_at = ?2 WHERE id = ?1 AND ended_at IS NULL",
-        params![session_id, format_time(at)],
-    )?;
-    let marks = conn
-        .prepare(
-            "SELECT s.student_no, m.mark, m.source, m.note FROM marks m
-             JOIN students s ON s.id = m.student_id
-             WHERE m.session_id = ?1 ORDER BY s.student_no",
-        )?
-        .query_map(params![session_id], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get(3)?,
-            ))
-        })?
-        .map(|row| {
-            let (student_no, mark, source, note) = row?;
-            Ok(SheetMark {
-                student_no,
-                mark: parse_mark(&mark)?,
-                source: parse_source(&source)?,
-                note,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
     let event = Event::SessionEnded {
         session: session_uuid(conn, session_id)?,
-        ended_at: *at,
-        marks,
+        ended_at: *ended_at,
+        marks: marks(conn, session_id, None)?,
     };
-    queue(conn, at, event)
+    queue(conn, now, event)
 }

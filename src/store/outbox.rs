@@ -3,10 +3,10 @@
 //! that nothing recorded is ever missing from the queue. This is the only
 //! place an event is written.
 
-use super::{Result, Store, StoreError};
+use super::{Result, Store, StoreError, parse_time};
 use crate::domain::{Mark, MarkSource, Timestamp, rfc3339};
-use crate::events::{Envelope, Event, MarkCause, SCHEMA_VERSION};
-use rusqlite::{Connection, OptionalExtension, params};
+use crate::events::{Envelope, Event, MarkCause, SCHEMA_VERSION, SheetMark};
+use rusqlite::{Connection, params};
 use uuid::Uuid;
 
 /// Queues `event`, made at `at`, as the device's next event. In the
@@ -51,29 +51,55 @@ pub(super) fn queue_mark(
     cause: MarkCause,
     at: &Timestamp,
 ) -> Result<()> {
-    let row: Option<(String, String, Option<String>)> = conn
-        .prepare_cached(
-            "SELECT mark, source, note FROM marks WHERE session_id = ?1 AND student_id = ?2",
-        )?
-        .query_row(params![session_id, student_id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
-        .optional()?;
-    let (mark, source, note) = match row {
-        Some((mark, source, note)) => {
-            (Some(parse_mark(&mark)?), Some(parse_source(&source)?), note)
-        }
-        None => (None, None, None),
-    };
+    let now = marks(conn, session_id, Some(student_id))?.pop();
     let event = Event::Mark {
         session: session_uuid(conn, session_id)?,
         student_no: student_no(conn, student_id)?,
-        mark,
-        source,
-        note,
+        mark: now.as_ref().map(|m| m.mark),
+        source: now.as_ref().map(|m| m.source),
+        note: now.as_ref().and_then(|m| m.note.clone()),
+        marked_at: now.as_ref().map(|m| m.marked_at),
+        tap: now.as_ref().and_then(|m| m.tap),
         cause,
     };
     queue(conn, at, event)
+}
+
+/// The marks of a session (or of one student in it), by student number.
+pub(super) fn marks(
+    conn: &Connection,
+    session_id: i64,
+    student_id: Option<i64>,
+) -> Result<Vec<SheetMark>> {
+    let mut statement = conn.prepare_cached(
+        "SELECT s.student_no, m.mark, m.source, m.note, m.at, t.uuid FROM marks m
+         JOIN students s ON s.id = m.student_id
+         LEFT JOIN taps t ON t.id = m.tap_id
+         WHERE m.session_id = ?1 AND (?2 IS NULL OR m.student_id = ?2)
+         ORDER BY s.student_no",
+    )?;
+    let rows = statement.query_map(params![session_id, student_id], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, Option<String>>(3)?,
+            r.get::<_, String>(4)?,
+            r.get::<_, Option<String>>(5)?,
+        ))
+    })?;
+    rows.map(|row| {
+        let (student_no, mark, source, note, at, tap) = row?;
+        Ok(SheetMark {
+            student_no,
+            mark: parse_mark(&mark)?,
+            source: parse_source(&source)?,
+            note,
+            marked_at: parse_time(&at)?,
+            tap: tap.as_deref().map(uuid).transpose()?,
+        })
+    })
+    .collect()
 }
 
 /// Queues a student as they are now, enrolled in `course_id`.
@@ -118,6 +144,109 @@ pub(super) fn queue_card_bound(
         from_student_no: from.map(|id| student_no(conn, id)).transpose()?,
     };
     queue(conn, at, event)
+}
+
+/// Queues what a database made before events holds, as events: students
+/// and their courses, cards, sessions with their taps, and the marks (the
+/// whole sheet of an ended session). Run once, by the upgrade that starts
+/// the event log, so that a receiver knows every session, student and card
+/// the events after it name. `now`: the upgrade's time.
+pub(super) fn queue_baseline(conn: &Connection, now: &Timestamp) -> Result<()> {
+    let pairs = |sql: &str| -> Result<Vec<(i64, i64)>> {
+        let mut statement = conn.prepare(sql)?;
+        let rows = statement.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    };
+    for (course_id, student_id) in
+        pairs("SELECT course_id, student_id FROM enrolments ORDER BY course_id, student_id")?
+    {
+        queue_student(conn, student_id, course_id, None, now)?;
+    }
+    let cards: Vec<(String, i64)> = conn
+        .prepare("SELECT uid, student_id FROM cards ORDER BY uid")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (uid, student_id) in cards {
+        queue_card_bound(conn, &uid, student_id, None, now)?;
+    }
+    let sessions: Vec<SessionRow> = conn
+        .prepare(
+            "SELECT s.id, c.name, s.started_at, s.label, s.ended_at
+             FROM sessions s JOIN courses c ON c.id = s.course_id ORDER BY s.id",
+        )?
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    for (session_id, course, started_at, label, ended_at) in sessions {
+        let session = session_uuid(conn, session_id)?;
+        let event = Event::SessionStarted {
+            session,
+            course,
+            planned_start: parse_time(&started_at)?,
+            label,
+        };
+        queue(conn, now, event)?;
+        queue_taps(conn, session_id, session, now)?;
+        match ended_at {
+            Some(ended_at) => {
+                let event = Event::SessionEnded {
+                    session,
+                    ended_at: parse_time(&ended_at)?,
+                    marks: marks(conn, session_id, None)?,
+                };
+                queue(conn, now, event)?;
+            }
+            None => {
+                for (_, student_id) in pairs(&format!(
+                    "SELECT session_id, student_id FROM marks WHERE session_id = {session_id}"
+                ))? {
+                    queue_mark(conn, session_id, student_id, MarkCause::Upgrade, now)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A stored session: id, course, start, label, end.
+type SessionRow = (i64, String, String, Option<String>, Option<String>);
+
+/// A stored tap: UUID, time, reader, UID, outcome, holder's number.
+type TapRow = (String, String, String, String, String, Option<String>);
+
+/// Queues every stored tap of a session (for the baseline).
+fn queue_taps(conn: &Connection, session_id: i64, session: Uuid, now: &Timestamp) -> Result<()> {
+    let taps: Vec<TapRow> = conn
+        .prepare(
+            "SELECT t.uuid, t.at, t.reader, t.uid, t.outcome, s.student_no FROM taps t
+             LEFT JOIN students s ON s.id = t.student_id
+             WHERE t.session_id = ?1 ORDER BY t.id",
+        )?
+        .query_map(params![session_id], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    for (tap, at, reader, uid, outcome, student_no) in taps {
+        let event = Event::Tap {
+            tap: self::uuid(&tap)?,
+            session,
+            tapped_at: parse_time(&at)?,
+            reader,
+            uid,
+            outcome,
+            student_no,
+        };
+        queue(conn, now, event)?;
+    }
+    Ok(())
 }
 
 /// A session's global identity.

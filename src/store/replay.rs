@@ -1,6 +1,6 @@
 //! Rebuilding attendance from a device's events, as a receiver does: the
 //! events alone (global identities, in sequence order) give the courses,
-//! students, enrolments, cards, sessions and marks. A test replays a class
+//! students, enrolments, cards, sessions, taps and marks. A test replays a class
 //! onto an empty database and compares the marks; the server builds on it.
 
 use super::{Result, Store, format_time};
@@ -87,15 +87,55 @@ fn apply(conn: &Connection, envelope: &Envelope) -> Result<()> {
         Event::CardRemoved { uid, .. } => {
             conn.execute("DELETE FROM cards WHERE uid = ?1", params![uid])?;
         }
+        Event::Tap {
+            tap,
+            session,
+            tapped_at,
+            reader,
+            uid,
+            outcome,
+            student_no,
+        } => {
+            conn.execute(
+                "INSERT INTO taps (session_id, at, reader, uid, outcome, student_id, uuid)
+                 VALUES ((SELECT id FROM sessions WHERE uuid = ?1), ?2, ?3, ?4, ?5,
+                         (SELECT id FROM students WHERE student_no = ?6), ?7)",
+                params![
+                    session.to_string(),
+                    format_time(tapped_at),
+                    reader,
+                    uid,
+                    outcome,
+                    student_no,
+                    tap.to_string()
+                ],
+            )?;
+        }
+        Event::TapMoved {
+            tap,
+            session,
+            outcome,
+            student_no,
+            ..
+        } => {
+            conn.execute(
+                "UPDATE taps SET session_id = (SELECT id FROM sessions WHERE uuid = ?2),
+                    outcome = ?3, student_id = (SELECT id FROM students WHERE student_no = ?4)
+                 WHERE uuid = ?1",
+                params![tap.to_string(), session.to_string(), outcome, student_no],
+            )?;
+        }
         Event::Mark {
             session,
             student_no,
             mark,
             source,
             note,
+            marked_at,
+            tap,
             ..
-        } => match (mark, source) {
-            (Some(mark), Some(source)) => set_mark(
+        } => match (mark, source, marked_at) {
+            (Some(mark), Some(source), Some(marked_at)) => set_mark(
                 conn,
                 *session,
                 &SheetMark {
@@ -103,8 +143,9 @@ fn apply(conn: &Connection, envelope: &Envelope) -> Result<()> {
                     mark: *mark,
                     source: *source,
                     note: note.clone(),
+                    marked_at: *marked_at,
+                    tap: *tap,
                 },
-                &at,
             )?,
             _ => {
                 conn.execute(
@@ -115,7 +156,7 @@ fn apply(conn: &Connection, envelope: &Envelope) -> Result<()> {
                 )?;
             }
         },
-        // The final sheet is the whole truth of an ended session.
+        // The sheet is the whole truth of the session as it ended.
         Event::SessionEnded {
             session,
             ended_at,
@@ -130,29 +171,30 @@ fn apply(conn: &Connection, envelope: &Envelope) -> Result<()> {
                 params![session.to_string()],
             )?;
             for line in marks {
-                set_mark(conn, *session, line, &at)?;
+                set_mark(conn, *session, line)?;
             }
         }
-        // Taps are the device's audit trail; the marks say what they gave.
-        Event::Tap { .. } | Event::TapMoved { .. } => {}
     }
     Ok(())
 }
 
-fn set_mark(conn: &Connection, session: Uuid, line: &SheetMark, at: &str) -> Result<()> {
+fn set_mark(conn: &Connection, session: Uuid, line: &SheetMark) -> Result<()> {
     conn.execute(
-        "INSERT INTO marks (session_id, student_id, mark, source, at, note)
+        "INSERT INTO marks (session_id, student_id, mark, source, at, note, tap_id)
          VALUES ((SELECT id FROM sessions WHERE uuid = ?1),
-                 (SELECT id FROM students WHERE student_no = ?2), ?3, ?4, ?5, ?6)
+                 (SELECT id FROM students WHERE student_no = ?2), ?3, ?4, ?5, ?6,
+                 (SELECT id FROM taps WHERE uuid = ?7))
          ON CONFLICT(session_id, student_id) DO UPDATE SET
-            mark = excluded.mark, source = excluded.source, at = excluded.at, note = excluded.note",
+            mark = excluded.mark, source = excluded.source, at = excluded.at,
+            note = excluded.note, tap_id = excluded.tap_id",
         params![
             session.to_string(),
             line.student_no,
             line.mark.as_str(),
             line.source.as_str(),
-            at,
-            line.note
+            format_time(&line.marked_at),
+            line.note,
+            line.tap.map(|t| t.to_string())
         ],
     )?;
     Ok(())

@@ -4,7 +4,7 @@ use super::outbox::{self, queue, queue_card_bound, queue_student};
 use super::{Result, Store, format_time};
 use crate::domain::{CardUid, Course, Student, Timestamp};
 use crate::events::Event;
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 impl Store {
     /// The course with this name, created if new.
@@ -74,25 +74,33 @@ impl Store {
 
     /// Binds the card to the student, moving it if someone else had it.
     pub fn bind_card(&self, uid: &CardUid, student_id: i64, now: &Timestamp) -> Result<()> {
-        self.write(|conn| {
-            let holder: Option<i64> = conn
-                .query_row(
-                    "SELECT student_id FROM cards WHERE uid = ?1",
-                    params![uid.as_hex()],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            if holder == Some(student_id) {
-                return Ok(());
-            }
-            conn.execute(
-                "INSERT INTO cards (uid, student_id, added_at) VALUES (?1, ?2, ?3)
-                 ON CONFLICT(uid) DO UPDATE SET student_id = excluded.student_id, added_at = excluded.added_at",
-                params![uid.as_hex(), student_id, format_time(now)],
-            )?;
-            queue_card_bound(conn, uid.as_hex(), student_id, holder, now)
-        })
+        self.write(|conn| give_card(conn, uid.as_hex(), student_id, now).map(|_| ()))
     }
+}
+
+/// Gives the card to the student, taking it from whoever had it, and queues
+/// that; nothing when it is theirs already. The one place a card is bound.
+/// Returns who had it. In the caller's transaction.
+pub(super) fn give_card(
+    conn: &Connection,
+    uid: &str,
+    student_id: i64,
+    at: &Timestamp,
+) -> Result<Option<i64>> {
+    let holder: Option<i64> = conn
+        .prepare_cached("SELECT student_id FROM cards WHERE uid = ?1")?
+        .query_row(params![uid], |r| r.get(0))
+        .optional()?;
+    if holder != Some(student_id) {
+        conn.prepare_cached(
+            "INSERT INTO cards (uid, student_id, added_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT(uid) DO UPDATE SET
+                student_id = excluded.student_id, added_at = excluded.added_at",
+        )?
+        .execute(params![uid, student_id, format_time(at)])?;
+        queue_card_bound(conn, uid, student_id, holder, at)?;
+    }
+    Ok(holder)
 }
 
 /// One student in a course listing.

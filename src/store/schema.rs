@@ -10,7 +10,7 @@ macro_rules! uuid4_sql {
     () => {
         "(lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' || \
          substr(lower(hex(randomblob(2))), 2) || '-' || \
-         substr('89ab', 1 + (abs(random()) % 4), 1) || substr(lower(hex(randomblob(2))), 2) || \
+         substr('89ab', 1 + (random() & 3), 1) || substr(lower(hex(randomblob(2))), 2) || \
          '-' || lower(hex(randomblob(6))))"
     };
 }
@@ -152,6 +152,7 @@ const MIGRATIONS: &[&str] = &[
     // was no sender): kept in outbox_v1 for the audit trail.
     concat!(
         "CREATE TABLE device (
+            one         INTEGER PRIMARY KEY CHECK (one = 1),
             id          TEXT NOT NULL,
             created_at  TEXT NOT NULL
         );
@@ -205,12 +206,19 @@ pub fn stored_version(conn: &Connection, path: &Path) -> Result<i64> {
     Ok(found)
 }
 
+/// The schema version that starts the event log (`docs/events.md`).
+const EVENTS_SINCE: usize = 5;
+
 pub fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
     let found = stored_version(conn, path)?;
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", index as i64 + 1)?;
+        if index + 1 == EVENTS_SINCE {
+            // What the database holds so far, told once as events.
+            super::outbox::queue_baseline(&tx, &crate::domain::now())?;
+        }
         tx.commit()?;
         tracing::info!(version = index + 1, "database migrated");
     }

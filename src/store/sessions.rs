@@ -77,6 +77,7 @@ impl Store {
                 course.id,
                 &parse_time(&last_activity)?,
                 Some(STALE_CLOSE_NOTE),
+                now,
             )?;
             tracing::warn!(session = id, course = %course.name, "stale open session closed");
         }
@@ -137,7 +138,14 @@ impl Store {
             |r| r.get(0),
         )?;
         // The old class ended at its last tap, as a stale session does.
-        close_session(&tx, old.id, old.course.id, &parse_time(&ended_at)?, None)?;
+        close_session(
+            &tx,
+            old.id,
+            old.course.id,
+            &parse_time(&ended_at)?,
+            None,
+            now,
+        )?;
         let session = insert_session(&tx, &old.course, start, label, now)?;
         let from_session = session_uuid(&tx, old.id)?;
         let to_session = session_uuid(&tx, session.id)?;
@@ -175,7 +183,7 @@ impl Store {
                 outcome,
                 student,
             };
-            mark_from_tap(&tx, &record)?;
+            mark_from_tap(&tx, &record, now)?;
         }
         tx.commit()?;
         tracing::info!(

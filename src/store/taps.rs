@@ -5,7 +5,7 @@ use super::{Result, Store, format_time, parse_time};
 use crate::domain::{CardUid, Mark, Outcome, Session, Student, TapRecord, Timestamp};
 use crate::events::{Event, MarkCause};
 use crate::rules::{self, Holder, Policy, TapFacts};
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use uuid::Uuid;
 
 impl Store {
@@ -21,9 +21,7 @@ impl Store {
         at: &Timestamp,
     ) -> Result<TapRecord> {
         // IMMEDIATE: take the write lock before reading the facts we decide on.
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.begin()?;
         let (student, outcome) = decide(&tx, session, policy, uid, at, None)?;
         let tap_uuid = Uuid::now_v7();
         tx.prepare_cached(
@@ -53,13 +51,14 @@ impl Store {
         let event = Event::Tap {
             tap: tap_uuid,
             session: record.session_uuid,
+            tapped_at: *at,
             reader: record.reader.clone(),
             uid: uid.as_hex().to_string(),
             outcome: outcome.as_str().to_string(),
             student_no: record.student.as_ref().map(|s| s.student_no.clone()),
         };
         queue(&tx, at, event)?;
-        mark_from_tap(&tx, &record)?;
+        mark_from_tap(&tx, &record, at)?;
         tx.commit()?;
         Ok(record)
     }
@@ -106,7 +105,8 @@ pub(super) fn decide(
 
 /// The student's mark from a stored tap (if the tap gives one), and its
 /// event.
-pub(super) fn mark_from_tap(tx: &Transaction, record: &TapRecord) -> Result<()> {
+/// `now`: when this is done (the tap's time, or later for a moved tap).
+pub(super) fn mark_from_tap(tx: &Transaction, record: &TapRecord, now: &Timestamp) -> Result<()> {
     let (Some(mark), Some(student)) = (record.outcome.mark(), &record.student) else {
         return Ok(());
     };
@@ -119,13 +119,7 @@ pub(super) fn mark_from_tap(tx: &Transaction, record: &TapRecord) -> Result<()> 
         record.tap_id,
     )?;
     if changed {
-        queue_mark(
-            tx,
-            record.session_id,
-            student.id,
-            MarkCause::Tap,
-            &record.at,
-        )?;
+        queue_mark(tx, record.session_id, student.id, MarkCause::Tap, now)?;
     }
     Ok(())
 }

@@ -4,7 +4,7 @@
 //! identities only; replaying them onto an empty database gives the same
 //! marks.
 
-use crate::common::{Sandbox, at};
+use crate::common::{Sandbox, at, time};
 use chrono::Duration;
 use serde_json::Value;
 use std::collections::HashSet;
@@ -58,7 +58,7 @@ fn student_id(engine: &Engine, student_no: &str) -> i64 {
         .id
 }
 
-/// A class on `db`: every kind of change the engine makes.
+/// A class on `db`: every kind of change the store and the engine make.
 fn take_a_class(db: &Path) {
     let store = Store::open(db).unwrap();
     store
@@ -70,19 +70,46 @@ fn take_a_class(db: &Path) {
         )
         .unwrap();
     let course = store.course_by_name("Networks 101").unwrap().unwrap();
-    let session = store
-        .start_or_resume_labelled(&course, &at("09:00:00"), &at("09:00:00"), Some("Lab 1"))
+    let policy = Policy::default();
+    // Last night's session was never ended: closed at the next start.
+    let yesterday = time("2026-11-29T19:00:00+01:00");
+    let mut store = store;
+    let last_night = store
+        .start_or_resume_session(&course, &yesterday, &yesterday)
         .unwrap();
-    let mut engine = Engine::new(store, session, Policy::default());
-    // 500 taps: the 30 cards over and over (first taps present, then late,
-    // then duplicates and repeats), and unknown cards among them.
+    store
+        .record_tap(
+            &last_night,
+            &policy,
+            "Door",
+            &card(5),
+            &(yesterday + Duration::minutes(5)),
+        )
+        .unwrap();
+    let morning = store
+        .start_or_resume_labelled(&course, &at("08:00:00"), &at("08:00:00"), Some("Morning"))
+        .unwrap();
+    store
+        .record_tap(&morning, &policy, "Door", &card(1), &at("08:05:00"))
+        .unwrap();
+    // taproll restarts at 09:00 and finds the morning session open; taps go
+    // on while it asks, and the answer is "a new session".
+    let mut engine = Engine::new(store, morning, policy)
+        .with_new_session_plan(Some(at("09:00:00")), Some("Lab 1".into()))
+        .asking_to_resume()
+        .unwrap();
+    tap(&mut engine, card(2), at("09:00:30"));
+    tap(&mut engine, card(1), at("09:00:40"));
+    assert_eq!(engine.start_new_session().unwrap(), 2);
+    // 500 taps: 29 of the 30 cards over and over (first taps present, then
+    // late, then duplicates and repeats), and unknown cards among them.
     let mut when = at("09:01:00");
     let mut unknown_tap = None;
     for i in 0..500 {
         let uid = if i % 25 == 24 {
             CardUid::parse(&format!("04FF{:010X}", i)).unwrap()
         } else {
-            card(i % 30)
+            card(i % 29)
         };
         let tap_id = tap(&mut engine, uid, when);
         if i == 49 {
@@ -107,37 +134,57 @@ fn take_a_class(db: &Path) {
         Claim::Bound { .. }
     ));
     engine.undo().unwrap();
-    // Student 1 lost their card.
+    // Student 1 lost their card; student 3 gets a new number.
     assert_eq!(
         engine.remove_cards(student_id(&engine, "s1001")).unwrap(),
         1
     );
+    let s3 = student_id(&engine, "s1003");
+    engine.save_student(Some(s3), "s9003", "Student 3").unwrap();
     engine.end_session().unwrap();
-    // Student 33 comes after the end, with a card bound from the tap.
+    // After the end: student 29 taps (the card replaces the automatic
+    // absent), and student 33 comes with a card bound from the tap.
+    tap(&mut engine, card(29), when);
     let late_tap = tap(&mut engine, CardUid::parse("04AB0033AB").unwrap(), when);
     let s33 = student_id(&engine, "s1033");
     engine.claim(late_tap, s33, false).unwrap();
 }
 
-/// Every mark as (session UUID, student number, mark, source, note).
-fn marks(db: &Path) -> Vec<(String, String, String, String, Option<String>)> {
+/// Rows of a query as text, one string a row.
+fn rows(db: &Path, sql: &str) -> Vec<String> {
     let conn = rusqlite::Connection::open(db).unwrap();
-    let mut statement = conn
-        .prepare(
-            "SELECT se.uuid, st.student_no, m.mark, m.source, m.note FROM marks m
-             JOIN sessions se ON se.id = m.session_id
-             JOIN students st ON st.id = m.student_id
-             ORDER BY 1, 2",
-        )
-        .unwrap();
+    let mut statement = conn.prepare(sql).unwrap();
+    let columns = statement.column_count();
     statement
         .query_map([], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            let values: Vec<String> = (0..columns)
+                .map(|i| {
+                    r.get::<_, Option<String>>(i)
+                        .map(|v| v.unwrap_or_else(|| "NULL".into()))
+                })
+                .collect::<Result<_, _>>()?;
+            Ok(values.join(" | "))
         })
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap()
 }
+
+/// Every mark, by global identities: the session, the student, the mark,
+/// its source, note and time, and the tap that gave it.
+const MARKS: &str = "SELECT se.uuid, st.student_no, m.mark, m.source, m.note, m.at, t.uuid
+     FROM marks m JOIN sessions se ON se.id = m.session_id
+     JOIN students st ON st.id = m.student_id LEFT JOIN taps t ON t.id = m.tap_id
+     ORDER BY 1, 2";
+
+/// Every session and every tap, by global identities.
+const SESSIONS: &str = "SELECT s.uuid, c.name, s.started_at, s.ended_at, s.label
+     FROM sessions s JOIN courses c ON c.id = s.course_id ORDER BY 1";
+const TAPS: &str = "SELECT t.uuid, s.uuid, t.at, t.reader, t.uid, t.outcome, st.student_no
+     FROM taps t JOIN sessions s ON s.id = t.session_id
+     LEFT JOIN students st ON st.id = t.student_id ORDER BY 1";
+const CARDS: &str = "SELECT c.uid, s.student_no FROM cards c
+     JOIN students s ON s.id = c.student_id ORDER BY 1";
 
 /// Keys that would carry a local row id.
 fn local_ids(value: &Value, path: &str, found: &mut Vec<String>) {
@@ -183,6 +230,7 @@ fn a_class_is_told_by_typed_events_that_rebuild_its_marks_elsewhere() {
         "card_removed",
         "session_started",
         "tap",
+        "tap_moved",
         "mark",
         "session_ended",
     ] {
@@ -192,7 +240,7 @@ fn a_class_is_told_by_typed_events_that_rebuild_its_marks_elsewhere() {
         .iter()
         .filter(|e| matches!(e.event, Event::Tap { .. }))
         .count();
-    assert_eq!(taps, 502, "every tap, unknown cards and repeats included");
+    assert_eq!(taps, 507, "every tap, unknown cards and repeats included");
 
     // Global identities only: no local row id anywhere.
     let mut found = Vec::new();
@@ -204,10 +252,14 @@ fn a_class_is_told_by_typed_events_that_rebuild_its_marks_elsewhere() {
         "local ids or numbers in events: {found:?}"
     );
 
-    // Replayed onto an empty database: the same marks.
+    // Replayed onto an empty database: the same marks (with their times
+    // and taps), sessions, taps and cards.
     let replayed = sandbox.path("replayed.db");
     Store::open(&replayed).unwrap().replay(&events).unwrap();
-    let original = marks(&db);
-    assert!(original.len() >= 40, "{}", original.len());
-    assert_eq!(marks(&replayed), original);
+    let original = rows(&db, MARKS);
+    assert!(original.len() >= 80, "{}", original.len());
+    assert_eq!(rows(&replayed, MARKS), original);
+    for query in [SESSIONS, TAPS, CARDS] {
+        assert_eq!(rows(&replayed, query), rows(&db, query), "{query}");
+    }
 }

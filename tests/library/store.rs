@@ -384,6 +384,8 @@ fn sessions_closed_stale_by_an_older_taproll_get_their_absentees_on_upgrade() {
              (1, 1, 'present', 'card', '2026-11-30T09:04:00.000+01:00', 1),
              (1, 2, 'absent', 'auto', '2026-11-30T10:30:00.000+01:00', NULL),
              (2, 1, 'present', 'card', '2026-11-30T11:01:00.000+01:00', 2);
+         INSERT INTO cards (uid, student_id, added_at) VALUES
+             ('04A1B2C3', 1, '2026-11-30T08:00:00.000+01:00');
          INSERT INTO outbox (event_id, kind, payload, created_at) VALUES
              ('e1', 'session_end', '{\"session_id\":1,\"kind\":\"session_end\"}',
               '2026-11-30T10:30:00.000+01:00');",
@@ -416,6 +418,41 @@ fn sessions_closed_stale_by_an_older_taproll_get_their_absentees_on_upgrade() {
         ],
         "a session ended by x is untouched"
     );
+    // Schema 5: a device, UUIDs, the old queue kept, and what the database
+    // held told once as events, which rebuild the same marks elsewhere.
+    let store = Store::open(&path).unwrap();
+    store.device_id().unwrap();
+    assert_ne!(
+        store.session_uuid(1).unwrap(),
+        store.session_uuid(2).unwrap()
+    );
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let kept: i64 = conn
+        .query_row("SELECT count(*) FROM outbox_v1", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(kept, 1);
+    let events = store.outbox_events().unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e.event.kind()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "student_saved",
+            "student_saved",
+            "student_saved",
+            "card_bound",
+            "session_started",
+            "tap",
+            "session_ended",
+            "session_started",
+            "tap",
+            "session_ended"
+        ]
+    );
+    let replayed = sandbox.path("replayed.db");
+    Store::open(&replayed).unwrap().replay(&events).unwrap();
+    for session in [1, 2] {
+        assert_eq!(marks_of(&replayed, session), marks_of(&path, session));
+    }
 }
 
 #[test]
