@@ -7,10 +7,11 @@
 //! enrolled in another course the line is refused unless the import says
 //! renames are meant (`--allow-renames`).
 
-use super::outbox::queue_student;
-use super::roster::give_card;
+use super::outbox::{queue, queue_student};
+use super::roster::bind;
 use super::{Result, Store};
 use crate::domain::Timestamp;
+use crate::events::Event;
 use crate::import::{Refusal, RosterLine};
 use rusqlite::{OptionalExtension, Transaction, params};
 
@@ -108,8 +109,22 @@ impl Store {
                        AND excluded.section IS NOT enrolments.section",
                 )?
                 .execute(params![course.id, student_id, line.section])?;
-            if changed || enrolled > 0 {
-                queue_student(&tx, student_id, course.id, None, now)?;
+            // A new student's state is the line itself; otherwise it is read.
+            match (&existing, changed || enrolled > 0) {
+                (None, _) => queue(
+                    &tx,
+                    now,
+                    Event::StudentSaved {
+                        student_no: line.student_no.clone(),
+                        previous_student_no: None,
+                        name: line.name.clone(),
+                        email: line.email.clone(),
+                        course: course.name.clone(),
+                        section: line.section.clone(),
+                    },
+                )?,
+                (Some(_), true) => queue_student(&tx, student_id, course.id, None, now)?,
+                (Some(_), false) => {}
             }
             let Some(uid) = &line.card else { continue };
             let holder: Option<(i64, String, String)> = tx
@@ -130,7 +145,7 @@ impl Store {
                     ),
                 }),
                 None => {
-                    give_card(&tx, uid.as_hex(), student_id, now)?;
+                    bind(&tx, uid.as_hex(), student_id, &line.student_no, None, now)?;
                     summary.cards_bound += 1;
                 }
             }

@@ -486,7 +486,7 @@ pub(super) fn close_session(
     let event = Event::SessionEnded {
         session: session_uuid(conn, session_id)?,
         ended_at: *ended_at,
-        marks: marks(conn, session_id, None)?,
+        marks: marks(conn, session_id)?,
     };
     queue(conn, now, event)
 }

@@ -114,6 +114,9 @@ impl Store {
             conn.pragma_update(None, "journal_mode", "WAL")?;
             conn.pragma_update(None, "synchronous", "FULL")?;
             conn.pragma_update(None, "foreign_keys", "ON")?;
+            // A tap runs about ten statements; each is parsed once (the
+            // default cache of 16 would let a tap push out another's).
+            conn.set_prepared_statement_cache_capacity(64);
             conn.busy_timeout(Duration::from_secs(5))
         };
         setup(&conn).map_err(|e| located(path, e))?;

@@ -6,40 +6,23 @@
 use super::{Result, Store, StoreError, parse_time};
 use crate::domain::{Mark, MarkSource, Timestamp, rfc3339};
 use crate::events::{Envelope, Event, MarkCause, SCHEMA_VERSION, SheetMark};
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
-/// Queues `event`, made at `at`, as the device's next event. In the
-/// caller's (IMMEDIATE) transaction, which makes the sequence safe.
+/// Queues `event`, made at `at`, as the device's next event, in the
+/// caller's (IMMEDIATE) transaction. SQLite numbers it (`AUTOINCREMENT`):
+/// the row holds the event's own fields; the envelope (sequence, id, time,
+/// device) is in its columns and the device table.
 pub(super) fn queue(conn: &Connection, at: &Timestamp, event: Event) -> Result<()> {
-    let device_id: String = conn
-        .prepare_cached("SELECT id FROM device")?
-        .query_row([], |r| r.get(0))?;
-    let seq: i64 = conn
-        .prepare_cached(
-            "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), 0) + 1",
-        )?
-        .query_row([], |r| r.get(0))?;
-    let envelope = Envelope {
-        schema_version: SCHEMA_VERSION,
-        event_id: Uuid::now_v7(),
-        device_id: uuid(&device_id)?,
-        seq,
-        at: *at,
-        event,
-    };
-    let json = serde_json::to_string(&envelope)
-        .map_err(|e| StoreError::BadValue(format!("event: {e}")))?;
-    conn.prepare_cached(
-        "INSERT INTO outbox (seq, event_id, kind, at, event) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?
-    .execute(params![
-        seq,
-        envelope.event_id.to_string(),
-        envelope.event.kind(),
-        rfc3339(at),
-        json
-    ])?;
+    let json =
+        serde_json::to_string(&event).map_err(|e| StoreError::BadValue(format!("event: {e}")))?;
+    conn.prepare_cached("INSERT INTO outbox (event_id, kind, at, event) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(params![
+            Uuid::now_v7().to_string(),
+            event.kind(),
+            rfc3339(at),
+            json
+        ])?;
     Ok(())
 }
 
@@ -51,7 +34,7 @@ pub(super) fn queue_mark(
     cause: MarkCause,
     at: &Timestamp,
 ) -> Result<()> {
-    let now = marks(conn, session_id, Some(student_id))?.pop();
+    let now = mark_of(conn, session_id, student_id)?;
     let event = Event::Mark {
         session: session_uuid(conn, session_id)?,
         student_no: student_no(conn, student_id)?,
@@ -65,41 +48,64 @@ pub(super) fn queue_mark(
     queue(conn, at, event)
 }
 
-/// The marks of a session (or of one student in it), by student number.
-pub(super) fn marks(
-    conn: &Connection,
-    session_id: i64,
-    student_id: Option<i64>,
-) -> Result<Vec<SheetMark>> {
+/// The marks of a session, by student number: its mark sheet.
+pub(super) fn marks(conn: &Connection, session_id: i64) -> Result<Vec<SheetMark>> {
     let mut statement = conn.prepare_cached(
         "SELECT s.student_no, m.mark, m.source, m.note, m.at, t.uuid FROM marks m
          JOIN students s ON s.id = m.student_id
          LEFT JOIN taps t ON t.id = m.tap_id
-         WHERE m.session_id = ?1 AND (?2 IS NULL OR m.student_id = ?2)
+         WHERE m.session_id = ?1
          ORDER BY s.student_no",
     )?;
-    let rows = statement.query_map(params![session_id, student_id], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, Option<String>>(3)?,
-            r.get::<_, String>(4)?,
-            r.get::<_, Option<String>>(5)?,
-        ))
-    })?;
-    rows.map(|row| {
-        let (student_no, mark, source, note, at, tap) = row?;
-        Ok(SheetMark {
-            student_no,
-            mark: parse_mark(&mark)?,
-            source: parse_source(&source)?,
-            note,
-            marked_at: parse_time(&at)?,
-            tap: tap.as_deref().map(uuid).transpose()?,
-        })
+    let rows = statement.query_map(params![session_id], mark_row)?;
+    rows.map(|row| sheet_mark(row?)).collect()
+}
+
+/// One student's mark in a session, if any (by the marks table's key: a
+/// tap reads it, so it must not grow with the class).
+fn mark_of(conn: &Connection, session_id: i64, student_id: i64) -> Result<Option<SheetMark>> {
+    let row = conn
+        .prepare_cached(
+            "SELECT s.student_no, m.mark, m.source, m.note, m.at, t.uuid FROM marks m
+             JOIN students s ON s.id = m.student_id
+             LEFT JOIN taps t ON t.id = m.tap_id
+             WHERE m.session_id = ?1 AND m.student_id = ?2",
+        )?
+        .query_row(params![session_id, student_id], mark_row)
+        .optional()?;
+    row.map(sheet_mark).transpose()
+}
+
+/// A mark row as stored: number, mark, source, note, time, tap UUID.
+type MarkRow = (
+    String,
+    String,
+    String,
+    Option<String>,
+    String,
+    Option<String>,
+);
+
+fn mark_row(r: &rusqlite::Row) -> rusqlite::Result<MarkRow> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+    ))
+}
+
+fn sheet_mark((student_no, mark, source, note, at, tap): MarkRow) -> Result<SheetMark> {
+    Ok(SheetMark {
+        student_no,
+        mark: parse_mark(&mark)?,
+        source: parse_source(&source)?,
+        note,
+        marked_at: parse_time(&at)?,
+        tap: tap.as_deref().map(uuid).transpose()?,
     })
-    .collect()
 }
 
 /// Queues a student as they are now, enrolled in `course_id`.
@@ -130,22 +136,6 @@ pub(super) fn queue_student(
     queue(conn, at, event)
 }
 
-/// Queues a card given to a student, from `from` if someone had it.
-pub(super) fn queue_card_bound(
-    conn: &Connection,
-    uid: &str,
-    student_id: i64,
-    from: Option<i64>,
-    at: &Timestamp,
-) -> Result<()> {
-    let event = Event::CardBound {
-        uid: uid.to_string(),
-        student_no: student_no(conn, student_id)?,
-        from_student_no: from.map(|id| student_no(conn, id)).transpose()?,
-    };
-    queue(conn, at, event)
-}
-
 /// Queues what a database made before events holds, as events: students
 /// and their courses, cards, sessions with their taps, and the marks (the
 /// whole sheet of an ended session). Run once, by the upgrade that starts
@@ -162,12 +152,20 @@ pub(super) fn queue_baseline(conn: &Connection, now: &Timestamp) -> Result<()> {
     {
         queue_student(conn, student_id, course_id, None, now)?;
     }
-    let cards: Vec<(String, i64)> = conn
-        .prepare("SELECT uid, student_id FROM cards ORDER BY uid")?
+    let cards: Vec<(String, String)> = conn
+        .prepare(
+            "SELECT c.uid, s.student_no FROM cards c JOIN students s ON s.id = c.student_id
+             ORDER BY c.uid",
+        )?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
-    for (uid, student_id) in cards {
-        queue_card_bound(conn, &uid, student_id, None, now)?;
+    for (uid, student_no) in cards {
+        let event = Event::CardBound {
+            uid,
+            student_no,
+            from_student_no: None,
+        };
+        queue(conn, now, event)?;
     }
     let sessions: Vec<SessionRow> = conn
         .prepare(
@@ -193,7 +191,7 @@ pub(super) fn queue_baseline(conn: &Connection, now: &Timestamp) -> Result<()> {
                 let event = Event::SessionEnded {
                     session,
                     ended_at: parse_time(&ended_at)?,
-                    marks: marks(conn, session_id, None)?,
+                    marks: marks(conn, session_id)?,
                 };
                 queue(conn, now, event)?;
             }
@@ -279,11 +277,29 @@ fn uuid(text: &str) -> Result<Uuid> {
 impl Store {
     /// Every event in the outbox, in sequence order (sent or not).
     pub fn outbox_events(&self) -> Result<Vec<Envelope>> {
-        let mut statement = self.conn.prepare("SELECT event FROM outbox ORDER BY seq")?;
-        let rows = statement.query_map([], |r| r.get::<_, String>(0))?;
-        rows.map(|json| {
-            let json = json?;
-            serde_json::from_str(&json).map_err(|e| StoreError::BadValue(format!("event: {e}")))
+        let device_id = self.device_id()?;
+        let mut statement = self
+            .conn
+            .prepare("SELECT seq, event_id, at, event FROM outbox ORDER BY seq")?;
+        let rows = statement.query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        })?;
+        rows.map(|row| {
+            let (seq, event_id, at, json) = row?;
+            Ok(Envelope {
+                schema_version: SCHEMA_VERSION,
+                event_id: uuid(&event_id)?,
+                device_id,
+                seq,
+                at: parse_time(&at)?,
+                event: serde_json::from_str(&json)
+                    .map_err(|e| StoreError::BadValue(format!("event {seq}: {e}")))?,
+            })
         })
         .collect()
     }

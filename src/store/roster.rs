@@ -1,6 +1,6 @@
 //! Courses, students, enrolments and cards.
 
-use super::outbox::{self, queue, queue_card_bound, queue_student};
+use super::outbox::{self, queue, queue_student};
 use super::{Result, Store, format_time};
 use crate::domain::{CardUid, Course, Student, Timestamp};
 use crate::events::Event;
@@ -79,8 +79,8 @@ impl Store {
 }
 
 /// Gives the card to the student, taking it from whoever had it, and queues
-/// that; nothing when it is theirs already. The one place a card is bound.
-/// Returns who had it. In the caller's transaction.
+/// that; nothing when it is theirs already. Returns who had it. In the
+/// caller's transaction.
 pub(super) fn give_card(
     conn: &Connection,
     uid: &str,
@@ -92,15 +92,36 @@ pub(super) fn give_card(
         .query_row(params![uid], |r| r.get(0))
         .optional()?;
     if holder != Some(student_id) {
-        conn.prepare_cached(
-            "INSERT INTO cards (uid, student_id, added_at) VALUES (?1, ?2, ?3)
-             ON CONFLICT(uid) DO UPDATE SET
-                student_id = excluded.student_id, added_at = excluded.added_at",
-        )?
-        .execute(params![uid, student_id, format_time(at)])?;
-        queue_card_bound(conn, uid, student_id, holder, at)?;
+        let to = outbox::student_no(conn, student_id)?;
+        let from = holder.map(|id| outbox::student_no(conn, id)).transpose()?;
+        bind(conn, uid, student_id, &to, from.as_deref(), at)?;
     }
     Ok(holder)
+}
+
+/// Binds the card to the student (their id and number), taking it from the
+/// student numbered `from` or from nobody, and queues that. The one place a
+/// card is bound; the caller knows who holds it. In the caller's transaction.
+pub(super) fn bind(
+    conn: &Connection,
+    uid: &str,
+    student_id: i64,
+    student_no: &str,
+    from: Option<&str>,
+    at: &Timestamp,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO cards (uid, student_id, added_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT(uid) DO UPDATE SET
+            student_id = excluded.student_id, added_at = excluded.added_at",
+    )?
+    .execute(params![uid, student_id, format_time(at)])?;
+    let event = Event::CardBound {
+        uid: uid.to_string(),
+        student_no: student_no.to_string(),
+        from_student_no: from.map(str::to_string),
+    };
+    queue(conn, at, event)
 }
 
 /// One student in a course listing.

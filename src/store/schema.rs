@@ -172,10 +172,12 @@ const MIGRATIONS: &[&str] = &[
         ALTER TABLE outbox RENAME TO outbox_v1;
         CREATE TABLE outbox (
             seq         INTEGER PRIMARY KEY AUTOINCREMENT,
-            event_id    TEXT NOT NULL UNIQUE,
+            -- a UUID v7, made here: unique without an index to keep
+            event_id    TEXT NOT NULL,
             kind        TEXT NOT NULL,
             at          TEXT NOT NULL,
-            -- the whole event (docs/events.md) as JSON
+            -- the event's own fields (docs/events.md) as JSON; the envelope
+            -- is in these columns and the device table
             event       TEXT NOT NULL,
             sent_at     TEXT
         );"

@@ -154,11 +154,10 @@ fn last_tap_of_card(
     before: Option<i64>,
 ) -> Result<Option<Timestamp>> {
     let at: Option<String> = tx
-        .query_row(
-            "SELECT at FROM taps WHERE uid = ?1 AND id < ?2 ORDER BY id DESC LIMIT 1",
-            params![uid.as_hex(), before.unwrap_or(i64::MAX)],
-            |row| row.get(0),
-        )
+        .prepare_cached("SELECT at FROM taps WHERE uid = ?1 AND id < ?2 ORDER BY id DESC LIMIT 1")?
+        .query_row(params![uid.as_hex(), before.unwrap_or(i64::MAX)], |row| {
+            row.get(0)
+        })
         .optional()?;
     at.as_deref().map(parse_time).transpose()
 }
@@ -169,13 +168,15 @@ fn card_holder(
     session: &Session,
 ) -> Result<(Option<Student>, Holder)> {
     let found = tx
-        .query_row(
+        .prepare_cached(
             "SELECT s.id, s.student_no, s.name,
                     EXISTS (SELECT 1 FROM enrolments e WHERE e.student_id = s.id AND e.course_id = ?2),
                     (SELECT m.at FROM marks m WHERE m.student_id = s.id AND m.session_id = ?3
                         AND m.source != 'auto')
              FROM cards c JOIN students s ON s.id = c.student_id
              WHERE c.uid = ?1",
+        )?
+        .query_row(
             params![uid.as_hex(), session.course.id, session.id],
             |row| {
                 Ok((
