@@ -8,10 +8,11 @@
 mod common;
 
 use common::Sandbox;
-use common::pcscd::Pcscd;
+use common::pcscd::{LogMark, PATIENCE, Pcscd};
 use common::vcard::{Behaviour, Card};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
 use std::process::{Child, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
@@ -22,10 +23,16 @@ struct Taproll {
     child: Child,
     lines: Receiver<Value>,
     db: std::path::PathBuf,
+    /// pcscd's log before taproll started: its PC/SC client comes after.
+    started: LogMark,
+    /// For a failure's message: pcscd's log and taproll's log folder.
+    pcscd_log: PathBuf,
+    state: PathBuf,
 }
 
 impl Taproll {
-    fn start(sandbox: &Sandbox, socket: &std::path::Path, extra: &[&str]) -> Self {
+    fn start(sandbox: &Sandbox, pcscd: &Pcscd, extra: &[&str]) -> Self {
+        let started = pcscd.mark();
         let db = sandbox.path("taproll.db");
         let mut child = sandbox
             .taproll()
@@ -40,7 +47,7 @@ impl Taproll {
             ])
             .arg(&db)
             .args(extra)
-            .env("PCSCLITE_CSOCK_NAME", socket)
+            .env("PCSCLITE_CSOCK_NAME", pcscd.socket())
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
@@ -55,30 +62,83 @@ impl Taproll {
                 }
             }
         });
-        Self { child, lines, db }
+        Self {
+            child,
+            lines,
+            db,
+            started,
+            pcscd_log: pcscd.log_path(),
+            state: sandbox.path("state"),
+        }
     }
 
-    /// The next line matching `want`, skipping others; panics after 15 s.
+    /// The next line matching `want`, skipping others; panics after
+    /// `PATIENCE`.
     fn expect(&self, what: &str, want: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(15);
+        let deadline = Instant::now() + PATIENCE;
         let mut skipped = Vec::new();
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.lines.recv_timeout(left) {
                 Ok(line) if want(&line) => return line,
                 Ok(line) => skipped.push(line),
-                Err(RecvTimeoutError::Timeout) => panic!("no {what} within 15 s; saw {skipped:?}"),
-                Err(RecvTimeoutError::Disconnected) => {
-                    panic!("taproll exited before {what}; saw {skipped:?}")
-                }
+                Err(RecvTimeoutError::Timeout) => panic!(
+                    "no {what} within {PATIENCE:?}; saw {skipped:?}\n{}",
+                    self.logs()
+                ),
+                Err(RecvTimeoutError::Disconnected) => panic!(
+                    "taproll exited before {what}; saw {skipped:?}\n{}",
+                    self.logs()
+                ),
             }
         }
+    }
+
+    /// The ends of pcscd's and taproll's logs, to tell in a failure whether
+    /// pcscd saw the card and what taproll did. pcscd's without its
+    /// per-command chatter: card events, power, connections, the driver.
+    fn logs(&self) -> String {
+        let tail = |text: String| {
+            let lines: Vec<&str> = text
+                .lines()
+                .filter(|l| {
+                    !["winscard_svc.c", "winscard_msg_srv.c", "RefReader()"]
+                        .iter()
+                        .any(|chatter| l.contains(chatter))
+                })
+                .collect();
+            lines[lines.len().saturating_sub(100)..].join("\n")
+        };
+        let pcscd = std::fs::read_to_string(&self.pcscd_log).unwrap_or_default();
+        let taproll: String = std::fs::read_dir(self.state.join("taproll"))
+            .into_iter()
+            .flatten()
+            .filter_map(|f| std::fs::read_to_string(f.ok()?.path()).ok())
+            .collect();
+        format!(
+            "--- pcscd log (end) ---\n{}\n--- taproll log (end) ---\n{}",
+            tail(pcscd),
+            tail(taproll)
+        )
     }
 
     fn expect_reader(&self, reader: &str) {
         self.expect(&format!("reader {reader}"), |l| {
             l["event"] == "reader_added" && l["reader"] == reader
         });
+    }
+
+    /// Waits until taproll announced these readers and watches them: a card
+    /// put on one from now on is a tap. `reader_added` alone is not enough:
+    /// taproll prints it before its first look at the reader, and a card
+    /// pcscd sees before that look counts as one left lying there (not a
+    /// tap), so a card put on at once is lost when taproll is slow to take
+    /// that look (a loaded machine; shown by holding it in a debugger).
+    fn expect_watching(&self, pcscd: &Pcscd, readers: &[&str]) {
+        for reader in readers {
+            self.expect_reader(reader);
+        }
+        pcscd.wait_for_watcher(self.started);
     }
 
     fn expect_tap(&self, uid: &str) -> Value {
@@ -127,7 +187,7 @@ impl Drop for Taproll {
 /// `taproll readers` output, once `reader` shows `state`.
 fn wait_for_reader_state(sandbox: &Sandbox, pcscd: &Pcscd, reader: &str, state: &str) -> String {
     let want = format!("{reader}  ({state})");
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + PATIENCE;
     loop {
         let output = sandbox
             .taproll()
@@ -152,15 +212,20 @@ fn wait_for_reader_state(sandbox: &Sandbox, pcscd: &Pcscd, reader: &str, state: 
     }
 }
 
+/// What taproll says when pcscd went away with a request of taproll's
+/// unread (pcsc-lite's SCARD_W_SECURITY_VIOLATION for ECONNRESET).
+const RESET_WORDING: &str = "PC/SC error: Access was denied because of a security violation";
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02X}")).collect()
 }
 
-/// A card on the reader until the tap is seen, then off again.
+/// A card on the reader until the tap is seen, then off again (and pcscd
+/// saw the reader empty).
 fn tap(pcscd: &Pcscd, taproll: &Taproll, reader: &str, uid: &[u8]) -> Value {
     let card = Card::insert(pcscd.port(reader), uid, Behaviour::GiveUid);
     let line = taproll.expect_tap(&hex(uid));
-    card.remove();
+    pcscd.take_off(reader, card);
     line
 }
 
@@ -170,8 +235,8 @@ fn a_tap_is_recorded_with_its_reader() {
         return;
     };
     let sandbox = Sandbox::new();
-    let taproll = Taproll::start(&sandbox, &pcscd.socket(), &[]);
-    taproll.expect_reader("Door 00 00");
+    let taproll = Taproll::start(&sandbox, &pcscd, &[]);
+    taproll.expect_watching(&pcscd, &["Door 00 00"]);
     let line = tap(
         &pcscd,
         &taproll,
@@ -196,8 +261,8 @@ fn a_card_held_for_five_seconds_is_one_tap() {
         return;
     };
     let sandbox = Sandbox::new();
-    let taproll = Taproll::start(&sandbox, &pcscd.socket(), &[]);
-    taproll.expect_reader("Door 00 00");
+    let taproll = Taproll::start(&sandbox, &pcscd, &[]);
+    taproll.expect_watching(&pcscd, &["Door 00 00"]);
     let card = Card::insert(
         pcscd.port("Door 00 00"),
         &[0x04, 1, 2, 3],
@@ -205,7 +270,7 @@ fn a_card_held_for_five_seconds_is_one_tap() {
     );
     taproll.expect_tap("04010203");
     std::thread::sleep(Duration::from_secs(5));
-    card.remove();
+    pcscd.take_off("Door 00 00", card);
     let later = taproll.drain(Duration::from_secs(1));
     assert!(later.iter().all(|l| l["event"] != "tap"), "{later:?}");
     assert_eq!(taproll.stored_taps().len(), 1);
@@ -217,8 +282,8 @@ fn uids_of_4_7_and_10_bytes() {
         return;
     };
     let sandbox = Sandbox::new();
-    let taproll = Taproll::start(&sandbox, &pcscd.socket(), &[]);
-    taproll.expect_reader("Door 00 00");
+    let taproll = Taproll::start(&sandbox, &pcscd, &[]);
+    taproll.expect_watching(&pcscd, &["Door 00 00"]);
     let uids: [&[u8]; 3] = [
         &[0x04, 0x11, 0x22, 0x33],
         &[0x04, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66],
@@ -234,21 +299,43 @@ fn uids_of_4_7_and_10_bytes() {
     );
 }
 
+/// vpcd hides a card put on right after one taken off 0.4 to 0.8 s after
+/// pcscd saw it (see `Pcscd::take_off`): "no tap within …; saw []", as the
+/// five hundred taps failed now and then on a loaded machine, which took
+/// cards off that late. Taken off 0.6 s after its tap through `take_off`,
+/// the next card is a tap; with a bare `Card::remove` it never is.
+#[test]
+fn the_card_after_one_taken_off_late_is_a_tap() {
+    let Some(pcscd) = Pcscd::start("Door") else {
+        return;
+    };
+    let sandbox = Sandbox::new();
+    let taproll = Taproll::start(&sandbox, &pcscd, &[]);
+    taproll.expect_watching(&pcscd, &["Door 00 00"]);
+    for uid in [[4, 0x1A, 0, 1], [4, 0x1A, 0, 2], [4, 0x1A, 0, 3]] {
+        let card = Card::insert(pcscd.port("Door 00 00"), &uid, Behaviour::GiveUid);
+        taproll.expect_tap(&hex(&uid));
+        std::thread::sleep(Duration::from_millis(600));
+        pcscd.take_off("Door 00 00", card);
+    }
+    assert_eq!(taproll.stored_uids(), ["041A0001", "041A0002", "041A0003"]);
+}
+
 #[test]
 fn a_card_that_refuses_get_data_is_an_error_not_a_tap() {
     let Some(pcscd) = Pcscd::start("Door") else {
         return;
     };
     let sandbox = Sandbox::new();
-    let taproll = Taproll::start(&sandbox, &pcscd.socket(), &[]);
-    taproll.expect_reader("Door 00 00");
+    let taproll = Taproll::start(&sandbox, &pcscd, &[]);
+    taproll.expect_watching(&pcscd, &["Door 00 00"]);
     let card = Card::insert(
         pcscd.port("Door 00 00"),
         &[4, 3, 2, 1],
         Behaviour::Refuse(0x6A, 0x81),
     );
     let error = taproll.expect("a card error", |l| l["event"] == "card_error");
-    card.remove();
+    pcscd.take_off("Door 00 00", card);
     assert_eq!(error["reader"], "Door 00 00");
     assert!(
         error["message"].as_str().unwrap().contains("6A 81"),
@@ -266,8 +353,8 @@ fn a_random_id_is_recorded_as_such() {
         return;
     };
     let sandbox = Sandbox::new();
-    let taproll = Taproll::start(&sandbox, &pcscd.socket(), &[]);
-    taproll.expect_reader("Door 00 00");
+    let taproll = Taproll::start(&sandbox, &pcscd, &[]);
+    taproll.expect_watching(&pcscd, &["Door 00 00"]);
     let line = tap(&pcscd, &taproll, "Door 00 00", &[0x08, 0x5A, 0x11, 0x42]);
     assert_eq!(line["outcome"], "random_id");
 }
@@ -278,16 +365,27 @@ fn pcscd_killed_and_restarted_mid_session() {
         return;
     };
     let sandbox = Sandbox::new();
-    let taproll = Taproll::start(&sandbox, &pcscd.socket(), &[]);
-    taproll.expect_reader("Door 00 00");
+    let taproll = Taproll::start(&sandbox, &pcscd, &[]);
+    taproll.expect_watching(&pcscd, &["Door 00 00"]);
     tap(&pcscd, &taproll, "Door 00 00", &[4, 0, 0, 1]);
 
     pcscd.kill();
+    // When pcscd dies before reading a request of taproll's (its wait times
+    // out every second; a card event makes it ask at once), pcsc-lite takes
+    // the reset connection for a refusal, and taproll says "Access was
+    // denied because of a security violation" for 2 s before "not running".
+    // A matter of taproll's wording, not of this test's timing: tolerated
+    // here, and only that one.
     let down = taproll.expect("the service-down message", |l| l["event"] == "reader_error");
+    let down = if down["message"] == RESET_WORDING {
+        taproll.expect("the service-down message", |l| l["event"] == "reader_error")
+    } else {
+        down
+    };
     assert_eq!(down["message"], "PC/SC service not running — start pcscd");
     pcscd.restart();
     let back = Instant::now();
-    taproll.expect_reader("Door 00 00");
+    taproll.expect_watching(&pcscd, &["Door 00 00"]);
     tap(&pcscd, &taproll, "Door 00 00", &[4, 0, 0, 2]);
     eprintln!(
         "taps flowing again {:?} after pcscd came back",
@@ -304,11 +402,11 @@ fn pcscd_not_running_at_start_then_started() {
     };
     pcscd.kill();
     let sandbox = Sandbox::new();
-    let taproll = Taproll::start(&sandbox, &pcscd.socket(), &[]);
+    let taproll = Taproll::start(&sandbox, &pcscd, &[]);
     let down = taproll.expect("the service-down message", |l| l["event"] == "reader_error");
     assert_eq!(down["message"], "PC/SC service not running — start pcscd");
     pcscd.restart();
-    taproll.expect_reader("Door 00 00");
+    taproll.expect_watching(&pcscd, &["Door 00 00"]);
     tap(&pcscd, &taproll, "Door 00 00", &[4, 0, 0, 3]);
 }
 
@@ -318,9 +416,8 @@ fn two_readers_tapped_at_the_same_moment() {
         return;
     };
     let sandbox = Sandbox::new();
-    let taproll = Taproll::start(&sandbox, &pcscd.socket(), &[]);
-    taproll.expect_reader("Door 00 00");
-    taproll.expect_reader("Door 00 01");
+    let taproll = Taproll::start(&sandbox, &pcscd, &[]);
+    taproll.expect_watching(&pcscd, &["Door 00 00", "Door 00 01"]);
     let a = Card::insert(
         pcscd.port("Door 00 00"),
         &[4, 0xAA, 0, 1],
@@ -357,12 +454,8 @@ fn only_readers_matching_the_configured_name_are_watched() {
     };
     let sandbox = Sandbox::new();
     let config = sandbox.write("config.toml", "[reader]\nname = \"door 00 01\"\n");
-    let taproll = Taproll::start(
-        &sandbox,
-        &pcscd.socket(),
-        &["--config", config.to_str().unwrap()],
-    );
-    taproll.expect_reader("Door 00 01");
+    let taproll = Taproll::start(&sandbox, &pcscd, &["--config", config.to_str().unwrap()]);
+    taproll.expect_watching(&pcscd, &["Door 00 01"]);
     let ignored = Card::insert(pcscd.port("Door 00 00"), &[4, 1, 1, 1], Behaviour::GiveUid);
     tap(&pcscd, &taproll, "Door 00 01", &[4, 2, 2, 2]);
     ignored.remove();
@@ -376,15 +469,15 @@ fn five_hundred_taps_in_a_row_none_lost_or_doubled() {
         return;
     };
     let sandbox = Sandbox::new();
-    let taproll = Taproll::start(&sandbox, &pcscd.socket(), &[]);
+    let taproll = Taproll::start(&sandbox, &pcscd, &[]);
     let readers = ["Door 00 00", "Door 00 01"];
-    for reader in readers {
-        taproll.expect_reader(reader);
-    }
+    taproll.expect_watching(&pcscd, &readers);
     // Both doors at once, 250 rounds: each card stays until its tap is
-    // printed, then the next card comes at once.
+    // printed, and the next card comes as soon as pcscd saw the reader
+    // empty (see Pcscd::take_off).
     let mut expected = Vec::new();
     let mut printed = Vec::new();
+    let began = Instant::now();
     for round in 0..250u16 {
         let [hi, lo] = round.to_be_bytes();
         let cards: Vec<(String, Card)> = readers
@@ -398,14 +491,21 @@ fn five_hundred_taps_in_a_row_none_lost_or_doubled() {
                 )
             })
             .collect();
+        let on = cards
+            .iter()
+            .map(|(uid, _)| uid.as_str())
+            .collect::<Vec<_>>();
         for _ in 0..cards.len() {
-            let line = taproll.expect("a tap", |l| l["event"] == "tap");
+            let what = format!("a tap in round {round} (cards {on:?})");
+            let line = taproll.expect(&what, |l| l["event"] == "tap");
             printed.push(line["uid"].as_str().unwrap().to_string());
         }
-        for (uid, card) in cards {
-            card.remove();
+        let mut off = Vec::new();
+        for ((uid, card), reader) in cards.into_iter().zip(readers) {
             expected.push(uid);
+            off.push((reader, card));
         }
+        pcscd.take_off_all(off);
     }
     printed.extend(
         taproll
@@ -428,7 +528,11 @@ fn five_hundred_taps_in_a_row_none_lost_or_doubled() {
     let mut stored: Vec<String> = events.into_iter().map(|t| t.1).collect();
     stored.sort();
     assert_eq!(stored, expected);
-    eprintln!("{} repeat(s) stored besides the 500 taps", repeats.len());
+    eprintln!(
+        "500 taps in {:.0?}; {} repeat(s) stored besides them",
+        began.elapsed(),
+        repeats.len()
+    );
 }
 
 #[test]
@@ -470,16 +574,12 @@ fn reader_led_feedback_is_sent_only_when_configured() {
     const GET_UID: [u8; 5] = [0xFF, 0xCA, 0, 0, 0];
     let sandbox = Sandbox::new();
     let config = sandbox.write("config.toml", "[feedback]\nreader_led = true\n");
-    let taproll = Taproll::start(
-        &sandbox,
-        &pcscd.socket(),
-        &["--config", config.to_str().unwrap()],
-    );
-    taproll.expect_reader("Door 00 00");
+    let taproll = Taproll::start(&sandbox, &pcscd, &["--config", config.to_str().unwrap()]);
+    taproll.expect_watching(&pcscd, &["Door 00 00"]);
     let card = Card::insert(pcscd.port("Door 00 00"), &[4, 5, 6, 7], Behaviour::GiveUid);
     taproll.expect_tap("04050607");
     let read = card.apdus();
-    card.remove();
+    pcscd.take_off("Door 00 00", card);
     assert_eq!(read[0], GET_UID);
     assert_eq!(
         read[1][..4],
@@ -493,21 +593,18 @@ fn reader_led_feedback_is_sent_only_when_configured() {
     );
     taproll.expect("a card error", |l| l["event"] == "card_error");
     let refused = card.apdus();
-    card.remove();
+    pcscd.take_off("Door 00 00", card);
     assert_eq!(
         refused[1][..4],
         [0xFF, 0x00, 0x40, 0x50],
         "red blink: {refused:02X?}"
     );
     drop(taproll);
-    // vpcd swaps a card taken off and the next one put on within one poll
-    // without an "empty" in between; a real reader does not.
-    wait_for_reader_state(&sandbox, &pcscd, "Door 00 00", "empty");
 
     // Off by default: the card only hears GET DATA.
     let sandbox = Sandbox::new();
-    let taproll = Taproll::start(&sandbox, &pcscd.socket(), &[]);
-    taproll.expect_reader("Door 00 00");
+    let taproll = Taproll::start(&sandbox, &pcscd, &[]);
+    taproll.expect_watching(&pcscd, &["Door 00 00"]);
     let card = Card::insert(pcscd.port("Door 00 00"), &[4, 5, 6, 9], Behaviour::GiveUid);
     taproll.expect_tap("04050609");
     assert_eq!(card.apdus(), [GET_UID.to_vec()]);
@@ -519,7 +616,7 @@ fn no_reader_at_all_is_said_and_taproll_waits() {
         return;
     };
     let sandbox = Sandbox::new();
-    let taproll = Taproll::start(&sandbox, &pcscd.socket(), &[]);
+    let taproll = Taproll::start(&sandbox, &pcscd, &[]);
     let line = taproll.expect("the no-reader message", |l| l["event"] == "reader_error");
     assert_eq!(line["message"], "no card reader connected — plug one in");
     // Still running, waiting for a reader.
@@ -549,7 +646,7 @@ fn sigterm_stops_a_pcsc_run_whether_pcscd_is_up_or_down() {
             pcscd.kill();
         }
         let sandbox = Sandbox::new();
-        let mut taproll = Taproll::start(&sandbox, &pcscd.socket(), &[]);
+        let mut taproll = Taproll::start(&sandbox, &pcscd, &[]);
         if pcscd_up {
             taproll.expect_reader("Door 00 00");
         } else {
@@ -561,7 +658,7 @@ fn sigterm_stops_a_pcsc_run_whether_pcscd_is_up_or_down() {
             .unwrap();
         assert!(sent.success());
         // The reader thread is stopped and joined before taproll exits.
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + PATIENCE;
         let status = loop {
             if let Some(status) = taproll.child.try_wait().unwrap() {
                 break status;

@@ -36,9 +36,13 @@ pub struct Card {
 type ApduLog = Mutex<Vec<(Vec<u8>, Instant)>>;
 
 impl Card {
-    /// Puts a card with this UID on the reader listening at `port`.
+    /// Puts a card with this UID on the reader listening at `port`. (vpcd
+    /// accepts the connection at its next poll; until then it waits in the
+    /// listening socket's queue.)
     pub fn insert(port: u16, uid: &[u8], behaviour: Behaviour) -> Self {
-        let deadline = Instant::now() + Duration::from_secs(5);
+        // Generous, like every deadline of these tests. (Once Pcscd::start
+        // or restart returned, the port listens and the first try works.)
+        let deadline = Instant::now() + Duration::from_secs(60);
         let stream = loop {
             match TcpStream::connect(("127.0.0.1", port)) {
                 Ok(stream) => break stream,
@@ -75,7 +79,8 @@ impl Card {
             .map(|(_, at)| *at)
     }
 
-    /// Takes the card off the reader.
+    /// Takes the card off the reader. Before putting another card on the
+    /// same reader, use `Pcscd::take_off`, which waits until pcscd saw it.
     pub fn remove(mut self) {
         self.close();
     }
