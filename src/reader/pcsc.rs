@@ -191,8 +191,14 @@ impl Watcher {
                     .is_some_and(|previous| previous != count);
                 // First sight of a reader (at start, after a pcscd restart, or
                 // when plugged in): a card already lying on it was counted
-                // before or was forgotten there; it is not a new tap.
+                // before or was forgotten there; it is not a new tap. Only
+                // now is the reader watched, so only now is it announced: a
+                // card put on it before would never become a tap, and the
+                // screen must not say "Ready" for it.
                 if was == State::UNAWARE {
+                    self.send(ReaderEvent::ReaderAdded {
+                        reader: name_of(state.name()),
+                    });
                     continue;
                 }
                 let arrived = !was.contains(State::PRESENT) || swapped;
@@ -246,8 +252,8 @@ impl Watcher {
         for name in names {
             let text = name_of(&name);
             if self.filter.accepts(&text) && !states.iter().any(|s| s.name() == name.as_c_str()) {
-                self.known.push(text.clone());
-                self.send(ReaderEvent::ReaderAdded { reader: text });
+                // Announced after its first snapshot, in `watch`.
+                self.known.push(text);
                 states.push(ReaderState::new(name, State::UNAWARE));
             }
         }

@@ -51,7 +51,7 @@ impl Tmux {
 
     /// Waits until `text` is on screen; panics with the screen if it never is.
     fn wait_for(&self, text: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(20);
+        let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let screen = self.screen();
             if screen.contains(text) {
@@ -110,7 +110,7 @@ fn the_demo_fills_in_and_q_asks_before_quitting() {
     tmux.keys("q");
     tmux.wait_for("Quit taproll?");
     tmux.keys("n");
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now() + Duration::from_secs(30);
     while tmux.screen().contains("Quit taproll?") {
         assert!(Instant::now() < deadline, "n did not close the question");
         std::thread::sleep(Duration::from_millis(50));
@@ -438,7 +438,7 @@ fn an_unanswered_resume_question_goes_on_with_the_session() {
         return;
     };
     // Nobody answers (a kiosk after a power cut): it goes on by itself.
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = Instant::now() + Duration::from_secs(60);
     while !tmux.screen().contains("Continuing session 1") {
         assert!(Instant::now() < deadline, "{}", tmux.screen());
         std::thread::sleep(Duration::from_millis(200));
@@ -476,7 +476,7 @@ fn a_dropped_terminal_ends_taproll_without_a_panic_and_keeps_every_tap() {
     tmux.wait_for("scenario finished");
     // The SSH connection drops: the terminal goes away under taproll.
     tmux.run(&["kill-session", "-t", "t"]);
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = Instant::now() + Duration::from_secs(60);
     let code = loop {
         if let Ok(code) = std::fs::read_to_string(&status)
             && !code.is_empty()
