@@ -43,6 +43,8 @@ impl Store {
     }
 
     /// Adds the student or updates their name; returns the stored student.
+    /// Queues nothing: `enrol`, which follows, queues the student with the
+    /// course (an event names a student with their course).
     pub fn upsert_student(&self, student_no: &str, name: &str) -> Result<Student> {
         self.conn.execute(
             "INSERT INTO students (student_no, name) VALUES (?1, ?2)

@@ -261,18 +261,17 @@ impl Store {
 
     /// Names a session ("Lab 3"), or names it anew.
     pub fn set_session_label(&self, session_id: i64, label: &str) -> Result<()> {
-        let tx = self.begin()?;
-        tx.execute(
-            "UPDATE sessions SET label = ?2 WHERE id = ?1",
-            params![session_id, label],
-        )?;
-        let event = Event::SessionLabelled {
-            session: session_uuid(&tx, session_id)?,
-            label: label.to_string(),
-        };
-        queue(&tx, &crate::domain::now(), event)?;
-        tx.commit()?;
-        Ok(())
+        self.write(|conn| {
+            conn.execute(
+                "UPDATE sessions SET label = ?2 WHERE id = ?1",
+                params![session_id, label],
+            )?;
+            let event = Event::SessionLabelled {
+                session: session_uuid(conn, session_id)?,
+                label: label.to_string(),
+            };
+            queue(conn, &crate::domain::now(), event)
+        })
     }
 
     /// The course's sessions, newest first.
