@@ -28,8 +28,8 @@ pub enum CliError {
     Demo(#[from] DemoError),
     #[error(transparent)]
     Report(#[from] ReportError),
-    #[error(transparent)]
-    Import(#[from] ImportError),
+    #[error("{file}: {source}")]
+    Import { file: PathBuf, source: ImportError },
     #[error(transparent)]
     Readers(#[from] ListError),
     #[error(transparent)]

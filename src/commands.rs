@@ -67,12 +67,18 @@ pub fn import_file(
             .filter(|b| **b == b'\n')
             .count()
             + 1;
-        CliError::Import(import::ImportError::Csv {
-            line,
-            reason: "the file is not UTF-8; save it as \"CSV UTF-8\"".to_string(),
-        })
+        CliError::Import {
+            file: file.to_path_buf(),
+            source: import::ImportError::Csv {
+                line,
+                reason: "the file is not UTF-8; save it as \"CSV UTF-8\"".to_string(),
+            },
+        }
     })?;
-    let parsed = import::parse(&text)?;
+    let parsed = import::parse(&text).map_err(|source| CliError::Import {
+        file: file.to_path_buf(),
+        source,
+    })?;
     if !parsed.refused.is_empty() {
         return Err(refused(file, &parsed.refused));
     }
@@ -256,7 +262,7 @@ pub fn report(args: ReportArgs, dirs: Option<&Dirs>) -> Result<(), CliError> {
             output::write_file(path, &bytes, args.force).map_err(report::ReportError::from)?;
             console::note(format_args!(
                 "taproll: report written to {}",
-                path.display()
+                clean(&path.display().to_string())
             ));
         }
         None => {
@@ -277,7 +283,8 @@ pub fn report(args: ReportArgs, dirs: Option<&Dirs>) -> Result<(), CliError> {
 pub fn readers() -> Result<(), CliError> {
     let mut out = String::new();
     for (index, reader) in crate::reader::list::list()?.iter().enumerate() {
-        let _ = writeln!(out, "{index}: {}  ({})", reader.name, reader.state);
+        // Reader names come from the driver: made safe to show.
+        let _ = writeln!(out, "{index}: {}  ({})", clean(&reader.name), reader.state);
     }
     console::print(out).map_err(CliError::Output)
 }

@@ -500,10 +500,20 @@ mod dialogs {
         );
         assert!(app.modal().is_none(), "back to the roster");
         assert_eq!(
+            key(&mut app, KeyCode::Char('x')),
+            Action::ShowSummary,
+            "a summary closed by a stray key comes back"
+        );
+        assert_eq!(
             key(&mut app, KeyCode::Char('q')),
             Action::Quit,
             "no question once ended"
         );
+        let ctrl_c = KeyEvent::new(
+            KeyCode::Char('c'),
+            ratatui::crossterm::event::KeyModifiers::CONTROL,
+        );
+        assert_eq!(app.on_key(ctrl_c), Action::Quit, "nor for Ctrl-C");
     }
 
     fn ended() -> Session {

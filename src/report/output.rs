@@ -112,11 +112,22 @@ pub fn write_file(path: &Path, bytes: &[u8], replace: bool) -> Result<(), Output
         Some(folder) if !folder.as_os_str().is_empty() => folder,
         _ => Path::new("."),
     };
-    if !folder.is_dir() {
-        return Err(OutputError::NoFolder {
-            path: path.to_path_buf(),
-            folder: folder.to_path_buf(),
-        });
+    // Only a folder that is not there is one to create; a folder that
+    // cannot be looked into says why.
+    match fs::metadata(folder) {
+        Ok(meta) if meta.is_dir() => {}
+        Err(e) if e.kind() != io::ErrorKind::NotFound => {
+            return Err(OutputError::Write {
+                path: path.to_path_buf(),
+                source: e,
+            });
+        }
+        _ => {
+            return Err(OutputError::NoFolder {
+                path: path.to_path_buf(),
+                folder: folder.to_path_buf(),
+            });
+        }
     }
     check_target(path, replace)?;
     let failed = |source| OutputError::Write {

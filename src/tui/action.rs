@@ -24,6 +24,8 @@ pub enum Action {
         move_card: bool,
     },
     EndSession,
+    /// Show the ended session's summary again (to save its report).
+    ShowSummary,
     /// End the open session and start a new one.
     NewSession,
     /// Go on with the session found open (the resume question's answer).

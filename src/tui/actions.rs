@@ -123,6 +123,12 @@ pub fn perform(
                 app.show_summary(summary);
             }
         }
+        Action::ShowSummary => {
+            match crate::report::session_totals(engine.store(), engine.session()) {
+                Ok(summary) => app.show_summary(summary),
+                Err(e) => failed(app, "cannot show the summary", &e.to_string()),
+            }
+        }
         Action::SaveStudent {
             existing,
             student_no,

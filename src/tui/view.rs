@@ -269,7 +269,7 @@ fn render_status(app: &App, theme: Theme, frame: &mut Frame, area: Rect) {
         format!(
             " │ sync {} │ db {}",
             app.sync(),
-            shorten_path(app.db_label(), 28)
+            shorten_path(&clean(app.db_label()), 28)
         ),
         theme.dim(),
     ));

@@ -344,6 +344,7 @@ fn loose_files_are_refused_with_a_reason() {
         assert!(!output.status.success(), "{text}");
         let stderr = stderr_of(&output);
         assert!(stderr.contains(reason), "{text}: {stderr}");
+        assert!(stderr.contains("f.csv"), "the file is named: {stderr}");
     }
     let long = "x".repeat(10_000);
     let file = sandbox.write("long.csv", &format!("id,name\ns1,{long}\n"));

@@ -25,7 +25,10 @@ impl App {
         {
             return action;
         }
+        let ended = self.session_ended();
         match &mut self.modal {
+            // As the quit key: an ended session has nothing left to resume.
+            None if ctrl_c && ended => Action::Quit,
             None if ctrl_c => {
                 self.modal = Some(Modal::ConfirmQuit);
                 Action::Redraw
@@ -117,7 +120,8 @@ impl App {
             Command::Undo => return Action::Undo,
             Command::Unclaimed => return Action::OpenUnclaimed,
             Command::EndSession if !self.session_ended() => Some(Modal::ConfirmEnd),
-            Command::EndSession => None,
+            // Ended already: the summary again, closed by a stray key maybe.
+            Command::EndSession => return Action::ShowSummary,
             Command::Mark => selected.map(|s| Modal::Mark(MarkDialog::new(s))),
             Command::LostCard => selected.map(Modal::RemoveCards),
             Command::AddStudent => Some(Modal::Student(StudentDialog::add())),
