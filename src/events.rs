@@ -180,7 +180,7 @@ mod time_text {
 
 /// The same for a time that may be absent (`null`).
 mod time_text_option {
-    use crate::domain::{Timestamp, rfc3339};
+    use crate::domain::Timestamp;
     use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(
@@ -188,7 +188,7 @@ mod time_text_option {
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
         match at {
-            Some(at) => serializer.serialize_str(&rfc3339(at)),
+            Some(at) => super::time_text::serialize(at, serializer),
             None => serializer.serialize_none(),
         }
     }

@@ -93,10 +93,11 @@ fn plan_demo(args: DemoArgs) -> Result<Plan, CliError> {
         None => demo_folder()?.join("taproll-demo.db"),
     };
     // The demo's reports go beside its database, not into the home folder.
-    let export = ExportSettings {
-        folder: db.parent().unwrap_or(Path::new(".")).join("reports"),
-        ..export_settings(&Default::default(), &db)
+    let report = crate::config::ReportConfig {
+        folder: Some(db.parent().unwrap_or(Path::new(".")).join("reports")),
+        ..Default::default()
     };
+    let export = export_settings(&report, &db);
     Ok(Plan {
         export,
         db,

@@ -8,7 +8,7 @@ use super::{StoreError, write_error};
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, Write};
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 #[derive(Debug)]
 pub struct WriterLock {
@@ -17,7 +17,7 @@ pub struct WriterLock {
 
 impl WriterLock {
     pub fn acquire(db: &Path) -> Result<Self, StoreError> {
-        let path = lock_path(db);
+        let path = super::beside(db, ".lock");
         let open_error = |source| write_error(db, &path, source);
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             use std::os::unix::fs::DirBuilderExt;
@@ -61,10 +61,4 @@ impl WriterLock {
             .and_then(|()| write!(file, "{}", std::process::id()));
         Ok(Self { _file: file })
     }
-}
-
-fn lock_path(db: &Path) -> PathBuf {
-    let mut name = db.as_os_str().to_owned();
-    name.push(".lock");
-    PathBuf::from(name)
 }
