@@ -65,6 +65,25 @@ impl Tmux {
         }
     }
 
+    /// Kills taproll with SIGKILL (a crash, a power cut) and waits until it
+    /// is gone. It does not look at the screen: a frame cut off mid-write can
+    /// leave the pane in a state where the shell's next line is not shown.
+    fn kill_taproll(&self) {
+        let pid = self.taproll_pid();
+        assert!(
+            !pid.is_empty(),
+            "taproll is not running:\n{}",
+            self.screen()
+        );
+        let sent = Command::new("kill").args(["-KILL", &pid]).status().unwrap();
+        assert!(sent.success(), "kill -KILL {pid} failed");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            assert!(Instant::now() < deadline, "taproll {pid} outlived SIGKILL");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// The pid of taproll, the shell's child in the pane.
     fn taproll_pid(&self) -> String {
         let shell = self.run(&["display-message", "-p", "-t", "t", "#{pane_pid}"]);
@@ -368,12 +387,7 @@ fn the_next_run_offers_to_continue_an_open_session() {
             return;
         };
         tmux.wait_for("Roster");
-        let sent = Command::new("kill")
-            .args(["-KILL", &tmux.taproll_pid()])
-            .status()
-            .unwrap();
-        assert!(sent.success());
-        tmux.wait_for("DONE");
+        tmux.kill_taproll();
     }
     let Some(tmux) = Tmux::start("resume2", 80, 24, &command(&early)) else {
         return;
@@ -428,11 +442,7 @@ fn an_unanswered_resume_question_goes_on_with_the_session() {
             return;
         };
         tmux.wait_for("Roster");
-        Command::new("kill")
-            .args(["-KILL", &tmux.taproll_pid()])
-            .status()
-            .unwrap();
-        tmux.wait_for("DONE");
+        tmux.kill_taproll();
     }
     let Some(tmux) = Tmux::start("timeout2", 80, 24, &command) else {
         return;
