@@ -21,7 +21,7 @@ demo: deps-build
 # --show-output: a test that skips (no pcscd or tmux on a developer machine)
 # says so loudly instead of passing in silence. In CI such a test fails.
 test: deps-test
-	$(CARGO) test --locked -- --show-output
+	$(CARGO) test --locked --workspace -- --show-output
 
 bench:
 	@$(call apt_install,$(BENCH_PACKAGES))

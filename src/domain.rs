@@ -1,20 +1,11 @@
 //! Plain data shared by every part of taproll. No I/O lives here.
 
-use chrono::{DateTime, FixedOffset};
 use std::fmt;
-
-/// Local time with its UTC offset, as stored and shown everywhere.
-pub type Timestamp = DateTime<FixedOffset>;
+pub use taproll_wire::{Mark, MarkSource, Timestamp, rfc3339};
 
 /// The local time now, with its UTC offset: when a tap or a change happens.
 pub fn now() -> Timestamp {
     chrono::Local::now().fixed_offset()
-}
-
-/// The one text form of a time, in the database and in JSON output:
-/// RFC 3339 with milliseconds and the offset, `2026-11-30T09:04:12.345+01:00`.
-pub fn rfc3339(at: &Timestamp) -> String {
-    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, false)
 }
 
 /// A card's UID in canonical form: uppercase hex, no separators (`04A1B2C3`).
@@ -121,66 +112,6 @@ impl fmt::Display for CardUid {
             f.write_str(std::str::from_utf8(pair).map_err(|_| fmt::Error)?)?;
         }
         Ok(())
-    }
-}
-
-/// Attendance mark of one student in one session.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Mark {
-    Present,
-    Late,
-    Absent,
-    Excused,
-}
-
-impl Mark {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mark::Present => "present",
-            Mark::Late => "late",
-            Mark::Absent => "absent",
-            Mark::Excused => "excused",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "present" => Some(Mark::Present),
-            "late" => Some(Mark::Late),
-            "absent" => Some(Mark::Absent),
-            "excused" => Some(Mark::Excused),
-            _ => None,
-        }
-    }
-}
-
-/// Where a mark came from.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum MarkSource {
-    Card,
-    Manual,
-    /// Set by taproll: absent at the end of the session.
-    Auto,
-}
-
-impl MarkSource {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MarkSource::Card => "card",
-            MarkSource::Manual => "manual",
-            MarkSource::Auto => "auto",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "card" => Some(MarkSource::Card),
-            "manual" => Some(MarkSource::Manual),
-            "auto" => Some(MarkSource::Auto),
-            _ => None,
-        }
     }
 }
 

@@ -12,7 +12,8 @@ pub mod console;
 pub mod demo;
 pub mod domain;
 pub mod engine;
-pub mod events;
+/// The typed events, shared with receivers (`taproll-wire`).
+pub use taproll_wire::events;
 pub mod fuzzy;
 pub mod headless;
 pub mod import;

@@ -4,11 +4,10 @@
 //! mean the same off this device: the course's name, a session's UUID, a
 //! student's number, a card's UID, a tap's UUID. Never a local row id.
 //!
-//! Plain data and serde only, so that the server can share it. The schema
-//! is documented in `docs/events.md`; `store::replay` rebuilds a device's
-//! attendance from its events alone.
+//! The schema is documented in `docs/events.md`; taproll's `store::replay`
+//! rebuilds a device's attendance from its events alone.
 
-use crate::domain::{Mark, MarkSource, Timestamp};
+use crate::{Mark, MarkSource, Timestamp};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -164,8 +163,8 @@ pub struct SheetMark {
 
 /// Times as taproll writes them everywhere: RFC 3339 with milliseconds and
 /// the UTC offset.
-mod time_text {
-    use crate::domain::{Timestamp, rfc3339};
+pub(crate) mod time_text {
+    use crate::{Timestamp, rfc3339};
     use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(at: &Timestamp, serializer: S) -> Result<S::Ok, S::Error> {
@@ -180,7 +179,7 @@ mod time_text {
 
 /// The same for a time that may be absent (`null`).
 mod time_text_option {
-    use crate::domain::Timestamp;
+    use crate::Timestamp;
     use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(
