@@ -21,6 +21,55 @@ pub struct Config {
     pub admin: AdminConfig,
     pub keys: Keymap,
     pub report: ReportConfig,
+    pub sync: SyncConfig,
+}
+
+/// The push to a server (`docs/protocol.md`); off without `server`.
+#[derive(Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SyncConfig {
+    /// The server's base URL; https:// unless it is this machine.
+    pub server: Option<String>,
+    /// A file (mode 0600) holding the device token; `TAPROLL_SYNC_TOKEN`
+    /// wins over it.
+    pub token_file: Option<PathBuf>,
+    /// At most this many events per batch...
+    pub batch_events: u32,
+    /// ...and about this many bytes.
+    pub batch_bytes: u32,
+    pub connect_timeout_seconds: u32,
+    /// For the whole exchange of one batch.
+    pub request_timeout_seconds: u32,
+    /// The longest wait between tries while the server is unreachable.
+    pub retry_max_seconds: u32,
+    /// Card UIDs as read, or keyed (HMAC-SHA256 with this installation's key).
+    pub card_uids: CardUids,
+    /// The key for keyed UIDs; default `card-key` in the data folder.
+    pub card_key_file: Option<PathBuf>,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        Self {
+            server: None,
+            token_file: None,
+            batch_events: 500,
+            batch_bytes: 1024 * 1024,
+            connect_timeout_seconds: 10,
+            request_timeout_seconds: 30,
+            retry_max_seconds: 300,
+            card_uids: CardUids::Raw,
+            card_key_file: None,
+        }
+    }
+}
+
+#[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum CardUids {
+    #[default]
+    Raw,
+    Keyed,
 }
 
 #[derive(Deserialize, Debug, Clone, PartialEq, Eq)]
@@ -205,6 +254,8 @@ pub fn load(explicit: Option<&Path>, default_file: Option<&Path>) -> Result<Load
         &mut config.reader.scenario,
         &mut config.store.path,
         &mut config.report.folder,
+        &mut config.sync.token_file,
+        &mut config.sync.card_key_file,
     ]
     .into_iter()
     .flatten()
@@ -273,6 +324,36 @@ fn validate(config: &Config, file: &Path, text: &str) -> Result<(), ConfigError>
         config.report.canvas.late_credit_percent <= 100,
         "report.canvas.late_credit_percent",
         "must be between 0 and 100",
+    )?;
+    if let Some(server) = &config.sync.server
+        && let Err(message) = crate::sync::ServerUrl::parse(server)
+    {
+        return Err(toml_file::invalid_value(file, text, "sync.server", message).into());
+    }
+    check(
+        (1..=10_000).contains(&config.sync.batch_events),
+        "sync.batch_events",
+        "must be between 1 and 10000",
+    )?;
+    check(
+        (4096..=64 * 1024 * 1024).contains(&config.sync.batch_bytes),
+        "sync.batch_bytes",
+        "must be between 4096 and 67108864",
+    )?;
+    check(
+        (1..=300).contains(&config.sync.connect_timeout_seconds),
+        "sync.connect_timeout_seconds",
+        "must be between 1 and 300 seconds",
+    )?;
+    check(
+        (1..=600).contains(&config.sync.request_timeout_seconds),
+        "sync.request_timeout_seconds",
+        "must be between 1 and 600 seconds",
+    )?;
+    check(
+        (1..=3600).contains(&config.sync.retry_max_seconds),
+        "sync.retry_max_seconds",
+        "must be between 1 and 3600 seconds",
     )?;
     if let Some((key, message)) = config.keys.problem() {
         return Err(toml_file::invalid_value(file, text, &key, message).into());

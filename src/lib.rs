@@ -26,6 +26,7 @@ pub mod report;
 pub mod rules;
 pub mod settings;
 pub mod store;
+pub mod sync;
 pub mod text;
 pub mod toml_file;
 pub mod tui;

@@ -155,7 +155,7 @@ impl Store {
             return Ok(ImportOutcome::Refused(refused)); // dropping tx rolls back
         }
         if !options.dry_run {
-            tx.commit()?;
+            self.commit(tx)?;
         }
         Ok(ImportOutcome::Done(summary))
     }

@@ -153,7 +153,7 @@ impl Store {
             &before,
             at,
         )?;
-        tx.commit()?;
+        self.commit(tx)?;
         Ok(())
     }
 
@@ -272,7 +272,7 @@ impl Store {
             at,
         )?;
         let student = student(&tx, student_id)?;
-        tx.commit()?;
+        self.commit(tx)?;
         Ok(Some(Undone { student, restored }))
     }
 
@@ -424,7 +424,7 @@ impl Store {
              WHERE id = (SELECT max(id) FROM mark_changes)",
             params![uid, holder],
         )?;
-        tx.commit()?;
+        self.commit(tx)?;
         tracing::info!(
             tap = tap_id,
             student = student_id,
@@ -438,7 +438,7 @@ impl Store {
     pub fn end_session(&self, session: &Session, at: &Timestamp) -> Result<()> {
         let tx = self.begin()?;
         close_session(&tx, session.id, session.course.id, at, None, at)?;
-        tx.commit()?;
+        self.commit(tx)?;
         tracing::info!(session = session.id, "session ended");
         Ok(())
     }

@@ -10,6 +10,7 @@ mod report;
 mod roster;
 mod schema;
 mod sessions;
+mod sync_queue;
 mod taps;
 
 pub use import::{ImportOptions, ImportOutcome, ImportSummary};
@@ -18,6 +19,7 @@ pub use marks::{Claim, UnclaimedTap, Undone};
 pub use report::{ReportRow, SessionData, UnknownTap};
 pub use roster::ListedStudent;
 pub use sessions::SessionListing;
+pub use sync_queue::{ParkedEvent, QueueCounts, SyncQueue, SyncRecord, Waiting};
 
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
@@ -95,6 +97,8 @@ pub struct Store {
     // Held for the life of a writing store; dropping it lets the next writer
     // in. A read-only store has none: it can run beside the class.
     _lock: Option<WriterLock>,
+    /// Called after each commit: wakes the server push (`Store::on_commit`).
+    on_commit: Option<Box<dyn Fn() + Send>>,
 }
 
 impl Store {
@@ -124,6 +128,7 @@ impl Store {
         Ok(Self {
             conn,
             _lock: Some(lock),
+            on_commit: None,
         })
     }
 
@@ -176,7 +181,11 @@ impl Store {
                 other => other,
             });
         }
-        Ok(Self { conn, _lock: None })
+        Ok(Self {
+            conn,
+            _lock: None,
+            on_commit: None,
+        })
     }
 
     /// Makes a new database file of an earlier schema `version`, as an older
@@ -194,7 +203,7 @@ impl Store {
     ) -> Result<T, E> {
         let tx = self.begin()?;
         let value = work(self)?;
-        tx.commit().map_err(StoreError::from)?;
+        self.commit(tx)?;
         Ok(value)
     }
 
@@ -206,8 +215,23 @@ impl Store {
         }
         let tx = self.begin()?;
         let value = work(&tx)?;
-        tx.commit()?;
+        self.commit(tx)?;
         Ok(value)
+    }
+
+    /// `hook` runs after every commit from now on (not inside one): the
+    /// server push is woken by it, and reads what was just committed.
+    pub fn on_commit(&mut self, hook: impl Fn() + Send + 'static) {
+        self.on_commit = Some(Box::new(hook));
+    }
+
+    /// Commits `tx`, then tells `on_commit`.
+    fn commit(&self, tx: rusqlite::Transaction<'_>) -> Result<()> {
+        tx.commit()?;
+        if let Some(hook) = &self.on_commit {
+            hook();
+        }
+        Ok(())
     }
 
     /// Begins a write transaction. IMMEDIATE, always: a transaction that

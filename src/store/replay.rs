@@ -16,7 +16,7 @@ impl Store {
         for envelope in events {
             apply(&tx, envelope)?;
         }
-        tx.commit()?;
+        self.commit(tx)?;
         Ok(())
     }
 }

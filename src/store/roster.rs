@@ -215,7 +215,7 @@ impl Store {
             };
             queue(&tx, now, event)?;
         }
-        tx.commit()?;
+        self.commit(tx)?;
         tracing::info!(
             student = student_id,
             removed = removed.len(),
@@ -277,7 +277,7 @@ impl Store {
             params![course_id, id],
         )?;
         queue_student(&tx, id, course_id, previous, &crate::domain::now())?;
-        tx.commit()?;
+        self.commit(tx)?;
         Ok(())
     }
 }

@@ -182,6 +182,33 @@ const MIGRATIONS: &[&str] = &[
             sent_at     TEXT
         );"
     ),
+    // 6: the server push (docs/protocol.md). Per event: how often it was
+    // sent without an answer that settled it, the last error, and for an
+    // event the server refused for good, when and why it was parked (not
+    // sent again until asked). The sender's own state, for `taproll sync
+    // --status` in another process: one row.
+    r#"
+    ALTER TABLE outbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE outbox ADD COLUMN last_error TEXT;
+    ALTER TABLE outbox ADD COLUMN parked_at TEXT;
+    ALTER TABLE outbox ADD COLUMN parked_reason TEXT;
+    -- What the sender reads next: neither sent nor parked, in order.
+    CREATE INDEX outbox_waiting ON outbox(seq) WHERE sent_at IS NULL AND parked_at IS NULL;
+    CREATE INDEX outbox_parked ON outbox(seq) WHERE parked_at IS NOT NULL AND sent_at IS NULL;
+    CREATE TABLE sync_state (
+        one             INTEGER PRIMARY KEY CHECK (one = 1),
+        -- the server the last attempt went to
+        server          TEXT,
+        last_attempt_at TEXT,
+        last_success_at TEXT,
+        -- since when every attempt failed (NULL: the last one worked)
+        failing_since   TEXT,
+        last_error      TEXT,
+        -- why the sender stopped (a refused token), NULL when it did not
+        stopped         TEXT
+    );
+    INSERT INTO sync_state (one) VALUES (1);
+    "#,
 ];
 
 /// The database is older than this taproll (an error if it is newer).

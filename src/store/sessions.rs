@@ -82,7 +82,7 @@ impl Store {
             tracing::warn!(session = id, course = %course.name, "stale open session closed");
         }
         let session = insert_session(&tx, course, start, label, now)?;
-        tx.commit()?;
+        self.commit(tx)?;
         tracing::info!(session = session.id, course = %course.name, "session started");
         Ok(session)
     }
@@ -185,7 +185,7 @@ impl Store {
             };
             mark_from_tap(&tx, &record, now)?;
         }
-        tx.commit()?;
+        self.commit(tx)?;
         tracing::info!(
             old = old.id,
             session = session.id,

@@ -59,7 +59,7 @@ impl Store {
         };
         queue(&tx, at, event)?;
         mark_from_tap(&tx, &record, at)?;
-        tx.commit()?;
+        self.commit(tx)?;
         Ok(record)
     }
 

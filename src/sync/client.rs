@@ -1,0 +1,99 @@
+//! The HTTP exchange of one batch (rustls, no OpenSSL on a Pi). Every
+//! status comes back as a `Reply`, for `verdict` to judge; only a failure
+//! to talk to the server at all is an error. The token goes into the
+//! `Authorization` header and nowhere else.
+
+use super::secret::Token;
+use super::url::ServerUrl;
+use super::verdict::Reply;
+use std::time::Duration;
+use ureq::Agent;
+
+/// How much of an answer is read: a batch answer lists at most a few
+/// thousand ids; an error page is cut.
+const ANSWER_LIMIT: u64 = 4 * 1024 * 1024;
+
+pub struct Client {
+    agent: Agent,
+    url: String,
+    authorization: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    pub connect: Duration,
+    /// The whole exchange: send, wait, read the answer.
+    pub request: Duration,
+}
+
+impl Client {
+    pub fn new(server: &ServerUrl, token: &Token, timeouts: Timeouts) -> Self {
+        let mut config = Agent::config_builder()
+            .http_status_as_error(false)
+            // A redirect is reported, not followed: the token goes only to
+            // the configured server.
+            .max_redirects(0)
+            .timeout_connect(Some(timeouts.connect))
+            .timeout_global(Some(timeouts.request))
+            .user_agent(concat!("taproll/", env!("CARGO_PKG_VERSION")));
+        if server.is_loopback() {
+            // A proxy from the environment must not take this machine's traffic.
+            config = config.proxy(None);
+        }
+        Self {
+            agent: config.build().new_agent(),
+            url: server.events(),
+            authorization: token.bearer(),
+        }
+    }
+
+    /// POSTs one batch (JSON); the reply whatever its status.
+    pub fn post(&self, body: &[u8]) -> Result<Reply, String> {
+        let mut response = self
+            .agent
+            .post(&self.url)
+            .header("Authorization", &self.authorization)
+            .content_type("application/json")
+            .send(body)
+            .map_err(describe)?;
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_string)
+        };
+        let retry_after = header("retry-after");
+        let location = header("location");
+        let status = response.status().as_u16();
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(ANSWER_LIMIT)
+            .read_to_vec()
+            .map_err(|e| format!("the answer was cut off ({})", describe(e)))?;
+        Ok(Reply {
+            status,
+            retry_after,
+            location,
+            body,
+        })
+    }
+}
+
+/// A failure to talk to the server, in words an instructor can act on.
+fn describe(error: ureq::Error) -> String {
+    match error {
+        ureq::Error::Timeout(what) => format!("no answer in time ({what})"),
+        ureq::Error::HostNotFound => "the server's name is not known (DNS)".to_string(),
+        ureq::Error::ConnectionFailed => "cannot connect to the server".to_string(),
+        ureq::Error::Io(e) => match e.kind() {
+            std::io::ErrorKind::ConnectionRefused => "the server refuses connections".to_string(),
+            std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::UnexpectedEof => {
+                "the server closed the connection".to_string()
+            }
+            _ => format!("network error: {e}"),
+        },
+        other => other.to_string(),
+    }
+}
