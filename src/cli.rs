@@ -37,6 +37,23 @@ pub enum Command {
         #[command(flatten)]
         files: FileArgs,
     },
+    /// Push the queued events to the server now; exits 0 when none wait.
+    Sync(SyncArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct SyncArgs {
+    /// Print the queue and the last exchanges with the server; send nothing.
+    #[arg(long, conflicts_with = "retry_parked")]
+    pub status: bool,
+    /// Put the events the server refused back in the queue, and send them.
+    #[arg(long)]
+    pub retry_parked: bool,
+    /// Give up when the server cannot be reached for this long.
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    pub give_up_after: u64,
+    #[command(flatten)]
+    pub files: FileArgs,
 }
 
 #[derive(Args, Debug)]

@@ -58,6 +58,11 @@ pub enum CliError {
         "cannot write to standard output: {0}; the roster was imported all the same (taproll roster list shows it)"
     )]
     OutputAfterImport(std::io::Error),
+    /// `taproll sync` could not empty the queue; nothing is lost.
+    #[error(
+        "{why}; {waiting} event(s) still queued: they stay in the database and go with the next push"
+    )]
+    SyncIncomplete { why: String, waiting: u64 },
 }
 
 impl CliError {
@@ -95,6 +100,13 @@ pub enum Usage {
     UnknownFormat(PathBuf),
     #[error("an XLSX report is a binary file: write it with -o FILE.xlsx")]
     XlsxToTerminal,
+    #[error("sync.server: {0}")]
+    Sync(String),
+    #[error(
+        "the push is off: no sync.server in {}; set it (config.example.toml shows how)",
+        .0.as_deref().map_or("the config (there is no config file)".to_string(), |f| f.display().to_string())
+    )]
+    SyncOff(Option<PathBuf>),
 }
 
 /// `FILE: 2 line(s) refused, nothing imported:` and a line per refusal.

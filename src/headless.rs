@@ -4,10 +4,12 @@
 use crate::domain::{Outcome, Session, TapRecord, Timestamp, rfc3339};
 use crate::engine::{Engine, Update};
 use crate::reader::{ReaderEvent, now};
+use crate::sync::{Link, SyncStatus};
 use serde::Serialize;
 use std::io::Write;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::sync::watch;
 
 /// One output line. Field names are a stable interface for scripts, and the
 /// same as the events' (`docs/events.md`): global identities, no row ids.
@@ -128,7 +130,48 @@ impl Line {
     }
 }
 
-fn emit(out: &mut impl Write, line: &Line) -> std::io::Result<()> {
+/// A change of the push's state, as one JSON line: `{"event": "sync",
+/// "state": "offline", ...}`. Printed when the state or the number of parked
+/// events changes, not for every event queued and sent.
+#[derive(Serialize)]
+struct SyncLine {
+    event: &'static str,
+    at: String,
+    state: &'static str,
+    waiting: u64,
+    parked: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    since: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+impl SyncLine {
+    /// A line when `status` differs from what was `said` last (then updated).
+    fn changed(status: &SyncStatus, said: &mut Option<(&'static str, u64)>) -> Option<Self> {
+        let now_said = (status.link.name(), status.counts.parked);
+        if *said == Some(now_said) {
+            return None;
+        }
+        *said = Some(now_said);
+        let (since, error) = match &status.link {
+            Link::Offline { since, error, .. } => (Some(rfc3339(since)), Some(error.clone())),
+            Link::Stopped { why } => (None, Some(why.clone())),
+            Link::Off | Link::Starting | Link::Online => (None, None),
+        };
+        Some(Self {
+            event: "sync",
+            at: rfc3339(&now()),
+            state: status.link.name(),
+            waiting: status.counts.waiting,
+            parked: status.counts.parked,
+            since,
+            error,
+        })
+    }
+}
+
+fn emit(out: &mut impl Write, line: &impl Serialize) -> std::io::Result<()> {
     serde_json::to_writer(&mut *out, line)?;
     out.write_all(b"\n")?;
     out.flush()
@@ -148,6 +191,7 @@ pub enum Ending {
 pub async fn run(
     mut engine: Engine,
     mut events: UnboundedReceiver<ReaderEvent>,
+    mut sync: watch::Receiver<SyncStatus>,
     out: &mut impl Write,
 ) -> std::io::Result<Ending> {
     let mut sigterm = signal(SignalKind::terminate())?;
@@ -155,8 +199,15 @@ pub async fn run(
     let mut sigint = signal(SignalKind::interrupt())?;
     let uuid = engine.session_uuid().map_err(std::io::Error::other)?;
     emit(out, &Line::session(engine.session(), uuid))?;
+    let mut sync_said = None;
     let ending = loop {
         tokio::select! {
+            Ok(()) = sync.changed() => {
+                let status = sync.borrow_and_update().clone();
+                if let Some(line) = SyncLine::changed(&status, &mut sync_said) {
+                    emit(out, &line)?;
+                }
+            }
             event = events.recv() => match event {
                 Some(event) => {
                     let update = engine.handle(event);

@@ -14,8 +14,9 @@ use crate::reader::wedge::{self, KeyboardWedge, WedgeConfig};
 use crate::reader::{self, ReaderEvent, sim::Script};
 use crate::report::export::ExportSettings;
 use crate::rules::Policy;
-use crate::settings::{database_path, export_settings, load_config};
+use crate::settings::{database_path, export_settings, load_config, sync_settings};
 use crate::store::Store;
+use crate::sync::{SyncHandle, SyncSettings};
 use crate::{commands, headless, logging, tui};
 use std::path::{Path, PathBuf};
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
@@ -36,6 +37,8 @@ struct Plan {
     export: ExportSettings,
     /// How long the TUI asks about a session found open.
     resume_question: chrono::Duration,
+    /// The push to a server, when `[sync]` names one.
+    sync: Option<SyncSettings>,
 }
 
 enum ReaderChoice {
@@ -63,6 +66,7 @@ pub fn main(cli: Cli) -> Result<(), CliError> {
         Command::Sessions { course, files } => {
             return commands::sessions(course.as_deref(), &files, dirs.as_ref());
         }
+        Command::Sync(args) => return crate::sync_command::run(args, dirs.as_ref()),
         Command::Demo(args) => (plan_demo(args)?, config::Loaded::default()),
         Command::Run(args) => {
             let loaded = load_config(&args.files, dirs.as_ref())?;
@@ -116,6 +120,7 @@ fn plan_demo(args: DemoArgs) -> Result<Plan, CliError> {
                 .resume_question_seconds
                 .into(),
         ),
+        sync: None,
     })
 }
 
@@ -156,7 +161,9 @@ fn plan_run(args: RunArgs, config: &Config, dirs: Option<&Dirs>) -> Result<Plan,
         absent_after: (absent_after != 0).then(|| chrono::Duration::minutes(absent_after.into())),
         debounce: chrono::Duration::seconds(config.session.debounce_seconds.into()),
     };
+    let sync = sync_settings(config, dirs, &db)?;
     Ok(Plan {
+        sync,
         export: export_settings(&config.report, &db),
         db,
         keys: config.keys.clone(),
@@ -174,7 +181,18 @@ fn plan_run(args: RunArgs, config: &Config, dirs: Option<&Dirs>) -> Result<Plan,
 }
 
 fn run(plan: Plan) -> Result<(), CliError> {
-    let store = Store::open(&plan.db)?;
+    let mut store = Store::open(&plan.db)?;
+    // Started once the store has migrated the database; woken by each commit.
+    let sync = match plan.sync {
+        Some(settings) => {
+            SyncHandle::start(plan.db.clone(), settings).map_err(|source| CliError::Start {
+                what: "sync thread",
+                source,
+            })?
+        }
+        None => SyncHandle::off(),
+    };
+    store.on_commit(sync.doorbell());
     let now = reader::now();
     let mut resumed = false;
     let mut planned_start = None;
@@ -222,7 +240,7 @@ fn run(plan: Plan) -> Result<(), CliError> {
     let (reader, events, wedge) = start_reader(plan.reader, plan.headless)?;
     let result = if plan.headless {
         let mut stdout = std::io::stdout().lock();
-        let ending = runtime.block_on(headless::run(engine, events, &mut stdout));
+        let ending = runtime.block_on(headless::run(engine, events, sync.status(), &mut stdout));
         // A scenario or standard input may end; a PC/SC reader thread may not.
         match (ending, &reader) {
             (Err(e), _) => {
@@ -244,6 +262,7 @@ fn run(plan: Plan) -> Result<(), CliError> {
             resume_question: resumed.then_some(plan.resume_question),
             keys: plan.keys,
             export: plan.export,
+            sync: sync.status(),
         };
         Ok(runtime.block_on(tui::run(engine, events, options))?)
     };

@@ -27,6 +27,7 @@ pub mod rules;
 pub mod settings;
 pub mod store;
 pub mod sync;
+pub mod sync_command;
 pub mod text;
 pub mod toml_file;
 pub mod tui;

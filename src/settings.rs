@@ -8,6 +8,7 @@ use crate::cli_error::{CliError, Usage};
 use crate::config::{self, Config, ReportConfig};
 use crate::paths::Dirs;
 use crate::report::export::ExportSettings;
+use crate::sync::SyncSettings;
 use std::path::{Path, PathBuf};
 
 /// The config named by `--config` / `$TAPROLL_CONFIG`, or the default file.
@@ -46,4 +47,21 @@ pub fn export_settings(config: &ReportConfig, db: &Path) -> ExportSettings {
         zone: config.zone(),
         canvas: config.canvas.clone(),
     }
+}
+
+/// `[sync]` for this run; `None` when it names no server. The card key is
+/// kept in the data folder (beside the database without one).
+pub fn sync_settings(
+    config: &Config,
+    dirs: Option<&Dirs>,
+    db: &Path,
+) -> Result<Option<SyncSettings>, CliError> {
+    let data_dir = match dirs {
+        Some(dirs) => dirs.data_dir.clone(),
+        None => db.parent().unwrap_or(Path::new(".")).to_path_buf(),
+    };
+    let token = std::env::var(crate::sync::TOKEN_VARIABLE).ok();
+    SyncSettings::resolve(&config.sync, token, &data_dir)
+        .transpose()
+        .map_err(|message| Usage::Sync(message).into())
 }

@@ -16,6 +16,7 @@ use crate::reader::ReaderEvent;
 use crate::reader::wedge::KeyboardWedge;
 use crate::report::Totals;
 use crate::store::UnclaimedTap;
+use crate::sync::SyncStatus;
 
 mod keys;
 
@@ -69,6 +70,8 @@ pub struct App {
     pending: Option<Action>,
     keys: Keymap,
     export_to: Option<String>,
+    /// The push to a server, as its sender last said.
+    sync: SyncStatus,
 }
 
 impl App {
@@ -94,7 +97,13 @@ impl App {
             pending: None,
             keys: setup.keys,
             export_to: setup.export_to,
+            sync: SyncStatus::off(),
         }
+    }
+
+    /// The sender's news (the status line and the sync view show it).
+    pub fn set_sync(&mut self, status: SyncStatus) {
+        self.sync = status;
     }
 
     // What the view reads.
@@ -140,9 +149,8 @@ impl App {
         &self.db_label
     }
 
-    /// The push to a server is not there yet.
-    pub fn sync(&self) -> &str {
-        "off"
+    pub fn sync(&self) -> &SyncStatus {
+        &self.sync
     }
 
     pub fn keys(&self) -> &Keymap {

@@ -24,6 +24,7 @@ use crate::engine::Engine;
 use crate::reader::wedge::KeyboardWedge;
 use crate::reader::{ReaderEvent, now};
 use crate::report::export::ExportSettings;
+use crate::sync::SyncStatus;
 use action::Action;
 use actions::{Flow, reload_roster};
 use app::App;
@@ -33,6 +34,7 @@ use std::time::Duration;
 use theme::Theme;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+use tokio::sync::watch;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TuiError {
@@ -127,6 +129,8 @@ pub struct TuiOptions {
     pub keys: crate::keymap::Keymap,
     /// The end-of-session report: where and in which formats it is saved.
     pub export: ExportSettings,
+    /// The push's status, as its sender publishes it.
+    pub sync: watch::Receiver<SyncStatus>,
 }
 
 /// Runs the live roster until the user quits or a signal arrives.
@@ -145,6 +149,8 @@ pub async fn run(
         resume_question: options.resume_question,
     };
     let mut app = App::new(engine.session().clone(), now(), setup);
+    let mut sync = options.sync.clone();
+    app.set_sync(sync.borrow_and_update().clone());
     reload_roster(&mut app, &engine);
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
@@ -213,6 +219,10 @@ pub async fn run(
                 }
                 None => break,
             },
+            Ok(()) = sync.changed() => {
+                app.set_sync(sync.borrow_and_update().clone());
+                dirty = true;
+            }
             _ = clock.tick() => {
                 let action = app.tick(now());
                 actions::perform(action, &mut app, &mut engine, &options.export);

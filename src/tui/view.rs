@@ -264,13 +264,18 @@ fn render_status(app: &App, theme: Theme, frame: &mut Frame, area: Rect) {
             theme.problem(),
         ));
     }
+    let sync = app.sync();
+    spans.push(Span::styled(
+        format!(" │ {}", clean(&sync.summary())),
+        if sync.is_trouble() {
+            theme.problem()
+        } else {
+            theme.dim()
+        },
+    ));
     spans.push(Span::styled(
         // The path last: on a narrow screen it is what gets cut.
-        format!(
-            " │ sync {} │ db {}",
-            app.sync(),
-            shorten_path(&clean(app.db_label()), 28)
-        ),
+        format!(" │ db {}", shorten_path(&clean(app.db_label()), 28)),
         theme.dim(),
     ));
     let status = Line::from(spans);
