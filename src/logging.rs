@@ -4,6 +4,8 @@ use crate::config::LogLevel;
 use std::path::Path;
 use tracing_appender::non_blocking::WorkerGuard;
 use tracing_appender::rolling::{RollingFileAppender, Rotation};
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::prelude::*;
 
 /// Starts logging to `dir/taproll.YYYY-MM-DD.log` (kept 14 days). Returns the
 /// guard that flushes the log on drop, or a reason logging is off.
@@ -17,16 +19,27 @@ pub fn init(dir: &Path, level: LogLevel) -> Result<WorkerGuard, String> {
         .build(dir)
         .map_err(|e| format!("cannot log to {}: {e}", dir.display()))?;
     let (writer, guard) = tracing_appender::non_blocking(appender);
-    tracing_subscriber::fmt()
-        .with_writer(writer)
-        .with_ansi(false)
-        .with_max_level(match level {
-            LogLevel::Error => tracing::Level::ERROR,
-            LogLevel::Warn => tracing::Level::WARN,
-            LogLevel::Info => tracing::Level::INFO,
-            LogLevel::Debug => tracing::Level::DEBUG,
-            LogLevel::Trace => tracing::Level::TRACE,
-        })
+    let level = match level {
+        LogLevel::Error => tracing::Level::ERROR,
+        LogLevel::Warn => tracing::Level::WARN,
+        LogLevel::Info => tracing::Level::INFO,
+        LogLevel::Debug => tracing::Level::DEBUG,
+        LogLevel::Trace => tracing::Level::TRACE,
+    };
+    // The HTTP and TLS libraries speak only of trouble: at debug they would
+    // fill the SD card with a line per connection.
+    let filter = Targets::new()
+        .with_default(level)
+        .with_target("ureq", tracing::Level::WARN)
+        .with_target("ureq_proto", tracing::Level::WARN)
+        .with_target("rustls", tracing::Level::WARN);
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(writer)
+                .with_ansi(false)
+                .with_filter(filter),
+        )
         .try_init()
         .map_err(|e| format!("logging already set up: {e}"))?;
     Ok(guard)
