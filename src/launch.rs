@@ -21,6 +21,9 @@ use crate::{commands, headless, logging, tui};
 use std::path::{Path, PathBuf};
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 
+/// How long a run that ends waits for the push of its last events.
+const SYNC_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// How a run is set up, after flags, environment, config and defaults.
 struct Plan {
     db: PathBuf,
@@ -270,6 +273,8 @@ fn run(plan: Plan) -> Result<(), CliError> {
         RunningReader::Pcsc(pcsc) => pcsc.stop(),
         RunningReader::Thread | RunningReader::Keyboard => {}
     }
+    // The last taps and the end of the session, to a server that answers.
+    sync.finish(SYNC_GRACE);
     result
 }
 

@@ -62,6 +62,27 @@ impl SyncHandle {
     pub fn status(&self) -> watch::Receiver<SyncStatus> {
         self.status.clone()
     }
+
+    /// At the end of a run: gives the sender up to `grace` to send what
+    /// the last commits queued, while the server answers. Returns at once
+    /// when the push is off, offline or stopped: nothing waits on a server
+    /// that is down (the events stay queued for the next run).
+    pub fn finish(&self, grace: Duration) {
+        let Some(bell) = &self.bell else { return };
+        let emptied_before = self.status.borrow().emptied;
+        ring(bell);
+        let deadline = Instant::now() + grace;
+        while Instant::now() < deadline {
+            let status = self.status.borrow().clone();
+            match status.link {
+                Link::Off | Link::Offline { .. } | Link::Stopped { .. } => return,
+                Link::Starting | Link::Online if status.emptied > emptied_before => return,
+                Link::Starting | Link::Online => {}
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        tracing::info!("sync: the run ends with events still queued; they go with the next push");
+    }
 }
 
 fn ring(bell: &SyncSender<()>) {
@@ -78,10 +99,12 @@ fn run(
     publish: watch::Sender<SyncStatus>,
 ) {
     let server = settings.server.as_str().to_string();
+    let emptied = std::cell::Cell::new(0u64);
     let status = |link: Link, queue: Option<&SyncQueue>| {
         let mut status = SyncStatus {
             server: Some(server.clone()),
             link,
+            emptied: emptied.get(),
             ..SyncStatus::default()
         };
         if let Some(queue) = queue {
@@ -130,6 +153,7 @@ fn run(
         match pusher.step(&now()) {
             Ok(Step::Idle) => {
                 failing_since = None;
+                emptied.set(emptied.get() + 1);
                 status(Link::Online, Some(pusher.queue()));
                 if !wait(&rings, None) {
                     return;

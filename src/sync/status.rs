@@ -11,6 +11,9 @@ pub struct SyncStatus {
     pub link: Link,
     pub counts: QueueCounts,
     pub last_success: Option<Timestamp>,
+    /// How many times the sender has found nothing left to send: when this
+    /// grows after a commit, everything committed before has been sent.
+    pub emptied: u64,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -101,6 +104,7 @@ mod tests {
                 ..QueueCounts::default()
             },
             last_success: None,
+            emptied: 0,
         }
     }
 

@@ -41,7 +41,8 @@ impl Sandbox {
             .env("XDG_STATE_HOME", self.path("state"))
             .env_remove("TAPROLL_CONFIG")
             .env_remove("TAPROLL_DB")
-            .env_remove("TAPROLL_READER");
+            .env_remove("TAPROLL_READER")
+            .env_remove("TAPROLL_SYNC_TOKEN");
         command
     }
 }
