@@ -10,3 +10,4 @@ mod common;
 mod events;
 mod marks;
 mod store;
+mod sync_server;
