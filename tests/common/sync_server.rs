@@ -178,6 +178,12 @@ impl SyncServer {
         }
     }
 
+    /// Refuse every batch that holds event `id`, whole, with `status` (400
+    /// or 422) and `message`: the client must find the one event.
+    pub fn refuse_batches_with(&self, id: Uuid, status: u16, message: &str) {
+        self.shared.lock().refuse_batches_with = Some((id, status, message.to_string()));
+    }
+
     /// Accept only `token` from now on (the old one gets 401).
     pub fn set_token(&self, token: &str) {
         self.shared.lock().token = token.to_string();
@@ -353,6 +359,8 @@ struct State {
     max_batch: Option<usize>,
     max_body: Option<usize>,
     reject: HashMap<Uuid, String>,
+    /// A batch holding this event gets this status and message, whole.
+    refuse_batches_with: Option<(Uuid, u16, String)>,
     events: Vec<Envelope>,
     ids: HashSet<Uuid>,
     /// The highest `seq` accepted per device.
@@ -375,6 +383,7 @@ impl State {
             max_batch: None,
             max_body: None,
             reject: HashMap::new(),
+            refuse_batches_with: None,
             events: Vec::new(),
             ids: HashSet::new(),
             last_seq: HashMap::new(),
@@ -474,6 +483,11 @@ impl State {
                     batch.events.len()
                 ),
             );
+        }
+        if let Some((id, status, message)) = &self.refuse_batches_with
+            && batch.events.iter().any(|e| e.event_id == *id)
+        {
+            return Answer::error(*status, message);
         }
         let mut answer = BatchAnswer::default();
         for envelope in &batch.events {

@@ -10,4 +10,5 @@ mod common;
 mod events;
 mod marks;
 mod store;
+mod sync;
 mod sync_server;
