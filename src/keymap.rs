@@ -16,6 +16,7 @@ pub enum Command {
     AddStudent,
     EditStudent,
     EndSession,
+    Sync,
 }
 
 impl Command {
@@ -33,6 +34,7 @@ impl Command {
             Command::AddStudent => ("add_student", "add a student"),
             Command::EditStudent => ("edit_student", "edit the selected student"),
             Command::EndSession => ("end_session", "end the session (the rest are absent)"),
+            Command::Sync => ("sync", "sync: the push to the server"),
         }
     }
 }
@@ -51,6 +53,7 @@ pub struct Keymap {
     pub add_student: char,
     pub edit_student: char,
     pub end_session: char,
+    pub sync: char,
 }
 
 impl Default for Keymap {
@@ -68,6 +71,7 @@ impl Default for Keymap {
             add_student: '+',
             edit_student: 'r',
             end_session: 'x',
+            sync: 'S',
         }
     }
 }
@@ -76,7 +80,7 @@ impl Default for Keymap {
 const MOVEMENT: &[char] = &['j', 'k', 'g', 'G'];
 
 impl Keymap {
-    pub fn bindings(&self) -> [(Command, char); 11] {
+    pub fn bindings(&self) -> [(Command, char); 12] {
         [
             (Command::Help, self.help),
             (Command::Filter, self.filter),
@@ -88,6 +92,7 @@ impl Keymap {
             (Command::AddStudent, self.add_student),
             (Command::EditStudent, self.edit_student),
             (Command::EndSession, self.end_session),
+            (Command::Sync, self.sync),
             (Command::Quit, self.quit),
         ]
     }
@@ -136,6 +141,7 @@ mod tests {
         let keys = Keymap::default();
         assert_eq!(keys.problem(), None);
         assert_eq!(keys.command('m'), Some(Command::Mark));
+        assert_eq!(keys.command('S'), Some(Command::Sync));
         assert_eq!(keys.command('z'), None);
     }
 

@@ -753,3 +753,241 @@ fn a_long_saved_report_banner_keeps_its_start_and_end_at_80_columns() {
     assert!(screen.contains("taproll-reports"), "{screen}");
     assert!(screen.contains("session-7.xlsx"), "{screen}");
 }
+
+mod sync {
+    use super::*;
+    use taproll::store::QueueCounts;
+    use taproll::sync::{Link, SyncStatus};
+
+    const NO_COLOR: Theme = Theme { color: false };
+
+    fn status(link: Link, counts: QueueCounts) -> SyncStatus {
+        SyncStatus {
+            server: Some("https://attendance.example.edu/taproll".into()),
+            link,
+            counts,
+            last_success: Some(at("09:11:58")),
+        }
+    }
+
+    fn queued(waiting: u64, parked: u64, sent: u64) -> QueueCounts {
+        QueueCounts {
+            waiting,
+            parked,
+            sent,
+            oldest_waiting: (waiting > 0).then(|| at("09:05:12")),
+        }
+    }
+
+    fn offline(next_try: Option<Timestamp>) -> Link {
+        Link::Offline {
+            since: at("09:12:05"),
+            error: "the server refuses connections".into(),
+            next_try,
+        }
+    }
+
+    fn token_refused() -> Link {
+        Link::Stopped {
+            why: "the server refused the token (401); check sync.token_file".into(),
+        }
+    }
+
+    /// The status line, the screen's last row.
+    fn status_line(app: &mut App, width: u16) -> String {
+        let screen = render(app, width, 24, NO_COLOR).backend().to_string();
+        screen.lines().last().unwrap().to_string()
+    }
+
+    #[test]
+    fn the_status_line_when_offline() {
+        let mut app = app(30, 15);
+        app.set_sync(status(offline(None), queued(40, 0, 118)));
+        insta::assert_snapshot!(
+            "status_offline",
+            render(&mut app, 80, 24, NO_COLOR).backend()
+        );
+        // At 80 columns the error makes way for the key that shows it...
+        let line = status_line(&mut app, 80);
+        assert!(
+            line.contains("│ offline since 09:12 · queued 40 (S: why) │"),
+            "{line}"
+        );
+        // ...and is there where it fits.
+        let line = status_line(&mut app, 120);
+        assert!(
+            line.contains("offline since 09:12 (the server refuses connections) · queued 40"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn the_status_line_when_stopped() {
+        let mut app = app(30, 15);
+        app.set_sync(status(token_refused(), queued(5, 0, 0)));
+        insta::assert_snapshot!(
+            "status_stopped",
+            render(&mut app, 80, 24, NO_COLOR).backend()
+        );
+        let line = status_line(&mut app, 160);
+        assert!(
+            line.contains("sync stopped: the server refused the token (401)"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn the_status_line_when_parked() {
+        let mut app = app(30, 15);
+        app.set_sync(status(Link::Online, queued(0, 2, 57)));
+        insta::assert_snapshot!(
+            "status_parked",
+            render(&mut app, 80, 24, NO_COLOR).backend()
+        );
+        assert!(status_line(&mut app, 80).contains("│ parked 2 │"));
+    }
+
+    #[test]
+    fn the_sync_view_when_online() {
+        let mut app = app(30, 15);
+        app.set_sync(status(Link::Online, queued(3, 0, 118)));
+        key(&mut app, KeyCode::Char('S'));
+        insta::assert_snapshot!("view_online", render(&mut app, 80, 24, NO_COLOR).backend());
+    }
+
+    #[test]
+    fn the_sync_view_when_offline_says_the_next_try_and_the_parked() {
+        let mut app = app(30, 15);
+        app.set_sync(status(offline(Some(at("09:14:10"))), queued(40, 2, 118)));
+        key(&mut app, KeyCode::Char('S'));
+        insta::assert_snapshot!("view_offline", render(&mut app, 80, 24, NO_COLOR).backend());
+    }
+
+    #[test]
+    fn the_sync_view_when_stopped() {
+        let mut app = app(30, 15);
+        app.set_sync(status(token_refused(), queued(5, 0, 0)));
+        key(&mut app, KeyCode::Char('S'));
+        insta::assert_snapshot!("view_stopped", render(&mut app, 80, 24, NO_COLOR).backend());
+    }
+
+    #[test]
+    fn the_sync_view_when_off() {
+        let mut app = app(30, 15);
+        key(&mut app, KeyCode::Char('S'));
+        insta::assert_snapshot!("view_off", render(&mut app, 80, 24, NO_COLOR).backend());
+    }
+
+    #[test]
+    fn the_sync_view_follows_the_sender_live() {
+        let mut app = app(30, 15);
+        app.set_sync(status(Link::Starting, queued(3, 0, 0)));
+        key(&mut app, KeyCode::Char('S'));
+        let screen = render(&mut app, 80, 24, NO_COLOR).backend().to_string();
+        assert!(screen.contains("starting: nothing tried yet"), "{screen}");
+        app.set_sync(status(Link::Online, queued(0, 0, 3)));
+        let screen = render(&mut app, 80, 24, NO_COLOR).backend().to_string();
+        assert!(screen.contains("State        online"), "{screen}");
+        assert!(screen.contains("3 so far"), "{screen}");
+    }
+
+    #[test]
+    fn what_the_server_says_never_reaches_the_terminal_raw() {
+        let mut app = app(30, 15);
+        let link = Link::Offline {
+            since: at("09:12:05"),
+            error: "bad gateway\u{1b}]0;pwned\u{7}".into(),
+            next_try: None,
+        };
+        let mut evil = status(link, queued(1, 0, 0));
+        evil.server = Some("https://evil\u{1b}[2J.example".into());
+        app.set_sync(evil);
+        key(&mut app, KeyCode::Char('S'));
+        let terminal = render(&mut app, 80, 24, NO_COLOR);
+        let text: String = terminal
+            .backend()
+            .buffer()
+            .content()
+            .iter()
+            .map(|cell| cell.symbol())
+            .collect();
+        assert!(!text.contains('\u{1b}') && !text.contains('\u{7}'));
+        assert!(
+            text.contains("bad gateway\u{FFFD}]0;pwned\u{FFFD}"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn the_sync_key_opens_the_view_and_any_key_closes_it() {
+        for closing in [
+            KeyCode::Esc,
+            KeyCode::Char('q'),
+            KeyCode::Char('S'),
+            KeyCode::Enter,
+            KeyCode::Char('z'),
+        ] {
+            let mut app = app(30, 15);
+            assert_eq!(key(&mut app, KeyCode::Char('S')), Action::Redraw);
+            assert_eq!(app.modal(), Some(&Modal::Sync));
+            assert!(!Modal::Sync.is_dialog() && !Modal::Sync.takes_text());
+            assert_eq!(key(&mut app, closing), Action::Redraw);
+            assert!(app.modal().is_none(), "{closing:?} closes it");
+        }
+        // q closed the view: it did not ask to quit as well.
+        let mut app = app(30, 15);
+        key(&mut app, KeyCode::Char('S'));
+        key(&mut app, KeyCode::Char('q'));
+        assert_eq!(app.modal(), None);
+    }
+
+    #[test]
+    fn the_sync_key_comes_from_the_keymap() {
+        let keys = Setup {
+            keys: taproll::keymap::Keymap {
+                sync: 'Y',
+                ..Default::default()
+            },
+            ..setup()
+        };
+        let mut app = app_with(30, 15, keys);
+        key(&mut app, KeyCode::Char('S'));
+        assert!(app.modal().is_none(), "S is no longer the sync key");
+        key(&mut app, KeyCode::Char('Y'));
+        assert_eq!(app.modal(), Some(&Modal::Sync));
+    }
+
+    #[test]
+    fn a_wedge_readers_hex_digits_never_open_it_nor_close_it() {
+        let (mut app, mut received) = wedge_app(setup());
+        for card in ["0123456789abcdef", "ABCDEF"] {
+            for c in card.chars() {
+                key(&mut app, KeyCode::Char(c));
+                assert_eq!(app.modal(), None, "{c} opens nothing");
+            }
+            assert_eq!(key(&mut app, KeyCode::Enter), Action::Redraw);
+            assert_eq!(sent_card(&mut received), card.to_uppercase());
+        }
+        // Open, the view lets the reader's card through and stays.
+        key(&mut app, KeyCode::Char('S'));
+        for c in "04A1".chars() {
+            key(&mut app, KeyCode::Char(c));
+        }
+        key(&mut app, KeyCode::Enter);
+        assert_eq!(sent_card(&mut received), "04A1");
+        assert_eq!(app.modal(), Some(&Modal::Sync), "a tap does not close it");
+        key(&mut app, KeyCode::Esc);
+        assert_eq!(app.modal(), None);
+    }
+
+    #[test]
+    fn an_admin_card_replaces_the_sync_view_with_the_end_of_class_menu() {
+        let mut app = app(30, 15);
+        key(&mut app, KeyCode::Char('S'));
+        app.apply(Update::AdminCard {
+            reader: "Door 00 00".into(),
+            at: at("10:30:00"),
+        });
+        assert_eq!(app.modal(), Some(&Modal::ConfirmEnd));
+    }
+}

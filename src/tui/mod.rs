@@ -16,6 +16,7 @@ pub mod layout;
 pub mod modal;
 pub mod modal_view;
 pub mod roster;
+pub mod sync_view;
 pub mod theme;
 pub mod view;
 

@@ -1,6 +1,7 @@
 //! What is over the roster and takes the keys: the filter being typed, the
-//! help, the quit question, or one of the dialogs. One enum in one place, so
-//! two can never be open at once and "is anything open?" has one answer.
+//! help, the sync view, the quit question, or one of the dialogs. One enum
+//! in one place, so two can never be open at once and "is anything open?"
+//! has one answer.
 //! The dialogs' own state and keys are in `dialog.rs`.
 
 use super::action::Action;
@@ -15,6 +16,9 @@ pub enum Modal {
     /// and stays when typing ends.
     Filter,
     Help,
+    /// The push to the server (read-only, drawn from `App::sync` every
+    /// frame); any key closes it.
+    Sync,
     /// Quit while the session is open? (It stays open.)
     ConfirmQuit,
     Mark(MarkDialog),
@@ -40,10 +44,14 @@ pub enum Modal {
 }
 
 impl Modal {
-    /// A dialog, as opposed to the filter line, the help or the quit
-    /// question, which make way for one (an admin card's end-of-class menu).
+    /// A dialog, as opposed to the filter line, the help, the sync view or
+    /// the quit question, which make way for one (an admin card's
+    /// end-of-class menu).
     pub fn is_dialog(&self) -> bool {
-        !matches!(self, Modal::Filter | Modal::Help | Modal::ConfirmQuit)
+        !matches!(
+            self,
+            Modal::Filter | Modal::Help | Modal::Sync | Modal::ConfirmQuit
+        )
     }
 
     /// Typing goes into this (a filter, a search, a note, a name), so a
@@ -56,6 +64,7 @@ impl Modal {
             Modal::Assign(dialog) => dialog.confirm_move.is_none(),
             Modal::Student(_) => true,
             Modal::Help
+            | Modal::Sync
             | Modal::ConfirmQuit
             | Modal::Unclaimed(_)
             | Modal::ConfirmEnd
@@ -70,7 +79,7 @@ impl Modal {
         match self {
             // The roster owns the filter and takes these keys (`App::on_key`).
             Modal::Filter => DialogKey::Stay,
-            Modal::Help => DialogKey::Close,
+            Modal::Help | Modal::Sync => DialogKey::Close,
             Modal::ConfirmQuit => match code {
                 KeyCode::Char('y' | 'Y' | 'q') => DialogKey::Then(Action::Quit),
                 _ if ctrl_c => DialogKey::Then(Action::Quit),

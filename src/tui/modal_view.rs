@@ -1,23 +1,34 @@
 //! Drawing what is over the roster (`modal.rs`): the dialogs, the help and
 //! the quit question, as boxes. The filter line is drawn in the status line
-//! (`view.rs`).
+//! (`view.rs`), the sync view in `sync_view.rs`.
 
 use super::dialog::{AssignDialog, MarkDialog, StudentDialog, UnclaimedDialog};
 use super::layout::popup;
 use super::modal::Modal;
+use super::sync_view;
 use super::theme::Theme;
 use crate::domain::{Student, Timestamp};
 use crate::keymap::Keymap;
 use crate::report::Totals;
+use crate::sync::SyncStatus;
 use crate::text::sanitize_for_terminal as clean;
 use ratatui::Frame;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
-pub fn render(modal: &Modal, now: Timestamp, keys: &Keymap, theme: Theme, frame: &mut Frame) {
+/// `sync`: the push's status now (the sync view follows it live).
+pub fn render(
+    modal: &Modal,
+    now: Timestamp,
+    keys: &Keymap,
+    sync: &SyncStatus,
+    theme: Theme,
+    frame: &mut Frame,
+) {
     let (title, lines) = match modal {
         Modal::Filter => return,
         Modal::Help => return render_help(keys, theme, frame),
+        Modal::Sync => return sync_view::render(sync, now, theme, frame),
         Modal::ConfirmQuit => return render_confirm_quit(theme, frame),
         Modal::Mark(dialog) => (" Mark by hand ", mark_lines(dialog, theme)),
         Modal::Assign(dialog) => (" Unknown card ", assign_lines(dialog, theme)),
@@ -294,11 +305,11 @@ fn render_help(keys: &Keymap, theme: Theme, frame: &mut Frame) {
         })
         .collect();
     lines.push(Line::default());
+    // One line, so that the help leaves the banner in sight.
     lines.push(Line::styled(
-        " Taps are recorded while this is open.",
+        " Taps are recorded while this is open. Any key closes it.",
         theme.dim(),
     ));
-    lines.push(Line::styled(" Any key closes this help.", theme.dim()));
     let area = popup(frame.area(), 60, lines.len() as u16 + 2);
     frame.render_widget(Clear, area);
     let block = Block::bordered().title(" Keys ");

@@ -8,12 +8,14 @@ use super::modal::Modal;
 use super::modal_view;
 use super::theme::Theme;
 use crate::domain::{Mark, MarkSource, RosterRow};
+use crate::sync::{Link, SyncStatus};
 use crate::text::sanitize_for_terminal as clean;
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
+use unicode_width::UnicodeWidthStr;
 
 const BANNER_HEIGHT: u16 = 3;
 
@@ -28,7 +30,7 @@ pub fn render(app: &App, theme: Theme, frame: &mut Frame) {
     render_banner(app, theme, frame, banner);
     render_status(app, theme, frame, status);
     if let Some(modal) = app.modal() {
-        modal_view::render(modal, app.now(), app.keys(), theme, frame);
+        modal_view::render(modal, app.now(), app.keys(), app.sync(), theme, frame);
     }
 }
 
@@ -265,8 +267,13 @@ fn render_status(app: &App, theme: Theme, frame: &mut Frame, area: Rect) {
         ));
     }
     let sync = app.sync();
+    let before: usize = spans.iter().map(Span::width).sum();
+    let mut summary = format!(" │ {}", clean(&sync.summary()));
+    if before + summary.width() > usize::from(area.width) {
+        summary = format!(" │ {}", clean(&short_summary(sync, app.keys().sync)));
+    }
     spans.push(Span::styled(
-        format!(" │ {}", clean(&sync.summary())),
+        summary,
         if sync.is_trouble() {
             theme.problem()
         } else {
@@ -295,6 +302,25 @@ fn render_status(app: &App, theme: Theme, frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(status), area);
 }
 
+/// The sync words where the whole of them does not fit: the server's error
+/// or the reason for a stop makes way, and the sync view's key says where
+/// to read it.
+fn short_summary(status: &SyncStatus, key: char) -> String {
+    let parked = match status.counts.parked {
+        0 => String::new(),
+        parked => format!(" · parked {parked}"),
+    };
+    match &status.link {
+        Link::Offline { since, .. } => format!(
+            "offline since {} · queued {}{parked} ({key}: why)",
+            since.format("%H:%M"),
+            status.counts.waiting
+        ),
+        Link::Stopped { .. } => format!("sync stopped{parked} ({key}: why)"),
+        Link::Off | Link::Starting | Link::Online => status.summary(),
+    }
+}
+
 fn reader_status(app: &App, theme: Theme) -> (String, Style) {
     if let Some(problem) = app.reader_problem() {
         return (format!("⚠ {}", clean(problem)), theme.problem());
@@ -311,7 +337,7 @@ fn reader_status(app: &App, theme: Theme) -> (String, Style) {
 /// The text, or its start and end with `…` between them where it is too
 /// wide: a folder's start and a file's name both stay readable.
 fn fit(text: &str, width: usize) -> String {
-    use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+    use unicode_width::UnicodeWidthChar;
     if text.width() <= width || width < 2 {
         return text.to_string();
     }

@@ -116,6 +116,7 @@ impl App {
             Command::Quit if self.session_ended() => return Action::Quit,
             Command::Quit => Some(Modal::ConfirmQuit),
             Command::Help => Some(Modal::Help),
+            Command::Sync => Some(Modal::Sync),
             Command::Filter => Some(Modal::Filter),
             Command::Undo => return Action::Undo,
             Command::Unclaimed => return Action::OpenUnclaimed,
