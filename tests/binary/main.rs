@@ -11,4 +11,5 @@ mod cli;
 mod reports;
 mod robustness;
 mod roster_import;
+mod sync;
 mod tui_tmux;

@@ -557,3 +557,88 @@ fn a_report_on_a_terminal_is_safe_to_print() {
     assert!(screen.contains("XLSX report is a binary file"), "{screen}");
     assert!(screen.contains("EXIT=1"), "{screen}");
 }
+
+#[test]
+fn a_class_with_a_server_ends_with_the_server_holding_exactly_its_events() {
+    use crate::common::sync_server::{SyncServer, TEST_TOKEN};
+    let sandbox = Sandbox::new();
+    let db = sandbox.path("taproll.db");
+    let roster = sandbox.write(
+        "roster.csv",
+        "student_id,name,card\ns1,Ada Lovelace,04A1B2C3\ns2,Alan Turing,04D4E5F6\ns3,Grace Hopper,\n",
+    );
+    let imported = sandbox
+        .taproll()
+        .args(["roster", "import"])
+        .arg(&roster)
+        .args(["--course", "Networks", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(imported.status.success());
+    let server = SyncServer::start();
+    let config = sandbox.write(
+        "config.toml",
+        &format!(
+            "[sync]\nserver = \"{}\"\nretry_max_seconds = 1\n",
+            server.url()
+        ),
+    );
+    let taps = sandbox.write(
+        "taps.toml",
+        "[[tap]]\nat_ms = 200\nuid = \"04A1B2C3\"\nhold_ms = 0\n\
+         [[tap]]\nat_ms = 400\nuid = \"04D4E5F6\"\nhold_ms = 0\n",
+    );
+    let command = format!(
+        "TAPROLL_SYNC_TOKEN={TEST_TOKEN} XDG_STATE_HOME={state} {bin} run --config {config} --course Networks --db {db} --scenario {taps}; echo EXIT=$? DONE; sleep 60",
+        state = sandbox.path("state").display(),
+        bin = env!("CARGO_BIN_EXE_taproll"),
+        config = config.display(),
+        db = db.display(),
+        taps = taps.display(),
+    );
+    let Some(tmux) = Tmux::start("sync", 80, 24, &command) else {
+        return;
+    };
+    // Both taps recorded, and the status line says how the push goes.
+    tmux.wait_for("Present 2");
+    tmux.wait_for("synced");
+    tmux.keys("S");
+    let view = tmux.wait_for("online");
+    assert!(view.contains(&server.url()), "{view}");
+    tmux.keys("Escape");
+    tmux.keys("x");
+    tmux.wait_for("End the session?");
+    tmux.keys("y");
+    tmux.wait_for("Session ended");
+    tmux.keys("Enter");
+    let screen = tmux.wait_for("DONE");
+    assert!(screen.contains("EXIT=0"), "{screen}");
+    // Every event of the database, the end of the session included, once.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let outbox: Vec<(String, String)> = conn
+        .prepare("SELECT event_id, kind FROM outbox ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        outbox.last().map(|(_, kind)| kind.as_str()),
+        Some("session_ended")
+    );
+    let received: Vec<(String, String)> = server
+        .events()
+        .iter()
+        .map(|e| (e.event_id.to_string(), e.event.kind().to_string()))
+        .collect();
+    assert_eq!(received, outbox);
+    let unsent: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM outbox WHERE sent_at IS NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(unsent, 0);
+}
