@@ -767,6 +767,7 @@ mod sync {
             link,
             counts,
             last_success: Some(at("09:11:58")),
+            emptied: 0,
         }
     }
 
