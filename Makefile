@@ -10,8 +10,9 @@ BUILD_PACKAGES := pkg-config libpcsclite-dev
 # Tests also run a real PC/SC stack with virtual readers, and the real binary in tmux.
 TEST_PACKAGES := $(BUILD_PACKAGES) pcscd vsmartcard-vpcd tmux
 # The latency benchmark compares taproll with pcsc_scan on the same taps, the
-# import benchmark with the sqlite3 shell's .import of the same file.
-BENCH_PACKAGES := $(TEST_PACKAGES) pcsc-tools sqlite3
+# import benchmark with the sqlite3 shell's .import of the same file; the
+# sync benchmark measures the sender's memory with GNU time.
+BENCH_PACKAGES := $(TEST_PACKAGES) pcsc-tools sqlite3 time
 
 .PHONY: demo test bench deps-build deps-test
 
@@ -29,6 +30,7 @@ bench:
 	$(CARGO) bench --locked --bench pcsc_latency
 	$(CARGO) bench --locked --bench reports
 	$(CARGO) bench --locked --bench import
+	$(CARGO) bench --locked --bench sync
 
 deps-build:
 	@$(call apt_install,$(BUILD_PACKAGES))

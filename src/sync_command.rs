@@ -10,7 +10,7 @@ use crate::console;
 use crate::domain::{Timestamp, now};
 use crate::paths::Dirs;
 use crate::settings::{database_path, load_config, sync_settings};
-use crate::store::{Store, SyncQueue};
+use crate::store::{Store, StoreError, SyncQueue};
 use crate::sync::{Pusher, Step};
 use crate::text::sanitize_for_terminal as clean;
 use std::fmt::Write as _;
@@ -31,7 +31,17 @@ pub fn run(args: SyncArgs, dirs: Option<&Dirs>) -> Result<(), CliError> {
     let settings =
         sync_settings(&loaded.config, dirs, &db)?.ok_or(Usage::SyncOff(loaded.file.clone()))?;
     // The writer lock, held to the end: one pusher per database.
-    let store = Store::open(&db)?;
+    let store = Store::open(&db).map_err(|e| match e {
+        StoreError::InUse { holder, .. } => CliError::SyncIncomplete {
+            why: format!(
+                "a taproll{holder} is taking a class with this database and pushes its events itself (taproll sync --status shows how far it is)"
+            ),
+            waiting: Store::open_read_only(&db)
+                .and_then(|store| store.sync_counts())
+                .map_or(0, |counts| counts.waiting),
+        },
+        other => other.into(),
+    })?;
     let credentials = match &settings.credentials {
         Ok(credentials) => credentials.clone(),
         Err(why) => {

@@ -133,6 +133,14 @@ fn killed_mid_push_and_started_again_it_loses_nothing_and_the_server_counts_noth
         .spawn()
         .unwrap();
     server.wait_for_events(2000, Duration::from_secs(120));
+    // Meanwhile, taproll sync leaves the push to the running class.
+    let beside = sync(&sandbox, &config, Some(TEST_TOKEN), &[]);
+    assert_eq!(beside.status.code(), Some(1));
+    assert!(
+        text(&beside.stderr).contains("pushes its events itself"),
+        "{}",
+        text(&beside.stderr)
+    );
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     let before = server.received_count();

@@ -232,3 +232,31 @@ mod tests {
         assert_eq!(back, envelope);
     }
 }
+
+#[cfg(test)]
+mod documented {
+    use super::Envelope;
+
+    /// Every event written out in the documents a receiver reads must be
+    /// one taproll would send: the examples are checked, not trusted.
+    #[test]
+    fn the_examples_in_the_docs_are_events() {
+        let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs");
+        let mut seen = 0;
+        for name in ["events.md", "protocol.md"] {
+            let text = std::fs::read_to_string(docs.join(name)).unwrap();
+            for line in text.lines() {
+                let line = line.trim().trim_end_matches(',').trim_end_matches("]}");
+                let Some(at) = line.find(r#"{"schema_version""#) else {
+                    continue;
+                };
+                let json = &line[at..];
+                let envelope: Envelope =
+                    serde_json::from_str(json).unwrap_or_else(|e| panic!("{name}: {e}: {json}"));
+                assert_eq!(serde_json::to_string(&envelope).unwrap(), json, "{name}");
+                seen += 1;
+            }
+        }
+        assert!(seen >= 4, "only {seen} examples found");
+    }
+}
