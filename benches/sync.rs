@@ -4,7 +4,11 @@
 //! suite's receiver on loopback (`tests/common/sync_server.rs`). Goal: under
 //! 5 s, with the sender's memory flat: its peak RSS with the 100,000-event
 //! backlog against a 1,000-event one, measured by GNU time in the same run.
-//! Prints a Markdown table; the figures go to docs/benchmarks.md.
+//! Then the push's cost to the room: the time from a card to its committed
+//! tap with the push on (a sender woken by every commit, marking events
+//! sent on its own connection) against the push off, taps interleaved on
+//! two databases in one run.
+//! Prints Markdown tables; the figures go to docs/benchmarks.md.
 
 #![allow(clippy::unwrap_used)] // a benchmark that cannot set up should stop loudly
 
@@ -14,7 +18,15 @@ mod sync_server;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::{Duration, Instant};
 use sync_server::{SyncServer, TEST_TOKEN};
+use taproll::config::SyncConfig;
+use taproll::domain::{CardUid, now};
+use taproll::engine::{Engine, Update};
+use taproll::reader::ReaderEvent;
+use taproll::rules::Policy;
+use taproll::store::Store;
+use taproll::sync::{SyncHandle, SyncSettings};
 
 const BIG: usize = 50_000;
 const SMALL: usize = 500;
@@ -54,6 +66,105 @@ fn main() {
         "\nRSS growth with the backlog: {:.1} MB (goal under 20 MB); time goal under 5 s.",
         (big_rss.saturating_sub(small_rss_max)) as f64 / 1024.0
     );
+    tap_cost(dir.path());
+}
+
+/// Taps with the push on against the push off, interleaved.
+fn tap_cost(dir: &Path) {
+    const TAPS: usize = 1000;
+    let server = SyncServer::start();
+    let (mut off, _) = class(&dir.join("off.db"), None);
+    let (mut on, sync) = class(&dir.join("on.db"), Some(&server));
+    let mut times = [Vec::with_capacity(TAPS), Vec::with_capacity(TAPS)];
+    for i in 0..TAPS {
+        // Every other tap a student's card (present), the others unknown.
+        let card = if i % 2 == 0 { i / 2 } else { 1_000_000 + i } as u32;
+        for (which, engine) in [&mut off, &mut on].into_iter().enumerate() {
+            let event = ReaderEvent::Card {
+                reader: "Bench".into(),
+                uid: CardUid::from_bytes(&card.to_be_bytes()).unwrap(),
+                at: now(),
+            };
+            let start = Instant::now();
+            let update = engine.handle(event);
+            times[which].push(start.elapsed());
+            assert!(matches!(update, Update::Tap(_)), "{update:?}");
+        }
+        // A class's pace is seconds; here a tap every 2 ms keeps the sender
+        // busy beside the taps.
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let sync = sync.unwrap();
+    sync.finish(Duration::from_secs(30));
+    let sent = server.received_count();
+    let queued = on.store().outbox_events().unwrap().len();
+    assert_eq!(sent, queued, "the push kept up");
+    for list in &mut times {
+        list.sort();
+    }
+    let p = |list: &Vec<Duration>, q: f64| list[((list.len() - 1) as f64 * q).round() as usize];
+    let us = |d: Duration| format!("{:.0} µs", d.as_secs_f64() * 1e6);
+    println!(
+        "
+| per tap, event -> committed ({TAPS} taps each, interleaved) | p50 | p99 | max |
+|---|---|---|---|"
+    );
+    for (name, list) in [
+        ("push off", &times[0]),
+        ("push on, to a loopback receiver", &times[1]),
+    ] {
+        println!(
+            "| {name} | {} | {} | {} |",
+            us(p(list, 0.5)),
+            us(p(list, 0.99)),
+            us(list[TAPS - 1])
+        );
+    }
+    println!(
+        "| **ratio on / off** | **{:.2}** | **{:.2}** | |",
+        p(&times[1], 0.5).as_secs_f64() / p(&times[0], 0.5).as_secs_f64(),
+        p(&times[1], 0.99).as_secs_f64() / p(&times[0], 0.99).as_secs_f64()
+    );
+    println!(
+        "
+{sent} events pushed while the taps went on."
+    );
+}
+
+/// A course of 500 students with cards and an open session, and the push
+/// to `server` started for it (woken by every commit) if there is one.
+fn class(db: &Path, server: Option<&SyncServer>) -> (Engine, Option<SyncHandle>) {
+    let mut store = Store::open(db).unwrap();
+    let when = now();
+    let course = store.ensure_course("Bench", &when).unwrap();
+    store
+        .in_transaction(|store| -> Result<(), taproll::store::StoreError> {
+            for i in 0..500u32 {
+                let student = store.upsert_student(&format!("s{i}"), &format!("Student {i}"))?;
+                store.enrol(course.id, student.id)?;
+                let uid = CardUid::from_bytes(&i.to_be_bytes()).unwrap();
+                store.bind_card(&uid, student.id, &when)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    let session = store
+        .start_or_resume_session(&course, &when, &when)
+        .unwrap();
+    let sync = server.map(|server| {
+        let config = SyncConfig {
+            server: Some(server.url()),
+            ..SyncConfig::default()
+        };
+        let settings =
+            SyncSettings::resolve(&config, Some(TEST_TOKEN.into()), db.parent().unwrap())
+                .unwrap()
+                .unwrap();
+        let sync = SyncHandle::start(db.to_path_buf(), settings).unwrap();
+        store.on_commit(sync.doorbell());
+        sync
+    });
+    (Engine::new(store, session, Policy::default()), sync)
 }
 
 /// A database whose outbox holds `students` × 2 events, none sent.
