@@ -83,11 +83,14 @@ pub fn run(args: SyncArgs, dirs: Option<&Dirs>) -> Result<(), CliError> {
                 let since = *failing_since.get_or_insert_with(Instant::now);
                 if since.elapsed() + after > give_up {
                     progress.finish();
+                    let waited = since.elapsed().as_secs();
+                    let waited = if waited > 0 {
+                        format!(" in {waited} s")
+                    } else {
+                        String::new()
+                    };
                     return incomplete(
-                        format!(
-                            "the server could not be reached for {} s ({error})",
-                            since.elapsed().as_secs()
-                        ),
+                        format!("the push did not get through{waited}: {error}"),
                         &pusher,
                     );
                 }

@@ -92,6 +92,13 @@ fn describe(error: ureq::Error) -> String {
             std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::UnexpectedEof => {
                 "the server closed the connection".to_string()
             }
+            // rustls reports a server that does not speak TLS this way.
+            std::io::ErrorKind::InvalidData => {
+                format!("TLS failed (does the server speak https at this address?): {e}")
+            }
+            _ if e.to_string().contains("lookup address") => {
+                "the server's name is not known (DNS)".to_string()
+            }
             _ => format!("network error: {e}"),
         },
         other => other.to_string(),

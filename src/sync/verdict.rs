@@ -84,6 +84,8 @@ fn message(body: &[u8]) -> Option<String> {
         Ok(json) => ["error", "message", "detail"]
             .iter()
             .find_map(|key| json.get(key).and_then(|v| v.as_str()).map(str::to_string))?,
+        // An HTML error page (a proxy's, a web server's) says nothing useful.
+        Err(_) if text.trim_start().starts_with('<') => return None,
         Err(_) => text.lines().next().unwrap_or_default().to_string(),
     };
     let said = sanitize(said.trim());
@@ -141,6 +143,18 @@ mod tests {
                 "{body}"
             );
         }
+    }
+
+    #[test]
+    fn an_html_error_page_is_not_quoted() {
+        let page = reply(
+            502,
+            "<!DOCTYPE html>\n<html><body>Bad Gateway</body></html>",
+        );
+        let Verdict::Retry { error, .. } = judge(&page, now()) else {
+            panic!("502 is retried");
+        };
+        assert_eq!(error, "the server answered 502");
     }
 
     #[test]
