@@ -767,7 +767,7 @@ mod sync {
             link,
             counts,
             last_success: Some(at("09:11:58")),
-            emptied: 0,
+            flushed: 0,
         }
     }
 

@@ -9,7 +9,9 @@ use super::settings::SyncSettings;
 use super::status::{Link, SyncStatus};
 use crate::domain::{Timestamp, now};
 use crate::store::{SyncQueue, SyncRecord};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -21,13 +23,19 @@ const RECOUNT_EVERY: Duration = Duration::from_millis(250);
 pub struct SyncHandle {
     bell: Option<SyncSender<()>>,
     status: watch::Receiver<SyncStatus>,
+    /// Flush requests made (`finish`); the sender answers in `flushed`.
+    asked: Arc<AtomicU64>,
 }
 
 impl SyncHandle {
     /// The push is off: the status says so, and nothing runs.
     pub fn off() -> Self {
         let (_, status) = watch::channel(SyncStatus::off());
-        Self { bell: None, status }
+        Self {
+            bell: None,
+            status,
+            asked: Arc::default(),
+        }
     }
 
     /// Starts the sender for the database at `db`, which a `Store` of this
@@ -40,12 +48,20 @@ impl SyncHandle {
             ..SyncStatus::default()
         };
         let (publish, status) = watch::channel(initial);
+        let asked = Arc::new(AtomicU64::new(0));
+        let sender = Sender {
+            server: settings.server.as_str().to_string(),
+            publish,
+            asked: Arc::clone(&asked),
+            flushed: 0,
+        };
         std::thread::Builder::new()
             .name("sync".into())
-            .spawn(move || run(db, settings, rings, publish))?;
+            .spawn(move || sender.run_guarded(db, settings, rings))?;
         Ok(Self {
             bell: Some(bell),
             status,
+            asked,
         })
     }
 
@@ -69,14 +85,16 @@ impl SyncHandle {
     /// that is down (the events stay queued for the next run).
     pub fn finish(&self, grace: Duration) {
         let Some(bell) = &self.bell else { return };
-        let emptied_before = self.status.borrow().emptied;
+        // Asked after every commit of the run: a check that starts after
+        // this and finds nothing waiting has seen them all.
+        let ticket = self.asked.fetch_add(1, Ordering::SeqCst) + 1;
         ring(bell);
         let deadline = Instant::now() + grace;
         while Instant::now() < deadline {
             let status = self.status.borrow().clone();
             match status.link {
                 Link::Off | Link::Offline { .. } | Link::Stopped { .. } => return,
-                Link::Starting | Link::Online if status.emptied > emptied_before => return,
+                Link::Starting | Link::Online if status.flushed >= ticket => return,
                 Link::Starting | Link::Online => {}
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -92,19 +110,32 @@ fn ring(bell: &SyncSender<()>) {
     }
 }
 
-fn run(
-    db: PathBuf,
-    settings: SyncSettings,
-    rings: Receiver<()>,
+/// The sender thread's side: what it publishes, and the flush requests.
+struct Sender {
+    server: String,
     publish: watch::Sender<SyncStatus>,
-) {
-    let server = settings.server.as_str().to_string();
-    let emptied = std::cell::Cell::new(0u64);
-    let status = |link: Link, queue: Option<&SyncQueue>| {
+    asked: Arc<AtomicU64>,
+    /// The last flush request seen through.
+    flushed: u64,
+}
+
+impl Sender {
+    /// `run`, and if it panics (a bug), says so where the instructor looks
+    /// instead of showing the last status forever.
+    fn run_guarded(mut self, db: PathBuf, settings: SyncSettings, rings: Receiver<()>) {
+        let run = std::panic::AssertUnwindSafe(|| self.run(&db, &settings, &rings));
+        if std::panic::catch_unwind(run).is_err() {
+            tracing::error!("sync: the sender failed (a bug); events wait in the database");
+            let why = "the sender failed; events wait in the database; restart taproll".to_string();
+            self.status(Link::Stopped { why }, None);
+        }
+    }
+
+    fn status(&self, link: Link, queue: Option<&SyncQueue>) {
         let mut status = SyncStatus {
-            server: Some(server.clone()),
+            server: Some(self.server.clone()),
             link,
-            emptied: emptied.get(),
+            flushed: self.flushed,
             ..SyncStatus::default()
         };
         if let Some(queue) = queue {
@@ -118,95 +149,96 @@ fn run(
                 }
             }
         }
-        publish.send_replace(status);
-    };
-    let mut queue = match SyncQueue::open(&db) {
-        Ok(queue) => queue,
-        Err(e) => {
-            tracing::error!(error = %e, "sync: cannot open the database; nothing is sent this run");
-            status(
-                Link::Stopped {
-                    why: format!("cannot read the queue: {e}"),
-                },
-                None,
-            );
-            return;
-        }
-    };
-    let credentials = match &settings.credentials {
-        Ok(credentials) => credentials.clone(),
-        Err(why) => {
-            tracing::error!(why = %why, "sync: not sending this run; events wait in the database");
-            if let Err(e) = queue.stop(&server, why, &now()) {
-                tracing::warn!(error = %e, "sync: cannot record why it stopped");
+        self.publish.send_replace(status);
+    }
+
+    fn run(&mut self, db: &Path, settings: &SyncSettings, rings: &Receiver<()>) {
+        let mut queue = match SyncQueue::open(db) {
+            Ok(queue) => queue,
+            Err(e) => {
+                tracing::error!(error = %e, "sync: cannot open the database; nothing is sent this run");
+                self.status(
+                    Link::Stopped {
+                        why: format!("cannot read the queue: {e}"),
+                    },
+                    None,
+                );
+                return;
             }
-            status(Link::Stopped { why: why.clone() }, Some(&queue));
-            return;
-        }
-    };
-    let record = queue.record().unwrap_or_default();
-    let mut pusher = Pusher::new(queue, &settings, &credentials);
-    let mut failing_since = failing_since(&record);
-    let mut counted = Instant::now() - RECOUNT_EVERY;
-    tracing::info!(server = %server, "sync: sender started");
-    loop {
-        match pusher.step(&now()) {
-            Ok(Step::Idle) => {
-                failing_since = None;
-                emptied.set(emptied.get() + 1);
-                status(Link::Online, Some(pusher.queue()));
-                if !wait(&rings, None) {
-                    return;
+        };
+        let credentials = match &settings.credentials {
+            Ok(credentials) => credentials.clone(),
+            Err(why) => {
+                tracing::error!(why = %why, "sync: not sending this run; events wait in the database");
+                if let Err(e) = queue.stop(&self.server, why, &now()) {
+                    tracing::warn!(error = %e, "sync: cannot record why it stopped");
                 }
+                self.status(Link::Stopped { why: why.clone() }, Some(&queue));
+                return;
             }
-            Ok(Step::Progress { .. }) => {
-                failing_since = None;
-                if counted.elapsed() >= RECOUNT_EVERY {
-                    status(Link::Online, Some(pusher.queue()));
-                    counted = Instant::now();
+        };
+        let record = queue.record().unwrap_or_default();
+        let mut pusher = Pusher::new(queue, settings, &credentials);
+        let mut failing_since = failing_since(&record);
+        let mut counted = Instant::now() - RECOUNT_EVERY;
+        tracing::info!(server = %self.server, "sync: sender started");
+        loop {
+            // Read before the step: if it finds nothing waiting, every
+            // commit before this request has been sent.
+            let asked = self.asked.load(Ordering::SeqCst);
+            match pusher.step(&now()) {
+                Ok(Step::Idle) => {
+                    failing_since = None;
+                    self.flushed = asked;
+                    self.status(Link::Online, Some(pusher.queue()));
+                    if !wait(rings, None) {
+                        return;
+                    }
                 }
-            }
-            Ok(Step::Wait { after, error }) => {
-                let at = now();
-                let since = *failing_since.get_or_insert(at);
-                if failing_since == Some(at) {
-                    tracing::warn!(error = %error, "sync: the server cannot be reached; events wait in the database");
+                Ok(Step::Progress { .. }) => {
+                    failing_since = None;
+                    if counted.elapsed() >= RECOUNT_EVERY {
+                        self.status(Link::Online, Some(pusher.queue()));
+                        counted = Instant::now();
+                    }
                 }
-                let next_try = at + chrono::Duration::from_std(after).unwrap_or_default();
-                status(
-                    Link::Offline {
+                Ok(Step::Wait { after, error }) => {
+                    let at = now();
+                    if failing_since.is_none() {
+                        tracing::warn!(error = %error, "sync: the server cannot be reached; events wait in the database");
+                    }
+                    let since = *failing_since.get_or_insert(at);
+                    let next_try = at + chrono::Duration::from_std(after).unwrap_or_default();
+                    let link = Link::Offline {
                         since,
                         error,
                         next_try: Some(next_try),
-                    },
-                    Some(pusher.queue()),
-                );
-                if !wait(&rings, Some(after)) {
+                    };
+                    self.status(link, Some(pusher.queue()));
+                    if !wait(rings, Some(after)) {
+                        return;
+                    }
+                }
+                Ok(Step::Stopped { why }) => {
+                    tracing::error!(why = %why, "sync: stopped; events wait in the database");
+                    self.status(Link::Stopped { why }, Some(pusher.queue()));
+                    // Until the run ends: only a new token (a restart) helps.
+                    while wait(rings, None) {}
                     return;
                 }
-            }
-            Ok(Step::Stopped { why }) => {
-                tracing::error!(why = %why, "sync: stopped; events wait in the database");
-                status(Link::Stopped { why }, Some(pusher.queue()));
-                // Until the run ends: only a new token (a restart) helps.
-                while wait(&rings, None) {}
-                return;
-            }
-            Err(e) => {
-                // The database is busy or failing: the store's own writes
-                // show that loudly; here, try again in a while.
-                tracing::warn!(error = %e, "sync: cannot read or update the queue");
-                let at = now();
-                status(
-                    Link::Offline {
-                        since: *failing_since.get_or_insert(at),
+                Err(e) => {
+                    // The database is busy or failing: the store's own writes
+                    // show that loudly; here, try again in a while.
+                    tracing::warn!(error = %e, "sync: cannot read or update the queue");
+                    let link = Link::Offline {
+                        since: *failing_since.get_or_insert(now()),
                         error: format!("database: {e}"),
                         next_try: None,
-                    },
-                    Some(pusher.queue()),
-                );
-                if !wait(&rings, Some(Duration::from_secs(5))) {
-                    return;
+                    };
+                    self.status(link, Some(pusher.queue()));
+                    if !wait(rings, Some(Duration::from_secs(5))) {
+                        return;
+                    }
                 }
             }
         }

@@ -11,9 +11,9 @@ pub struct SyncStatus {
     pub link: Link,
     pub counts: QueueCounts,
     pub last_success: Option<Timestamp>,
-    /// How many times the sender has found nothing left to send: when this
-    /// grows after a commit, everything committed before has been sent.
-    pub emptied: u64,
+    /// The last flush request (`SyncHandle::finish`) the sender has seen
+    /// through: it found nothing left to send after the request was made.
+    pub flushed: u64,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -104,7 +104,7 @@ mod tests {
                 ..QueueCounts::default()
             },
             last_success: None,
-            emptied: 0,
+            flushed: 0,
         }
     }
 

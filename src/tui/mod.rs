@@ -94,12 +94,19 @@ impl Drop for TerminalGuard {
 
 /// Restores the terminal before a panic's message is printed. ratatui's
 /// hook (of `ratatui::init`) prints with eprintln!, which panics again when
-/// the terminal is gone; this one ignores what it cannot do.
+/// the terminal is gone; this one ignores what it cannot do. A panic in a
+/// helper thread (a reader, the push) goes to the log only: the roster goes
+/// on, and its screen must not be torn down or written over.
 fn install_restoring_panic_hook() {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        let _ = ratatui::try_restore();
-        previous(info);
+        match std::thread::current().name() {
+            Some("main") | None => {
+                let _ = ratatui::try_restore();
+                previous(info);
+            }
+            Some(thread) => tracing::error!(thread, "panic: {info}"),
+        }
     }));
 }
 
