@@ -99,14 +99,12 @@ impl Drop for TerminalGuard {
 /// on, and its screen must not be torn down or written over.
 fn install_restoring_panic_hook() {
     let previous = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        match std::thread::current().name() {
-            Some("main") | None => {
-                let _ = ratatui::try_restore();
-                previous(info);
-            }
-            Some(thread) => tracing::error!(thread, "panic: {info}"),
+    std::panic::set_hook(Box::new(move |info| match std::thread::current().name() {
+        Some("main") | None => {
+            let _ = ratatui::try_restore();
+            previous(info);
         }
+        Some(thread) => tracing::error!(thread, "panic: {info}"),
     }));
 }
 
