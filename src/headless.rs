@@ -171,6 +171,19 @@ impl SyncLine {
     }
 }
 
+/// The push's state at the end of a run, as one last `sync` line (when the
+/// push is on): what a script reads to know whether everything went.
+pub fn print_sync_end(status: &SyncStatus, out: &mut impl Write) {
+    if status.link == Link::Off {
+        return;
+    }
+    if let Some(line) = SyncLine::changed(status, &mut None)
+        && let Err(e) = emit(out, &line)
+    {
+        tracing::warn!(error = %e, "cannot print the last sync line");
+    }
+}
+
 fn emit(out: &mut impl Write, line: &impl Serialize) -> std::io::Result<()> {
     serde_json::to_writer(&mut *out, line)?;
     out.write_all(b"\n")?;

@@ -187,12 +187,12 @@ fn run(plan: Plan) -> Result<(), CliError> {
     let mut store = Store::open(&plan.db)?;
     // Started once the store has migrated the database; woken by each commit.
     let sync = match plan.sync {
-        Some(settings) => {
-            SyncHandle::start(plan.db.clone(), settings).map_err(|source| CliError::Start {
-                what: "sync thread",
-                source,
-            })?
-        }
+        // The class does not depend on the push: without its thread, the
+        // events wait in the database for the next run or `taproll sync`.
+        Some(settings) => SyncHandle::start(plan.db.clone(), settings).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "cannot start the sync thread; the push is off this run");
+            SyncHandle::off()
+        }),
         None => SyncHandle::off(),
     };
     store.on_commit(sync.doorbell());
@@ -275,6 +275,9 @@ fn run(plan: Plan) -> Result<(), CliError> {
     }
     // The last taps and the end of the session, to a server that answers.
     sync.finish(SYNC_GRACE);
+    if plan.headless {
+        headless::print_sync_end(&sync.status().borrow(), &mut std::io::stdout().lock());
+    }
     result
 }
 

@@ -109,19 +109,20 @@ pub fn run(args: SyncArgs, dirs: Option<&Dirs>) -> Result<(), CliError> {
     }
     progress.finish();
     let counts = pusher.queue().counts()?;
-    let mut out = format!(
+    let out = format!(
         "Sent {sent} event(s) to {}; none wait.\n",
         settings.server.as_str()
     );
-    if counts.parked > 0 {
-        let _ = writeln!(
-            out,
-            "{} parked event(s) the server refused: taproll sync --status lists them, taproll sync --retry-parked sends them again.",
-            counts.parked
-        );
-    }
     drop(store);
-    console::print(out).map_err(CliError::Output)
+    console::print(out).map_err(CliError::Output)?;
+    if counts.parked > 0 {
+        // On standard error: a cron job mails it.
+        console::note(format_args!(
+            "taproll: {} parked event(s) the server refused: taproll sync --status lists them, taproll sync --retry-parked sends them again",
+            counts.parked
+        ));
+    }
+    Ok(())
 }
 
 /// The queue, the last exchanges and the parked events, for `--status`.

@@ -10,7 +10,7 @@
 use super::{Result, Store, StoreError, format_time, parse_time, schema};
 use crate::domain::Timestamp;
 use crate::events::{Envelope, SCHEMA_VERSION};
-use rusqlite::{Connection, OpenFlags, OptionalExtension, params, params_from_iter};
+use rusqlite::{Connection, OpenFlags, params, params_from_iter};
 use std::path::Path;
 use std::time::Duration;
 use uuid::Uuid;
@@ -22,11 +22,12 @@ pub struct SyncQueue {
     device_id: Uuid,
 }
 
-/// An event waiting to be sent, as it goes on the wire.
+/// An event waiting to be sent, as it goes on the wire; `Err`: its row
+/// cannot be read back (why), and it can never be sent.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Waiting {
     pub seq: i64,
-    pub envelope: Envelope,
+    pub envelope: Result<Envelope, String>,
 }
 
 /// How many events are where.
@@ -114,18 +115,20 @@ impl SyncQueue {
         })?;
         rows.map(|row| {
             let (seq, event_id, at, json) = row?;
-            Ok(Waiting {
-                seq,
-                envelope: Envelope {
+            let envelope = || -> Result<Envelope, String> {
+                Ok(Envelope {
                     schema_version: SCHEMA_VERSION,
                     event_id: Uuid::parse_str(&event_id)
-                        .map_err(|e| StoreError::BadValue(format!("event id `{event_id}`: {e}")))?,
+                        .map_err(|e| format!("event id `{event_id}`: {e}"))?,
                     device_id: self.device_id,
                     seq,
-                    at: parse_time(&at)?,
-                    event: serde_json::from_str(&json)
-                        .map_err(|e| StoreError::BadValue(format!("event {seq}: {e}")))?,
-                },
+                    at: parse_time(&at).map_err(|e| e.to_string())?,
+                    event: serde_json::from_str(&json).map_err(|e| e.to_string())?,
+                })
+            };
+            Ok(Waiting {
+                seq,
+                envelope: envelope(),
             })
         })
         .collect()
@@ -190,7 +193,7 @@ impl SyncQueue {
         }
         tx.prepare_cached(
             "UPDATE sync_state SET server = ?1, last_attempt_at = ?2,
-                 failing_since = COALESCE(failing_since, ?2), last_error = ?3",
+                 failing_since = COALESCE(failing_since, ?2), last_error = ?3, stopped = NULL",
         )?
         .execute(params![server, now, error])?;
         tx.commit()?;
@@ -264,25 +267,33 @@ fn device_id(conn: &Connection) -> Result<Uuid> {
     Uuid::parse_str(&text).map_err(|e| StoreError::BadValue(format!("device id `{text}`: {e}")))
 }
 
+/// In one read, so the numbers agree with each other. Events are never
+/// deleted and `seq` is AUTOINCREMENT, so the highest `seq` is how many
+/// there are (read off the primary key, without counting the table).
 fn counts(conn: &Connection) -> Result<QueueCounts> {
-    let count = |sql: &str| -> Result<u64> {
-        let n: i64 = conn.prepare_cached(sql)?.query_row([], |r| r.get(0))?;
-        Ok(n as u64)
-    };
-    let waiting = count("SELECT count(*) FROM outbox WHERE sent_at IS NULL AND parked_at IS NULL")?;
-    let parked =
-        count("SELECT count(*) FROM outbox WHERE parked_at IS NOT NULL AND sent_at IS NULL")?;
-    let total = count("SELECT count(*) FROM outbox")?;
-    let oldest: Option<String> = conn
+    let row = conn
         .prepare_cached(
-            "SELECT at FROM outbox WHERE sent_at IS NULL AND parked_at IS NULL ORDER BY seq LIMIT 1",
+            "SELECT
+                 (SELECT count(*) FROM outbox WHERE sent_at IS NULL AND parked_at IS NULL),
+                 (SELECT count(*) FROM outbox WHERE parked_at IS NOT NULL AND sent_at IS NULL),
+                 (SELECT coalesce(max(seq), 0) FROM outbox),
+                 (SELECT at FROM outbox WHERE sent_at IS NULL AND parked_at IS NULL
+                  ORDER BY seq LIMIT 1)",
         )?
-        .query_row([], |r| r.get(0))
-        .optional()?;
+        .query_row([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, Option<String>>(3)?,
+            ))
+        })?;
+    let (waiting, parked, total, oldest) = row;
+    let (waiting, parked) = (waiting as u64, parked as u64);
     Ok(QueueCounts {
         waiting,
         parked,
-        sent: total - waiting - parked,
+        sent: (total as u64).saturating_sub(waiting + parked),
         oldest_waiting: oldest.as_deref().map(parse_time).transpose()?,
     })
 }

@@ -17,6 +17,9 @@ pub struct Client {
     agent: Agent,
     url: String,
     authorization: String,
+    /// The token alone: taken out of anything the server says, which is
+    /// shown, logged and stored (a server may echo what it was sent).
+    token: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,6 +47,7 @@ impl Client {
             agent: config.build().new_agent(),
             url: server.events(),
             authorization: token.bearer(),
+            token: token.secret().to_string(),
         }
     }
 
@@ -72,13 +76,30 @@ impl Client {
             .limit(ANSWER_LIMIT)
             .read_to_vec()
             .map_err(|e| format!("the answer was cut off ({})", describe(e)))?;
+        let redact = |text: Option<String>| text.map(|text| text.replace(&self.token, "…"));
         Ok(Reply {
             status,
-            retry_after,
-            location,
-            body,
+            retry_after: redact(retry_after),
+            location: redact(location),
+            body: redacted(body, self.token.as_bytes()),
         })
     }
+}
+
+/// `body` with every copy of `secret` replaced by `…`.
+fn redacted(body: Vec<u8>, secret: &[u8]) -> Vec<u8> {
+    if secret.is_empty() || !body.windows(secret.len()).any(|w| w == secret) {
+        return body;
+    }
+    let mut out = Vec::with_capacity(body.len());
+    let mut rest = &body[..];
+    while let Some(at) = rest.windows(secret.len()).position(|w| w == secret) {
+        out.extend_from_slice(&rest[..at]);
+        out.extend_from_slice("…".as_bytes());
+        rest = &rest[at + secret.len()..];
+    }
+    out.extend_from_slice(rest);
+    out
 }
 
 /// A failure to talk to the server, in words an instructor can act on.
@@ -102,5 +123,20 @@ fn describe(error: ureq::Error) -> String {
             _ => format!("network error: {e}"),
         },
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redacted;
+
+    #[test]
+    fn every_copy_of_the_token_is_taken_out() {
+        let body = br#"{"error":"token s3cret is not s3cret-2"}"#.to_vec();
+        assert_eq!(
+            String::from_utf8(redacted(body, b"s3cret")).unwrap(),
+            r#"{"error":"token … is not …-2"}"#
+        );
+        assert_eq!(redacted(b"nothing".to_vec(), b"s3cret"), b"nothing");
     }
 }

@@ -8,9 +8,11 @@ use super::keyed::with_keyed_uids;
 use super::settings::{Credentials, SyncSettings, UidForm};
 use super::verdict::{Verdict, judge};
 use crate::domain::{Timestamp, rfc3339};
-use crate::store::{StoreError, SyncQueue, Waiting};
+use crate::events::Envelope;
+use crate::store::{StoreError, SyncQueue};
 use std::collections::HashMap;
 use std::time::Duration;
+use taproll_wire::protocol::BatchAnswer;
 use uuid::Uuid;
 
 /// What one step did, and what the caller should do next.
@@ -31,15 +33,26 @@ pub struct Pusher {
     client: Client,
     server: String,
     uids: UidForm,
-    batch_events: usize,
+    /// Events per batch: as configured, or as the server allows (a 413
+    /// halves it for the rest of the run).
+    max_events: usize,
     batch_bytes: usize,
-    /// Events per batch now: halved by 413 (for good) or while isolating
-    /// an event a 400 / 422 refused (until it is found).
+    /// Events per batch now: `max_events`, or fewer while a refused batch
+    /// (400, 422, 413) is halved to find the one event it refuses.
     limit: usize,
-    isolating: bool,
+    /// The event left alone by that halving, refused on its own. It is
+    /// parked only once a batch without it goes through: a server that
+    /// refuses every batch (a proxy's size limit, a deploy gone wrong) must
+    /// not empty the queue into the parked list.
+    suspect: Option<Suspect>,
     backoff: Backoff,
     /// Failed tries in a row.
     failures: u32,
+}
+
+struct Suspect {
+    seq: i64,
+    reason: String,
 }
 
 impl Pusher {
@@ -49,10 +62,10 @@ impl Pusher {
             client: Client::new(&settings.server, &credentials.token, settings.timeouts),
             server: settings.server.as_str().to_string(),
             uids: credentials.uids.clone(),
-            batch_events: settings.batch_events,
+            max_events: settings.batch_events,
             batch_bytes: settings.batch_bytes,
             limit: settings.batch_events,
-            isolating: false,
+            suspect: None,
             backoff: settings.backoff,
             failures: 0,
         }
@@ -68,67 +81,50 @@ impl Pusher {
 
     /// Sends the next batch, if any, and records the answer.
     pub fn step(&mut self, now: &Timestamp) -> Result<Step, StoreError> {
-        let waiting = self.queue.waiting(0, self.limit)?;
-        if waiting.is_empty() {
-            return Ok(Step::Idle);
+        // One more than a batch: the suspect, if any, is left out of it.
+        let waiting = self.queue.waiting(0, self.limit + 1)?;
+        let suspect = self.suspect.as_ref().map(|s| s.seq);
+        let mut candidates = Vec::with_capacity(self.limit);
+        let mut broken = Vec::new();
+        for item in waiting.into_iter().filter(|w| Some(w.seq) != suspect) {
+            match item.envelope {
+                Ok(envelope) => candidates.push((item.seq, envelope)),
+                Err(why) => {
+                    broken.push((item.seq, format!("cannot be read from the database: {why}")))
+                }
+            }
         }
-        let OneBatch { seqs, ids, body } = self.batch(&waiting, now)?;
+        if !broken.is_empty() {
+            // Nothing can send it: shown with the parked, out of the way.
+            self.queue.settle(&self.server, &[], &broken, now)?;
+            return Ok(Step::Progress {
+                sent: 0,
+                parked: broken.len(),
+            });
+        }
+        candidates.truncate(self.limit);
+        if candidates.is_empty() {
+            return match self.suspect.take() {
+                // Only the suspect waits: nothing tells a refused event from
+                // a refusing server. Try it again after a while.
+                Some(suspect) => {
+                    self.limit = self.max_events;
+                    self.failed(&[suspect.seq], None, suspect.reason, now)
+                }
+                None => Ok(Step::Idle),
+            };
+        }
+        let OneBatch { seqs, ids, body } = self.batch(&candidates, now)?;
         let verdict = match self.client.post(&body) {
             Ok(reply) => judge(&reply, now.to_utc()),
             Err(error) => Verdict::Retry { after: None, error },
         };
         match verdict {
-            Verdict::Answered(answer) => {
-                let sent: Vec<i64> = answer
-                    .accepted
-                    .iter()
-                    .chain(&answer.known)
-                    .filter_map(|id| ids.get(id).copied())
-                    .collect();
-                let parked: Vec<(i64, String)> = answer
-                    .rejected
-                    .iter()
-                    .filter_map(|r| Some((*ids.get(&r.event_id)?, shown(&r.reason))))
-                    .collect();
-                if sent.is_empty() && parked.is_empty() {
-                    return self.failed(
-                        &seqs,
-                        None,
-                        "the server's answer named none of the events sent".into(),
-                        now,
-                    );
-                }
-                self.queue.settle(&self.server, &sent, &parked, now)?;
-                self.failures = 0;
-                Ok(Step::Progress {
-                    sent: sent.len(),
-                    parked: parked.len(),
-                })
-            }
+            Verdict::Answered(answer) => self.answered(&answer, &seqs, &ids, now),
             Verdict::TooLarge => {
-                if let [only] = seqs[..] {
-                    self.park(only, "the server refuses it as too large (413)", now)
-                } else {
-                    self.limit = (seqs.len() / 2).max(1);
-                    self.batch_events = self.limit;
-                    tracing::info!(
-                        limit = self.limit,
-                        "sync: the server said 413; smaller batches"
-                    );
-                    Ok(Step::Progress { sent: 0, parked: 0 })
-                }
+                self.refused(&seqs, "the server refuses it as too large (413)", true, now)
             }
-            Verdict::BadBatch(message) => {
-                if let [only] = seqs[..] {
-                    self.park(only, &message, now)
-                } else {
-                    // Halve until the refused event is alone; the halves
-                    // without it go through on the way.
-                    self.limit = (seqs.len() / 2).max(1);
-                    self.isolating = true;
-                    Ok(Step::Progress { sent: 0, parked: 0 })
-                }
-            }
+            Verdict::BadBatch(message) => self.refused(&seqs, &message, false, now),
             Verdict::Refused(why) => {
                 self.queue.stop(&self.server, &why, now)?;
                 Ok(Step::Stopped { why })
@@ -137,15 +133,77 @@ impl Pusher {
         }
     }
 
-    fn park(&mut self, seq: i64, reason: &str, now: &Timestamp) -> Result<Step, StoreError> {
-        self.queue
-            .settle(&self.server, &[], &[(seq, shown(reason))], now)?;
-        if self.isolating {
-            self.isolating = false;
-            self.limit = self.batch_events;
+    /// A 200: the events it names are settled, and a suspect is confirmed
+    /// (a batch without it went through) and parked.
+    fn answered(
+        &mut self,
+        answer: &BatchAnswer,
+        seqs: &[i64],
+        ids: &HashMap<Uuid, i64>,
+        now: &Timestamp,
+    ) -> Result<Step, StoreError> {
+        let sent: Vec<i64> = answer
+            .accepted
+            .iter()
+            .chain(&answer.known)
+            .filter_map(|id| ids.get(id).copied())
+            .collect();
+        let mut parked: Vec<(i64, String)> = answer
+            .rejected
+            .iter()
+            .filter_map(|r| Some((*ids.get(&r.event_id)?, shown(&r.reason))))
+            .collect();
+        if sent.is_empty() && parked.is_empty() {
+            let error = "the server's answer named none of the events sent".to_string();
+            return self.failed(seqs, None, error, now);
         }
+        if let Some(suspect) = self.suspect.take() {
+            parked.push((suspect.seq, shown(&suspect.reason)));
+            self.limit = self.max_events;
+        }
+        self.queue.settle(&self.server, &sent, &parked, now)?;
         self.failures = 0;
-        Ok(Step::Progress { sent: 0, parked: 1 })
+        Ok(Step::Progress {
+            sent: sent.len(),
+            parked: parked.len(),
+        })
+    }
+
+    /// A 413 (`too_large`) or a 400 / 422: halve the batch until the event
+    /// refused is alone, and make it the suspect; refused again without the
+    /// suspect, the refusal is for every batch: wait and try again.
+    fn refused(
+        &mut self,
+        seqs: &[i64],
+        reason: &str,
+        too_large: bool,
+        now: &Timestamp,
+    ) -> Result<Step, StoreError> {
+        if self.suspect.take().is_some() {
+            self.limit = self.max_events;
+            let error = format!("{reason} (every batch, not one event)");
+            return self.failed(seqs, None, error, now);
+        }
+        match seqs {
+            [only] => {
+                self.suspect = Some(Suspect {
+                    seq: *only,
+                    reason: reason.to_string(),
+                });
+            }
+            _ => {
+                self.limit = (seqs.len() / 2).max(1);
+                if too_large {
+                    self.max_events = self.limit;
+                    tracing::info!(
+                        limit = self.limit,
+                        "sync: the server said 413; smaller batches"
+                    );
+                }
+            }
+        }
+        // At once: the next step sends the smaller batch, or the others.
+        Ok(Step::Progress { sent: 0, parked: 0 })
     }
 
     fn failed(
@@ -157,33 +215,38 @@ impl Pusher {
     ) -> Result<Step, StoreError> {
         self.failures = self.failures.saturating_add(1);
         self.queue.failed(&self.server, seqs, &error, now)?;
-        let after = after.unwrap_or_else(|| self.backoff.delay(self.failures, random_unit()));
+        // Retry-After is the least wait: 0, or a date a fast clock sees as
+        // past, must not make the sender spin.
+        let backoff = self.backoff.delay(self.failures, random_unit());
+        let after = after.map_or(backoff, |after| after.max(backoff));
         Ok(Step::Wait { after, error })
     }
 
     /// One batch of the oldest waiting events: at most `batch_bytes` (but
     /// always one event).
-    fn batch(&self, waiting: &[Waiting], now: &Timestamp) -> Result<OneBatch, StoreError> {
+    fn batch(&self, waiting: &[(i64, Envelope)], now: &Timestamp) -> Result<OneBatch, StoreError> {
         let mut seqs = Vec::with_capacity(waiting.len());
         let mut ids = HashMap::with_capacity(waiting.len());
         let mut events: Vec<String> = Vec::with_capacity(waiting.len());
-        let mut bytes = 0;
-        for item in waiting {
-            let mut envelope = item.envelope.clone();
+        let device_id = self.queue.device_id();
+        // The batch's own fields count too.
+        let mut bytes = batch_body(device_id, now, &[]).len();
+        for (seq, envelope) in waiting {
+            let mut envelope = envelope.clone();
             if let UidForm::Keyed(key) = &self.uids {
                 envelope.event = with_keyed_uids(key, envelope.event);
             }
             let json = serde_json::to_string(&envelope)
-                .map_err(|e| StoreError::BadValue(format!("event {}: {e}", item.seq)))?;
+                .map_err(|e| StoreError::BadValue(format!("event {seq}: {e}")))?;
             if !events.is_empty() && bytes + json.len() + 1 > self.batch_bytes {
                 break;
             }
             bytes += json.len() + 1;
-            seqs.push(item.seq);
-            ids.insert(envelope.event_id, item.seq);
+            seqs.push(*seq);
+            ids.insert(envelope.event_id, *seq);
             events.push(json);
         }
-        let body = batch_body(self.queue.device_id(), now, &events).into_bytes();
+        let body = batch_body(device_id, now, &events).into_bytes();
         Ok(OneBatch { seqs, ids, body })
     }
 }
@@ -219,7 +282,7 @@ fn shown(reason: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::{Envelope, Event, SCHEMA_VERSION};
+    use crate::events::{Event, SCHEMA_VERSION};
     use taproll_wire::protocol::Batch;
 
     #[test]

@@ -25,6 +25,11 @@ impl Token {
         format!("Bearer {}", self.0)
     }
 
+    /// The token itself, to take it out of what a server says.
+    pub(super) fn secret(&self) -> &str {
+        &self.0
+    }
+
     fn checked(text: &str, from: &str) -> Result<Self, String> {
         let text = text.trim();
         if text.is_empty() {
@@ -43,7 +48,13 @@ impl Token {
 /// `file`, which must be the user's own and not readable by others.
 pub fn load_token(variable: Option<String>, file: Option<&Path>) -> Result<Token, String> {
     if let Some(text) = variable {
-        return Token::checked(&text, TOKEN_VARIABLE);
+        return Token::checked(&text, TOKEN_VARIABLE).map_err(|e| {
+            if file.is_some() {
+                format!("{e} (unset it to use sync.token_file)")
+            } else {
+                e
+            }
+        });
     }
     let Some(file) = file else {
         return Err(format!(

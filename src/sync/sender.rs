@@ -180,6 +180,8 @@ impl Sender {
         let record = queue.record().unwrap_or_default();
         let mut pusher = Pusher::new(queue, settings, &credentials);
         let mut failing_since = failing_since(&record);
+        // Said once per run and per outage, in the log.
+        let mut said_offline = false;
         let mut counted = Instant::now() - RECOUNT_EVERY;
         tracing::info!(server = %self.server, "sync: sender started");
         loop {
@@ -189,6 +191,7 @@ impl Sender {
             match pusher.step(&now()) {
                 Ok(Step::Idle) => {
                     failing_since = None;
+                    said_offline = false;
                     self.flushed = asked;
                     self.status(Link::Online, Some(pusher.queue()));
                     if !wait(rings, None) {
@@ -197,6 +200,7 @@ impl Sender {
                 }
                 Ok(Step::Progress { .. }) => {
                     failing_since = None;
+                    said_offline = false;
                     if counted.elapsed() >= RECOUNT_EVERY {
                         self.status(Link::Online, Some(pusher.queue()));
                         counted = Instant::now();
@@ -204,8 +208,9 @@ impl Sender {
                 }
                 Ok(Step::Wait { after, error }) => {
                     let at = now();
-                    if failing_since.is_none() {
+                    if !said_offline {
                         tracing::warn!(error = %error, "sync: the server cannot be reached; events wait in the database");
+                        said_offline = true;
                     }
                     let since = *failing_since.get_or_insert(at);
                     let next_try = at + chrono::Duration::from_std(after).unwrap_or_default();

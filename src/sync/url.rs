@@ -16,7 +16,7 @@ impl ServerUrl {
         let text = text.trim();
         let (scheme, rest) = text
             .split_once("://")
-            .ok_or_else(|| format!("`{text}` is not a URL; write it as https://host/path"))?;
+            .ok_or("is not a URL; write it as https://host/path")?;
         let authority = rest.split('/').next().unwrap_or_default();
         if authority.contains('@') {
             return Err("must not hold a user name or password; the token goes in TAPROLL_SYNC_TOKEN or sync.token_file".into());
@@ -24,7 +24,7 @@ impl ServerUrl {
         if rest.contains(['?', '#']) {
             return Err("must not have a query (?) or fragment (#)".into());
         }
-        let host = host_of(authority).ok_or_else(|| format!("`{text}` names no host"))?;
+        let host = host_of(authority).ok_or("names no host")?;
         let loopback = is_loopback(host);
         match scheme.to_ascii_lowercase().as_str() {
             "https" => {}

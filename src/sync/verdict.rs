@@ -66,6 +66,12 @@ pub fn judge(reply: &Reply, now: chrono::DateTime<chrono::Utc>) -> Verdict {
                     .unwrap_or_default()
             ),
         },
+        404 | 405 => Verdict::Retry {
+            after: None,
+            error: with_message(format!(
+                "the server answered {status}: is sync.server the receiver's address?"
+            )),
+        },
         _ => Verdict::Retry {
             after: reply
                 .retry_after

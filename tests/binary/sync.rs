@@ -2,7 +2,7 @@
 //! and started again, a whole session with the server down, a refused token
 //! (and the token never in the log), `taproll sync` and its `--status`.
 
-use crate::common::sync_server::{SyncServer, TEST_TOKEN, free_loopback_port};
+use crate::common::sync_server::{Fault, SyncServer, TEST_TOKEN, reserve_loopback_port};
 use crate::common::{Sandbox, scenario};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -141,11 +141,46 @@ fn killed_mid_push_and_started_again_it_loses_nothing_and_the_server_counts_noth
         "{}",
         text(&beside.stderr)
     );
+    // The next batch is stored at the server, and its answer never comes:
+    // killed now, taproll has not marked those events sent.
+    let requests = server.requests().len();
+    server.script([Fault::StoreThenStall(Duration::from_secs(300))]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let in_flight = loop {
+        let stalled = server.requests()[requests..]
+            .iter()
+            .find(|r| r.fault.is_some())
+            .map(|r| r.event_ids.clone());
+        if let Some(ids) = stalled {
+            break ids;
+        }
+        assert!(Instant::now() < deadline, "no batch came to stall");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(in_flight.len(), 25);
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     let before = server.received_count();
     let all = outbox_ids(&sandbox);
     assert!(before < all.len(), "killed before it was done");
+    let conn = rusqlite::Connection::open(sandbox.path("taproll.db")).unwrap();
+    let unsent_but_stored: i64 = conn
+        .query_row(
+            &format!(
+                "SELECT count(*) FROM outbox WHERE sent_at IS NULL AND event_id IN ({})",
+                in_flight
+                    .iter()
+                    .map(|id| format!("'{id}'"))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(unsent_but_stored, 25, "stored there, not marked sent here");
+    server.down();
+    server.up();
     // Started again: the rest goes, what was sent before the kill is not
     // stored twice, and the order holds.
     let output = sync(&sandbox, &config, Some(TEST_TOKEN), &[]);
@@ -174,8 +209,8 @@ fn with_the_server_down_a_session_goes_as_without_one_and_the_queue_drains_when_
     // With a server that is down for the whole session.
     let sandbox = Sandbox::new();
     import_roster(&sandbox, 2);
-    let port = free_loopback_port();
-    let url = format!("http://127.0.0.1:{port}");
+    let reserved = reserve_loopback_port();
+    let url = format!("http://127.0.0.1:{}", reserved.port());
     let config = config(&sandbox, &url, "");
     let started = Instant::now();
     let with = headless(&sandbox, Some(&config), TEST_TOKEN, &taps);
@@ -203,7 +238,7 @@ fn with_the_server_down_a_session_goes_as_without_one_and_the_queue_drains_when_
         "{offline}"
     );
     // The server is back: taproll sync sends everything, once.
-    let server = SyncServer::start_on(port, TEST_TOKEN);
+    let server = SyncServer::start_reserved(reserved, TEST_TOKEN);
     let output = sync(&sandbox, &config, Some(TEST_TOKEN), &[]);
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert_eq!(server_ids(&server), outbox_ids(&sandbox));
@@ -325,9 +360,9 @@ fn sync_status_shows_the_queue_and_parked_events_and_retry_parked_sends_them() {
     let output = sync(&sandbox, &config, Some(TEST_TOKEN), &[]);
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert!(
-        text(&output.stdout).contains("1 parked event(s)"),
+        text(&output.stderr).contains("1 parked event(s) the server refused"),
         "{}",
-        text(&output.stdout)
+        text(&output.stderr)
     );
     let shown = text(&sync(&sandbox, &config, None, &["--status"]).stdout);
     assert!(shown.contains("Waiting:       0"), "{shown}");

@@ -53,6 +53,9 @@ pub enum Fault {
     /// Store the events as normal, then close without answering: the client
     /// must send them again, and gets them back as `known`.
     StoreThenCut,
+    /// Store the events, then say nothing for this long (or until `down`):
+    /// a client killed meanwhile has them stored here but not marked sent.
+    StoreThenStall(Duration),
     /// Store the events, write the first half of the answer's bytes, close.
     CutMidAnswer,
     /// 200 with a body that is not JSON (said to be JSON); store nothing.
@@ -182,6 +185,13 @@ impl SyncServer {
     /// or 422) and `message`: the client must find the one event.
     pub fn refuse_batches_with(&self, id: Uuid, status: u16, message: &str) {
         self.shared.lock().refuse_batches_with = Some((id, status, message.to_string()));
+    }
+
+    /// Refuse every batch with `status` and `message` (`None`: stop): a
+    /// refusal that is not about one event.
+    pub fn refuse_every_batch(&self, refusal: Option<(u16, &str)>) {
+        self.shared.lock().refuse_every_batch =
+            refusal.map(|(status, message)| (status, message.to_string()));
     }
 
     /// Accept only `token` from now on (the old one gets 401).
@@ -318,14 +328,42 @@ impl Drop for SyncServer {
     }
 }
 
-/// A port on 127.0.0.1 that was free a moment ago (bound to port 0, read,
-/// closed): give it to a client before any server listens there, then
-/// `SyncServer::start_on(port, ...)` (which binds with `SO_REUSEADDR`).
-pub fn free_loopback_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.port())
-        .expect("a free port on 127.0.0.1")
+/// A port on 127.0.0.1 kept for a server that is not there yet: bound (so
+/// no other test gets it) but not listening (so a client's connection is
+/// refused, as by a server that is down). `SyncServer::start_reserved`
+/// gives it to a server.
+pub struct ReservedPort {
+    socket: Socket,
+    port: u16,
+}
+
+impl ReservedPort {
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+}
+
+pub fn reserve_loopback_port() -> ReservedPort {
+    let reserve = || -> io::Result<ReservedPort> {
+        let socket = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP))?;
+        socket.set_reuse_address(true)?;
+        socket.bind(&SocketAddr::from((Ipv4Addr::LOCALHOST, 0)).into())?;
+        let port = socket
+            .local_addr()?
+            .as_socket()
+            .map_or(0, |address| address.port());
+        Ok(ReservedPort { socket, port })
+    };
+    reserve().expect("a free port on 127.0.0.1")
+}
+
+impl SyncServer {
+    /// On the reserved port, taking `token`.
+    pub fn start_reserved(reserved: ReservedPort, token: &str) -> SyncServer {
+        let port = reserved.port;
+        drop(reserved.socket);
+        SyncServer::start_on(port, token)
+    }
 }
 
 /// A listening socket with `SO_REUSEADDR`, so that `up` can take the same
@@ -361,6 +399,8 @@ struct State {
     reject: HashMap<Uuid, String>,
     /// A batch holding this event gets this status and message, whole.
     refuse_batches_with: Option<(Uuid, u16, String)>,
+    /// Every batch gets this status and message (a proxy's limit).
+    refuse_every_batch: Option<(u16, String)>,
     events: Vec<Envelope>,
     ids: HashSet<Uuid>,
     /// The highest `seq` accepted per device.
@@ -384,6 +424,7 @@ impl State {
             max_body: None,
             reject: HashMap::new(),
             refuse_batches_with: None,
+            refuse_every_batch: None,
             events: Vec::new(),
             ids: HashSet::new(),
             last_seq: HashMap::new(),
@@ -483,6 +524,9 @@ impl State {
                     batch.events.len()
                 ),
             );
+        }
+        if let Some((status, message)) = &self.refuse_every_batch {
+            return Answer::error(*status, message);
         }
         if let Some((id, status, message)) = &self.refuse_batches_with
             && batch.events.iter().any(|e| e.event_id == *id)
@@ -748,6 +792,16 @@ fn handle(shared: &Shared, connection: u64, request: &HttpRequest) -> Action {
         Some(Fault::StoreThenCut) => {
             let _ = state.answer(request, &batch);
             (None, Action::Cut(Vec::new()))
+        }
+        Some(Fault::StoreThenStall(time)) => {
+            let _ = state.answer(request, &batch);
+            (
+                None,
+                Action::Stall {
+                    time: *time,
+                    generation: state.generation,
+                },
+            )
         }
         Some(Fault::CutMidAnswer) => {
             let answer = state.answer(request, &batch);

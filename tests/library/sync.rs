@@ -4,7 +4,7 @@
 //! once and in order, refused events are parked and shown, a refused token
 //! stops the sender without dropping anything.
 
-use crate::common::sync_server::{Fault, SyncServer, TEST_TOKEN, free_loopback_port};
+use crate::common::sync_server::{Fault, SyncServer, TEST_TOKEN, reserve_loopback_port};
 use crate::common::{Sandbox, at};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -73,6 +73,16 @@ fn drain(pusher: &mut Pusher) -> Vec<Step> {
             Step::Stopped { why } => panic!("stopped: {why}"),
         }
     }
+}
+
+/// One more change that queues an event: a session of a new course.
+fn change(store: &Store, i: usize) {
+    let course = store
+        .ensure_course(&format!("Course {i}"), &at("09:00:00"))
+        .unwrap();
+    store
+        .start_or_resume_session(&course, &at("09:00:00"), &at("09:00:00"))
+        .unwrap();
 }
 
 fn ids(events: &[Envelope]) -> Vec<Uuid> {
@@ -188,15 +198,18 @@ fn a_413_halves_the_batch_and_a_single_event_still_too_large_is_parked() {
     assert_eq!(sizes[..2], [100, 50], "{sizes:?}");
     assert!(sizes[2..].iter().all(|&n| n <= 25), "{sizes:?}");
 
-    // A server that takes nothing at all: each event ends up alone, parked.
+    // One event the server will never take for its size: alone, it is
+    // parked once the others went through without it.
     let sandbox = Sandbox::new();
-    let (db, store) = database(&sandbox, 2);
+    let (db, store) = database(&sandbox, 10);
+    let outbox = store.outbox_events().unwrap();
     let server = SyncServer::start();
-    server.set_max_batch(Some(0));
+    server.refuse_batches_with(outbox[4].event_id, 413, "too large");
     drain(&mut pusher(&db, &settings_for(&sandbox, &server)));
-    assert_eq!(server.received_count(), 0);
+    assert_eq!(server.received_count(), outbox.len() - 1);
     let parked = store.parked_events(10).unwrap();
-    assert_eq!(parked.len(), 4);
+    assert_eq!(parked.len(), 1);
+    assert_eq!(parked[0].seq, outbox[4].seq);
     assert!(parked[0].reason.contains("413"), "{}", parked[0].reason);
 }
 
@@ -292,8 +305,8 @@ fn a_refused_token_stops_the_sender_and_drops_nothing() {
 fn the_sender_is_woken_by_each_commit_and_rides_out_a_server_that_goes_down() {
     let sandbox = Sandbox::new();
     let (db, mut store) = database(&sandbox, 3);
-    let port = free_loopback_port();
-    let url = format!("http://127.0.0.1:{port}");
+    let reserved = reserve_loopback_port();
+    let url = format!("http://127.0.0.1:{}", reserved.port());
     // The server is not there when the class starts.
     let sync = SyncHandle::start(
         db.clone(),
@@ -314,7 +327,7 @@ fn the_sender_is_woken_by_each_commit_and_rides_out_a_server_that_goes_down() {
     assert!(error.contains("refuses connections"), "{error}");
     // Work goes on while it is down.
     store.ensure_course("Physics", &at("09:00:00")).unwrap();
-    let server = SyncServer::start_on(port, TEST_TOKEN);
+    let server = SyncServer::start_reserved(reserved, TEST_TOKEN);
     let all = store.outbox_events().unwrap();
     assert_eq!(
         ids(&server.wait_for_events(all.len(), Duration::from_secs(60))),
@@ -377,4 +390,166 @@ fn hmac_sha256_hex(key: &[u8], message: &str) -> String {
         .chain_update(inner)
         .finalize();
     outer.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Steps until the pusher waits (the first failure); the steps before it.
+fn until_wait(pusher: &mut Pusher) -> (Vec<Step>, Duration, String) {
+    let mut steps = Vec::new();
+    for _ in 0..100 {
+        match pusher.step(&taproll::domain::now()).unwrap() {
+            Step::Wait { after, error } => return (steps, after, error),
+            Step::Idle => panic!("idle before any wait: {steps:?}"),
+            step => steps.push(step),
+        }
+    }
+    panic!("never waited: {steps:?}");
+}
+
+#[test]
+fn a_server_that_refuses_every_batch_parks_nothing_and_is_retried() {
+    for (status, message) in [(400, "bad gateway rules"), (413, "client_max_body_size")] {
+        let sandbox = Sandbox::new();
+        let (db, store) = database(&sandbox, 20);
+        let server = SyncServer::start();
+        server.refuse_every_batch(Some((status, message)));
+        let mut pusher = pusher(&db, &settings_for(&sandbox, &server));
+        let (_, _, error) = until_wait(&mut pusher);
+        assert!(error.contains("every batch"), "{status}: {error}");
+        assert_eq!(store.sync_counts().unwrap().parked, 0, "{status}");
+        // Fixed: everything goes, nothing was lost or parked on the way.
+        server.refuse_every_batch(None);
+        drain(&mut pusher);
+        assert_eq!(ids(&server.events()), ids(&store.outbox_events().unwrap()));
+        assert_eq!(store.sync_counts().unwrap().parked, 0);
+    }
+}
+
+#[test]
+fn a_lone_event_refused_while_nothing_else_waits_is_retried_not_parked() {
+    // A class: one tap at a time reaches the sender.
+    let sandbox = Sandbox::new();
+    let (db, store) = database(&sandbox, 1);
+    let outbox = store.outbox_events().unwrap();
+    let server = SyncServer::start();
+    server.refuse_batches_with(outbox[1].event_id, 422, "unknown card");
+    let mut pusher = pusher(&db, &settings_for(&sandbox, &server));
+    let (_, _, error) = until_wait(&mut pusher);
+    assert!(error.contains("unknown card"), "{error}");
+    assert_eq!(store.sync_counts().unwrap().parked, 0);
+    assert_eq!(ids(&server.events()), [outbox[0].event_id]);
+    // The next change gives it company: the others go, it is parked.
+    change(&store, 1);
+    drain(&mut pusher);
+    let parked = store.parked_events(10).unwrap();
+    assert_eq!(parked.len(), 1);
+    assert_eq!(parked[0].seq, outbox[1].seq);
+    assert_eq!(
+        server.received_count(),
+        store.outbox_events().unwrap().len() - 1
+    );
+}
+
+#[test]
+fn a_retry_after_of_zero_waits_at_least_the_backoff() {
+    let sandbox = Sandbox::new();
+    let (db, _store) = database(&sandbox, 1);
+    let server = SyncServer::start();
+    server.script([
+        Fault::StatusRetryAfter(503, "0".into()),
+        Fault::StatusRetryAfter(503, "Thu, 01 Jan 2026 00:00:00 GMT".into()),
+    ]);
+    let mut settings = settings_for(&sandbox, &server);
+    settings.backoff = Backoff::default();
+    let mut pusher = pusher(&db, &settings);
+    for _ in 0..2 {
+        let Step::Wait { after, .. } = pusher.step(&taproll::domain::now()).unwrap() else {
+            panic!("503 waits");
+        };
+        assert!(after >= Duration::from_secs(1), "{after:?}");
+    }
+}
+
+#[test]
+fn a_token_the_server_echoes_is_taken_out_of_what_is_shown_and_kept() {
+    let sandbox = Sandbox::new();
+    let (db, store) = database(&sandbox, 1);
+    let server = SyncServer::start();
+    server.script([Fault::Answer(
+        401,
+        format!(r#"{{"error":"token {TEST_TOKEN} was withdrawn"}}"#),
+    )]);
+    let mut pusher = pusher(&db, &settings_for(&sandbox, &server));
+    let Step::Stopped { why } = pusher.step(&taproll::domain::now()).unwrap() else {
+        panic!("401 stops");
+    };
+    assert!(why.contains("token … was withdrawn"), "{why}");
+    assert!(!why.contains(TEST_TOKEN));
+    let record = store.sync_record().unwrap();
+    for kept in [record.stopped, record.last_error] {
+        assert!(!kept.unwrap().contains(TEST_TOKEN));
+    }
+}
+
+#[test]
+fn finish_returns_only_when_the_last_commit_is_at_the_server() {
+    let sandbox = Sandbox::new();
+    let (db, mut store) = database(&sandbox, 1);
+    let server = SyncServer::start();
+    let sync = SyncHandle::start(db.clone(), settings_for(&sandbox, &server)).unwrap();
+    store.on_commit(sync.doorbell());
+    for i in 0..30 {
+        change(&store, i);
+        sync.finish(Duration::from_secs(60));
+        let outbox = store.outbox_events().unwrap();
+        assert_eq!(server.received_count(), outbox.len(), "after commit {i}");
+    }
+}
+
+#[test]
+fn an_event_that_cannot_be_read_back_is_parked_and_the_rest_go() {
+    let sandbox = Sandbox::new();
+    let (db, store) = database(&sandbox, 3);
+    let outbox = store.outbox_events().unwrap();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute(
+        "UPDATE outbox SET event = '{' WHERE seq = ?1",
+        [outbox[2].seq],
+    )
+    .unwrap();
+    let server = SyncServer::start();
+    drain(&mut pusher(&db, &settings_for(&sandbox, &server)));
+    let parked = store.parked_events(10).unwrap();
+    assert_eq!(parked.len(), 1);
+    assert_eq!(parked[0].seq, outbox[2].seq);
+    assert!(
+        parked[0].reason.contains("cannot be read"),
+        "{}",
+        parked[0].reason
+    );
+    assert_eq!(server.received_count(), outbox.len() - 1);
+}
+
+#[test]
+fn the_sender_thread_through_chaos_delivers_every_event_once_in_order() {
+    let sandbox = Sandbox::new();
+    let (db, mut store) = database(&sandbox, 1000);
+    let server = SyncServer::start();
+    server.chaos(7, 30);
+    let mut settings = settings_for(&sandbox, &server);
+    settings.batch_events = 50;
+    let sync = SyncHandle::start(db.clone(), settings).unwrap();
+    store.on_commit(sync.doorbell());
+    // More changes while it pushes through the chaos.
+    for i in 0..20 {
+        change(&store, i);
+    }
+    let outbox = store.outbox_events().unwrap();
+    assert_eq!(outbox.len(), 2020);
+    let received = server.wait_for_events(outbox.len(), Duration::from_secs(120));
+    assert_eq!(ids(&received), ids(&outbox));
+    assert!(
+        server.out_of_order().is_empty(),
+        "{:?}",
+        server.out_of_order()
+    );
 }

@@ -4,7 +4,7 @@
 //! a stall is only checked for saying nothing before it closes.
 
 use crate::common::at;
-use crate::common::sync_server::{Fault, SyncServer, TEST_TOKEN, free_loopback_port};
+use crate::common::sync_server::{Fault, SyncServer, TEST_TOKEN, reserve_loopback_port};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
@@ -520,8 +520,13 @@ fn chaos_gives_the_same_faults_for_the_same_seed() {
 
 #[test]
 fn down_refuses_connections_and_up_listens_on_the_same_port_with_what_it_stored() {
-    let port = free_loopback_port();
-    let server = SyncServer::start_on(port, TEST_TOKEN);
+    let reserved = reserve_loopback_port();
+    let port = reserved.port();
+    assert!(
+        TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "reserved: refused"
+    );
+    let server = SyncServer::start_reserved(reserved, TEST_TOKEN);
     assert_eq!(server.url(), format!("http://127.0.0.1:{port}"));
     let device = Uuid::now_v7();
     let sent = events(device, 1, 2);
