@@ -137,6 +137,17 @@ impl Engine {
         &self.store
     }
 
+    /// Puts the events the server refused back in the push's queue (the
+    /// server was fixed); how many. The commit wakes the sender.
+    pub fn retry_parked(&self) -> store::Result<u64> {
+        let result = self.store.unpark_all();
+        match &result {
+            Ok(count) => tracing::info!(count, "sync: parked events put back in the queue"),
+            Err(e) => tracing::error!(error = %e, "sync: could not put parked events back"),
+        }
+        result
+    }
+
     pub fn set_mark(&self, student_id: i64, mark: Mark, note: Option<&str>) -> store::Result<()> {
         let result = self
             .store

@@ -940,6 +940,11 @@ mod sync {
         key(&mut app, KeyCode::Char('S'));
         key(&mut app, KeyCode::Char('q'));
         assert_eq!(app.modal(), None);
+        // r in the view puts the parked events back, and closes it.
+        let mut viewing = self::app(30, 15);
+        key(&mut viewing, KeyCode::Char('S'));
+        assert_eq!(key(&mut viewing, KeyCode::Char('r')), Action::RetryParked);
+        assert_eq!(viewing.modal(), None);
     }
 
     #[test]

@@ -216,13 +216,9 @@ impl SyncQueue {
     /// Puts every parked event back in the queue; how many.
     pub fn unpark_all(&mut self) -> Result<u64> {
         let tx = self.begin()?;
-        let count = tx.execute(
-            "UPDATE outbox SET parked_at = NULL, parked_reason = NULL, attempts = 0
-             WHERE parked_at IS NOT NULL AND sent_at IS NULL",
-            [],
-        )?;
+        let count = unpark_all(&tx)?;
         tx.commit()?;
-        Ok(count as u64)
+        Ok(count)
     }
 
     pub fn counts(&self) -> Result<QueueCounts> {
@@ -260,6 +256,21 @@ impl Store {
     pub fn parked_events(&self, limit: usize) -> Result<Vec<ParkedEvent>> {
         parked(&self.conn, limit)
     }
+
+    /// Puts every parked event back in the queue, from the class's own
+    /// connection (its commit wakes the sender); how many.
+    pub fn unpark_all(&self) -> Result<u64> {
+        self.write(unpark_all)
+    }
+}
+
+fn unpark_all(conn: &Connection) -> Result<u64> {
+    let count = conn.execute(
+        "UPDATE outbox SET parked_at = NULL, parked_reason = NULL, attempts = 0
+         WHERE parked_at IS NOT NULL AND sent_at IS NULL",
+        [],
+    )?;
+    Ok(count as u64)
 }
 
 fn device_id(conn: &Connection) -> Result<Uuid> {

@@ -33,6 +33,8 @@ pub enum Action {
     RemoveCards(i64),
     /// Write the session's report to the export folder.
     ExportReport,
+    /// Put the events the server refused back in the push's queue.
+    RetryParked,
     SaveStudent {
         existing: Option<i64>,
         student_no: String,

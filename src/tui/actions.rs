@@ -46,6 +46,15 @@ pub fn perform(
             }
             Err(e) => failed(app, "the mark was NOT saved", &e.to_string()),
         },
+        Action::RetryParked => match engine.retry_parked() {
+            Ok(0) => info(app, "No parked events".into(), String::new()),
+            Ok(count) => info(
+                app,
+                format!("{count} parked event(s) back in the queue"),
+                "the push sends them now".into(),
+            ),
+            Err(e) => failed(app, "the parked events were NOT put back", &e.to_string()),
+        },
         Action::Undo => match engine.undo() {
             Ok(Some(undone)) => {
                 let back = undone.restored.map_or("no mark", |m| m.as_str());

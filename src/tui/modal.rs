@@ -79,7 +79,12 @@ impl Modal {
         match self {
             // The roster owns the filter and takes these keys (`App::on_key`).
             Modal::Filter => DialogKey::Stay,
-            Modal::Help | Modal::Sync => DialogKey::Close,
+            Modal::Help => DialogKey::Close,
+            // Not a hex digit: a wedge reader's typing never sends.
+            Modal::Sync => match code {
+                KeyCode::Char('r') => DialogKey::Then(Action::RetryParked),
+                _ => DialogKey::Close,
+            },
             Modal::ConfirmQuit => match code {
                 KeyCode::Char('y' | 'Y' | 'q') => DialogKey::Then(Action::Quit),
                 _ if ctrl_c => DialogKey::Then(Action::Quit),

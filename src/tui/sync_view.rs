@@ -113,7 +113,7 @@ fn counts_lines(lines: &mut Vec<Line<'static>>, status: &SyncStatus, now: Timest
         more(lines, "taproll sync --status lists them;", theme.dim());
         more(
             lines,
-            "taproll sync --retry-parked sends them again",
+            "r sends them again (the server was fixed)",
             theme.dim(),
         );
     }

@@ -194,6 +194,11 @@ impl SyncServer {
             refusal.map(|(status, message)| (status, message.to_string()));
     }
 
+    /// Forget `reject_events`: the receiver was fixed.
+    pub fn clear_rejections(&self) {
+        self.shared.lock().reject.clear();
+    }
+
     /// Accept only `token` from now on (the old one gets 401).
     pub fn set_token(&self, token: &str) {
         self.shared.lock().token = token.to_string();

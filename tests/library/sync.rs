@@ -553,3 +553,31 @@ fn the_sender_thread_through_chaos_delivers_every_event_once_in_order() {
         server.out_of_order()
     );
 }
+
+#[test]
+fn parked_events_put_back_during_a_class_are_sent_by_the_running_sender() {
+    let sandbox = Sandbox::new();
+    let (db, mut store) = database(&sandbox, 3);
+    let outbox = store.outbox_events().unwrap();
+    let server = SyncServer::start();
+    server.reject_events([outbox[1].event_id], "not yet");
+    let sync = SyncHandle::start(db.clone(), settings_for(&sandbox, &server)).unwrap();
+    store.on_commit(sync.doorbell());
+    server.wait_for_events(outbox.len() - 1, Duration::from_secs(60));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while store.sync_counts().unwrap().parked == 0 {
+        assert!(Instant::now() < deadline, "never parked");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The receiver is fixed; the instructor presses r in the sync view
+    // (the engine's retry_parked), on the class's own connection.
+    server.clear_rejections();
+    assert_eq!(store.unpark_all().unwrap(), 1);
+    let received = server.wait_for_events(outbox.len(), Duration::from_secs(60));
+    assert_eq!(
+        received.last().map(|e| e.event_id),
+        Some(outbox[1].event_id)
+    );
+    sync.finish(Duration::from_secs(60));
+    assert_eq!(store.sync_counts().unwrap().parked, 0);
+}
