@@ -7,8 +7,9 @@ CARGO ?= cargo
 
 # The pcsc crate links libpcsclite, found through pkg-config.
 BUILD_PACKAGES := pkg-config libpcsclite-dev
-# Tests also run a real PC/SC stack with virtual readers, and the real binary in tmux.
-TEST_PACKAGES := $(BUILD_PACKAGES) pcscd vsmartcard-vpcd tmux
+# Tests also run a real PC/SC stack with virtual readers, the real binary in
+# tmux, and the receiving server on a private PostgreSQL of their own.
+TEST_PACKAGES := $(BUILD_PACKAGES) pcscd vsmartcard-vpcd tmux postgresql
 # The latency benchmark compares taproll with pcsc_scan on the same taps, the
 # import benchmark with the sqlite3 shell's .import of the same file; the
 # sync benchmark measures the sender's memory with GNU time.

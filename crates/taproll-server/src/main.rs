@@ -1,0 +1,259 @@
+//! The taproll-server binary: `serve`, `device add | list | revoke`,
+//! `report`. One error report at the end, on standard error.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+use taproll_server::config::ServerConfig;
+use taproll_server::http::{AppState, Limits, router};
+use taproll_server::metrics::Metrics;
+use taproll_server::rate::RateLimiter;
+use taproll_server::storage::Storage;
+use taproll_server::{devices, reads};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "taproll-server",
+    version,
+    about = "Receives the attendance taproll devices push"
+)]
+struct Cli {
+    /// Settings file (TOML) [default: built-in defaults].
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        env = "TAPROLL_SERVER_CONFIG"
+    )]
+    config: Option<PathBuf>,
+    /// The database: postgres://... or an SQLite file [default: sqlite:taproll-server.db].
+    #[arg(long, global = true, value_name = "URL")]
+    database: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Answer devices and readers until SIGTERM or SIGINT.
+    Serve {
+        /// Address to listen on [default: 127.0.0.1:8750].
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+    },
+    /// Add, list or revoke devices.
+    #[command(subcommand)]
+    Device(DeviceCommand),
+    /// A course's attendance across rooms, as CSV or JSON.
+    Report {
+        #[arg(long)]
+        institution: String,
+        #[arg(long)]
+        course: String,
+        /// First date (2026-11-30), inclusive.
+        #[arg(long)]
+        from: Option<String>,
+        /// Last date, inclusive.
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long, default_value = "csv", value_parser = ["csv", "json"])]
+        format: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum DeviceCommand {
+    /// Add a device; prints its token once (only its hash is kept).
+    Add {
+        #[arg(long)]
+        institution: String,
+        #[arg(long)]
+        room: String,
+    },
+    /// The devices: room, last seen, events, sequence, clock offset.
+    List {
+        #[arg(long)]
+        institution: Option<String>,
+    },
+    /// Revoke a device's token (its events stay).
+    Revoke { id: String },
+}
+
+#[derive(Debug, thiserror::Error)]
+enum Failure {
+    #[error(transparent)]
+    Config(#[from] taproll_server::config::ConfigError),
+    #[error("database: {0}")]
+    Storage(#[from] taproll_server::storage::StorageError),
+    #[error("{0}")]
+    Usage(String),
+    #[error("cannot {what}: {source}")]
+    Io {
+        what: String,
+        source: std::io::Error,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("taproll-server: cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("taproll-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), Failure> {
+    let mut config = ServerConfig::load(cli.config.as_deref())?;
+    if let Some(database) = cli.database {
+        config.database = database;
+    }
+    let storage = Storage::open(&config.database).await?;
+    let now = || taproll_wire::rfc3339(&chrono::Utc::now().fixed_offset());
+    match cli.command {
+        Command::Serve { listen } => {
+            if let Some(listen) = listen {
+                config.listen = listen;
+            }
+            serve(storage, &config).await
+        }
+        Command::Device(DeviceCommand::Add { institution, room }) => {
+            let (id, token) = devices::add_device(&storage, &institution, &room, &now()).await?;
+            println!("device {id} added to {institution}, room {room}");
+            println!("token (shown once; put it in the device's sync token file):");
+            println!("{token}");
+            Ok(())
+        }
+        Command::Device(DeviceCommand::List { institution }) => {
+            let list = devices::list_devices(&storage, institution.as_deref()).await?;
+            println!("id\tinstitution\troom\tlast seen\tevents\tlast seq\tclock offset\trevoked");
+            for d in list {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    d.id,
+                    d.institution,
+                    d.room,
+                    d.last_seen_at.as_deref().unwrap_or("never"),
+                    d.events,
+                    d.last_seq,
+                    d.clock_offset_ms
+                        .map_or("-".to_string(), |ms| format!("{:.1} s", ms as f64 / 1000.0)),
+                    d.revoked_at.as_deref().unwrap_or("-"),
+                );
+            }
+            Ok(())
+        }
+        Command::Device(DeviceCommand::Revoke { id }) => {
+            if devices::revoke_device(&storage, &id, &now()).await? {
+                println!("device {id} revoked: its token is refused from now on");
+                Ok(())
+            } else {
+                Err(Failure::Usage(format!(
+                    "no device {id} to revoke (or already revoked)"
+                )))
+            }
+        }
+        Command::Report {
+            institution,
+            course,
+            from,
+            to,
+            format,
+        } => {
+            let list = devices::list_devices(&storage, Some(&institution)).await?;
+            let rows = storage
+                .query(taproll_server::storage::Statement::new(
+                    "SELECT id FROM institutions WHERE name = $1",
+                    vec![taproll_server::storage::Value::text(&institution)],
+                ))
+                .await?;
+            let Some(id) = rows.first().and_then(|row| row[0].as_int()) else {
+                return Err(Failure::Usage(format!(
+                    "no institution `{institution}` ({} device(s) listed)",
+                    list.len()
+                )));
+            };
+            let rows =
+                reads::attendance(&storage, id, &course, from.as_deref(), to.as_deref()).await?;
+            if format == "json" {
+                let text = serde_json::to_string_pretty(&rows).unwrap_or_default();
+                println!("{text}");
+            } else {
+                print!("{}", reads::attendance_csv(&rows));
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn serve(storage: Storage, config: &ServerConfig) -> Result<(), Failure> {
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .map_err(|source| Failure::Io {
+            what: format!("listen on {}", config.listen),
+            source,
+        })?;
+    let address = listener.local_addr().map_err(|source| Failure::Io {
+        what: "read the listening address".into(),
+        source,
+    })?;
+    tracing::info!(%address, database = storage.kind(), "taproll-server listening");
+    // For scripts and tests that asked for port 0.
+    println!("listening on http://{address}");
+    let state = Arc::new(AppState {
+        storage,
+        metrics: Metrics::default(),
+        rate: RateLimiter::new(config.device_batches_per_minute),
+        limits: Limits {
+            max_body_bytes: config.max_body_bytes,
+            request_timeout: Duration::from_secs(config.request_timeout_seconds),
+            clock_offset_warn: Duration::from_secs(config.clock_offset_warn_seconds),
+        },
+    });
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown())
+        .await
+        .map_err(|source| Failure::Io {
+            what: "serve".into(),
+            source,
+        })?;
+    tracing::info!("taproll-server stopped: every batch in flight was answered");
+    Ok(())
+}
+
+/// SIGTERM or SIGINT: stop taking connections, finish the batches in flight.
+async fn shutdown() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    tracing::info!("stopping: finishing the batches in flight");
+}

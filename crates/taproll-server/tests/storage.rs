@@ -1,0 +1,323 @@
+//! The server's storage on both databases, the same tests on each: a
+//! private PostgreSQL and an SQLite file. Batches are stored once (a resend
+//! is `known` and changes nothing), projections follow the events, every
+//! read stays within its institution, and a newer schema is refused.
+
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+mod common;
+
+use chrono::DateTime;
+use common::PgServer;
+use taproll_server::devices::{self, Device};
+use taproll_server::ingest;
+use taproll_server::reads;
+use taproll_server::storage::{Statement, Storage, StorageError, Value};
+use taproll_wire::events::{Envelope, Event, MarkCause, SCHEMA_VERSION, SheetMark};
+use taproll_wire::protocol::Batch;
+use taproll_wire::{Mark, MarkSource, Timestamp};
+use uuid::Uuid;
+
+fn at(text: &str) -> Timestamp {
+    DateTime::parse_from_rfc3339(&format!("2026-11-30T{text}+01:00")).unwrap()
+}
+
+/// Runs `test` on an SQLite file and on a private PostgreSQL.
+async fn on_both<F, Fut>(name: &str, test: F)
+where
+    F: Fn(Storage) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = dir.path().join("server.db");
+    test(Storage::open(sqlite.to_str().unwrap()).await.unwrap()).await;
+    if let Some(pg) = PgServer::start(name) {
+        let url = pg.database("taproll");
+        test(Storage::open(&url).await.unwrap()).await;
+    }
+}
+
+/// A device of `institution` as its token finds it.
+async fn device(storage: &Storage, institution: &str, room: &str) -> Device {
+    let (_, token) =
+        devices::add_device(storage, institution, room, "2026-11-30T08:00:00.000+01:00")
+            .await
+            .unwrap();
+    devices::device_for_token(storage, &token)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// A class: a student, a session, a tap, its mark, the end.
+fn class(device_id: Uuid, course: &str) -> Vec<Envelope> {
+    let session = Uuid::now_v7();
+    let tap = Uuid::now_v7();
+    let events = vec![
+        Event::StudentSaved {
+            student_no: "s1".into(),
+            previous_student_no: None,
+            name: "Ada Lovelace".into(),
+            email: None,
+            course: course.into(),
+            section: None,
+        },
+        Event::StudentSaved {
+            student_no: "s2".into(),
+            previous_student_no: None,
+            name: "Alan Turing".into(),
+            email: None,
+            course: course.into(),
+            section: None,
+        },
+        Event::SessionStarted {
+            session,
+            course: course.into(),
+            planned_start: at("09:00:00"),
+            label: Some("Lab 1".into()),
+        },
+        Event::Tap {
+            tap,
+            session,
+            tapped_at: at("09:04:12"),
+            reader: "Door".into(),
+            uid: "04A1B2C3".into(),
+            outcome: "present".into(),
+            student_no: Some("s1".into()),
+        },
+        Event::Mark {
+            session,
+            student_no: "s1".into(),
+            mark: Some(Mark::Present),
+            source: Some(MarkSource::Card),
+            note: None,
+            marked_at: Some(at("09:04:12")),
+            tap: Some(tap),
+            cause: MarkCause::Tap,
+        },
+        Event::SessionEnded {
+            session,
+            ended_at: at("10:30:00"),
+            marks: vec![
+                SheetMark {
+                    student_no: "s1".into(),
+                    mark: Mark::Present,
+                    source: MarkSource::Card,
+                    note: None,
+                    marked_at: at("09:04:12"),
+                    tap: Some(tap),
+                },
+                SheetMark {
+                    student_no: "s2".into(),
+                    mark: Mark::Absent,
+                    source: MarkSource::Auto,
+                    note: Some("=1+1".into()),
+                    marked_at: at("10:30:00"),
+                    tap: None,
+                },
+            ],
+        },
+    ];
+    events
+        .into_iter()
+        .enumerate()
+        .map(|(i, event)| Envelope {
+            schema_version: SCHEMA_VERSION,
+            event_id: Uuid::now_v7(),
+            device_id,
+            seq: i as i64 + 1,
+            at: at("09:00:00"),
+            event,
+        })
+        .collect()
+}
+
+async fn ingest(storage: &Storage, device: &Device, events: &[Envelope]) -> (usize, usize) {
+    let batch = Batch {
+        protocol: 1,
+        device_id: events[0].device_id,
+        sent_at: at("10:31:00"),
+        events: events.to_vec(),
+    };
+    ingest::check(device, &batch).unwrap();
+    let (guarded, after) =
+        ingest::statements(device, &batch, "2026-11-30T10:31:00.100+01:00", -100);
+    let inserted = storage.guarded(guarded, after).await.unwrap();
+    let new = inserted.iter().filter(|n| **n).count();
+    (new, inserted.len() - new)
+}
+
+async fn count(storage: &Storage, sql: &'static str) -> i64 {
+    storage.query(Statement::new(sql, vec![])).await.unwrap()[0][0]
+        .as_int()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_batch_is_stored_once_and_its_marks_are_the_devices() {
+    on_both("stored_once", |storage| async move {
+        let device = device(&storage, "North", "B12").await;
+        let events = class(Uuid::now_v7(), "Networks 101");
+        assert_eq!(ingest(&storage, &device, &events).await, (6, 0));
+        // Sent again, regrouped: all known, nothing doubled.
+        assert_eq!(ingest(&storage, &device, &events[2..]).await, (0, 4));
+        assert_eq!(ingest(&storage, &device, &events[..3]).await, (0, 3));
+        assert_eq!(count(&storage, "SELECT count(*) FROM events").await, 6);
+        assert_eq!(
+            count(&storage, "SELECT count(DISTINCT event_id) FROM events").await,
+            6
+        );
+        let rows = reads::attendance(&storage, device.institution_id, "Networks 101", None, None)
+            .await
+            .unwrap();
+        let marks: Vec<(&str, &str, &str)> = rows
+            .iter()
+            .map(|r| (r.student_no.as_str(), r.mark.as_str(), r.source.as_str()))
+            .collect();
+        assert_eq!(marks, [("s1", "present", "card"), ("s2", "absent", "auto")]);
+        assert_eq!(rows[0].name.as_deref(), Some("Ada Lovelace"));
+        assert_eq!(rows[0].date, "2026-11-30");
+        assert_eq!(rows[0].label.as_deref(), Some("Lab 1"));
+        // The CSV for a spreadsheet: a note that looks like a formula is not one.
+        let csv = reads::attendance_csv(&rows);
+        assert!(csv.contains(",'=1+1,"), "{csv}");
+        // Stored untouched: the event as the device sent it, times and all.
+        let body = storage
+            .query(Statement::new(
+                "SELECT body, at FROM events WHERE seq = 4",
+                vec![],
+            ))
+            .await
+            .unwrap();
+        let stored: Envelope = serde_json::from_str(body[0][0].as_text().unwrap()).unwrap();
+        assert_eq!(stored, events[3]);
+        assert_eq!(body[0][1].as_text(), Some("2026-11-30T09:00:00.000+01:00"));
+        // The device's record: seen, its sequence, its clock.
+        let listed = devices::list_devices(&storage, Some("North"))
+            .await
+            .unwrap();
+        assert_eq!(listed[0].last_seq, 6);
+        assert_eq!(listed[0].clock_offset_ms, Some(-100));
+        assert_eq!(listed[0].device_id, Some(events[0].device_id.to_string()));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn nothing_of_one_institution_is_seen_by_another() {
+    on_both("institutions", |storage| async move {
+        let north = device(&storage, "North", "B12").await;
+        let south = device(&storage, "South", "A1").await;
+        ingest(&storage, &north, &class(Uuid::now_v7(), "Networks 101")).await;
+        let courses = reads::courses(&storage, north.institution_id)
+            .await
+            .unwrap();
+        assert_eq!(courses.len(), 1);
+        assert_eq!(courses[0].sessions, 1);
+        assert_eq!(courses[0].students, 2);
+        assert!(
+            reads::courses(&storage, south.institution_id)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            reads::attendance(&storage, south.institution_id, "Networks 101", None, None)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            reads::sessions(&storage, south.institution_id, "Networks 101")
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        // South sends its own class of the same name: each sees its own.
+        ingest(&storage, &south, &class(Uuid::now_v7(), "Networks 101")).await;
+        for device in [&north, &south] {
+            let sessions = reads::sessions(&storage, device.institution_id, "Networks 101")
+                .await
+                .unwrap();
+            assert_eq!(sessions.len(), 1);
+            assert_eq!(sessions[0].room, device.room);
+            assert_eq!((sessions[0].present, sessions[0].absent), (1, 1));
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_token_belongs_to_one_device_and_a_revoked_one_is_refused() {
+    on_both("tokens", |storage| async move {
+        let (id, token) =
+            devices::add_device(&storage, "North", "B12", "2026-11-30T08:00:00.000+01:00")
+                .await
+                .unwrap();
+        let device = devices::device_for_token(&storage, &token)
+            .await
+            .unwrap()
+            .unwrap();
+        ingest(&storage, &device, &class(Uuid::now_v7(), "Networks 101")).await;
+        // Bound to the device of its first batch.
+        let device = devices::device_for_token(&storage, &token)
+            .await
+            .unwrap()
+            .unwrap();
+        let other = Batch {
+            protocol: 1,
+            device_id: Uuid::now_v7(),
+            sent_at: at("10:00:00"),
+            events: vec![],
+        };
+        assert_eq!(ingest::check(&device, &other).unwrap_err().status(), 403);
+        assert!(
+            devices::device_for_token(&storage, "not-a-token")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            devices::revoke_device(&storage, &id, "2026-11-30T11:00:00.000+01:00")
+                .await
+                .unwrap()
+        );
+        assert!(
+            devices::device_for_token(&storage, &token)
+                .await
+                .unwrap()
+                .unwrap()
+                .revoked
+        );
+        assert!(
+            !devices::revoke_device(&storage, &id, "2026-11-30T11:00:00.000+01:00")
+                .await
+                .unwrap()
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_database_of_a_newer_server_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("server.db");
+    let storage = Storage::open(path.to_str().unwrap()).await.unwrap();
+    storage
+        .transaction(vec![Statement::new(
+            "INSERT INTO schema_version (version) VALUES ($1)",
+            vec![Value::int(99)],
+        )])
+        .await
+        .unwrap();
+    drop(storage);
+    let error = Storage::open(path.to_str().unwrap()).await.unwrap_err();
+    assert!(
+        matches!(error, StorageError::TooNew { found: 99, .. }),
+        "{error}"
+    );
+    assert!(
+        error.to_string().contains("upgrade taproll-server"),
+        "{error}"
+    );
+}
