@@ -11,5 +11,6 @@ mod cli;
 mod reports;
 mod robustness;
 mod roster_import;
+mod server;
 mod sync;
 mod tui_tmux;

@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each test file uses a different part of this
 
 pub mod pcscd;
+pub mod postgres;
 pub mod sync_server;
 pub mod vcard;
 

@@ -5,10 +5,11 @@
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
-mod common;
+#[path = "../../../tests/common/postgres.rs"]
+mod postgres;
 
 use chrono::DateTime;
-use common::PgServer;
+use postgres::PgServer;
 use taproll_server::devices::{self, Device};
 use taproll_server::ingest;
 use taproll_server::reads;

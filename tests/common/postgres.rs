@@ -1,7 +1,7 @@
-//! Helpers of the server's tests: a private PostgreSQL (initdb in a
-//! temporary folder, pg_ctl on a free loopback port; as the `postgres`
-//! user when run as root, since PostgreSQL refuses to run as root), and
-//! the two databases every storage test runs on.
+//! A private PostgreSQL for tests (the server's, and the end-to-end ones
+//! of the classroom app pushing to it): initdb in a temporary folder,
+//! pg_ctl on a free loopback port; as the `postgres` user when run as root,
+//! since PostgreSQL refuses to run as root. No containers.
 
 #![allow(dead_code)] // each test binary uses its own part
 
@@ -82,6 +82,10 @@ impl PgServer {
         );
     }
 
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
     /// A URL for a new, empty database of its own.
     pub fn database(&self, name: &str) -> String {
         self.as_postgres(&self.bin.join("createdb"), |c| {
@@ -96,6 +100,31 @@ impl PgServer {
             ]);
         });
         format!("postgres://taproll@127.0.0.1:{}/{name}", self.port)
+    }
+
+    /// `sql` run by psql on database `name`: its rows, `|`-separated.
+    pub fn query(&self, name: &str, sql: &str) -> String {
+        let output = Command::new(self.bin.join("psql"))
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "taproll",
+                "-At",
+                "-c",
+            ])
+            .arg(sql)
+            .arg(name)
+            .output()
+            .expect("run psql");
+        assert!(
+            output.status.success(),
+            "psql: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).trim().to_string()
     }
 
     fn as_postgres(&self, program: &Path, args: impl FnOnce(&mut Command)) {

@@ -1,0 +1,427 @@
+//! End to end: the real taproll binary pushing to the real taproll-server
+//! binary, on an SQLite file and on a private PostgreSQL, with each side
+//! killed (SIGKILL) mid-push and started again; two server processes on one
+//! PostgreSQL; tokens that are wrong, revoked or of another institution.
+
+use crate::common::Sandbox;
+use crate::common::postgres::PgServer;
+use crate::common::sync_server::reserve_loopback_port;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// taproll-server, built beside taproll by `cargo test --workspace`.
+fn server_bin(test: &str) -> Option<PathBuf> {
+    let bin = Path::new(env!("CARGO_BIN_EXE_taproll")).with_file_name("taproll-server");
+    if bin.exists() {
+        return Some(bin);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "taproll-server is not built: run the tests with cargo test --workspace (make test)"
+    );
+    eprintln!("SKIPPED {test}: taproll-server is not built (cargo test --workspace builds it)");
+    None
+}
+
+/// Where a server keeps its data, and how to count what it holds.
+enum Db<'a> {
+    Sqlite(PathBuf),
+    Postgres(&'a PgServer, String),
+}
+
+impl Db<'_> {
+    fn url(&self) -> String {
+        match self {
+            Db::Sqlite(path) => format!("sqlite:{}", path.display()),
+            Db::Postgres(pg, name) => {
+                format!("postgres://taproll@127.0.0.1:{}/{name}", pg_port(pg))
+            }
+        }
+    }
+
+    /// One number from `sql`.
+    fn count(&self, sql: &str) -> i64 {
+        match self {
+            Db::Sqlite(path) => {
+                let conn = rusqlite::Connection::open(path).unwrap();
+                conn.query_row(sql, [], |r| r.get(0)).unwrap()
+            }
+            Db::Postgres(pg, name) => pg.query(name, sql).parse().unwrap(),
+        }
+    }
+}
+
+fn pg_port(pg: &PgServer) -> u16 {
+    pg.port()
+}
+
+fn server(bin: &Path, db: &Db, args: &[&str]) -> std::process::Output {
+    let output = Command::new(bin)
+        .arg("--database")
+        .arg(db.url())
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "taproll-server {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// A new device's token.
+fn add_device(bin: &Path, db: &Db, institution: &str, room: &str) -> String {
+    let output = server(
+        bin,
+        db,
+        &[
+            "device",
+            "add",
+            "--institution",
+            institution,
+            "--room",
+            room,
+        ],
+    );
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    let token = text.lines().last().unwrap().trim().to_string();
+    assert_eq!(token.len(), 64, "{text}");
+    token
+}
+
+/// `taproll-server serve` on `port`, once it listens.
+fn serve(bin: &Path, db: &Db, port: u16) -> Child {
+    let mut child = Command::new(bin)
+        .arg("--database")
+        .arg(db.url())
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.starts_with("listening on"), "{line:?}");
+    child
+}
+
+fn import_roster(sandbox: &Sandbox, students: usize) {
+    let mut csv = String::from("student_id,name,card\n");
+    for i in 0..students {
+        csv.push_str(&format!("s{i:06},Student {i},04{i:08X}\n"));
+    }
+    let file = sandbox.write("roster.csv", &csv);
+    let output = sandbox
+        .taproll()
+        .args(["roster", "import"])
+        .arg(&file)
+        .args(["--course", "Networks", "--db"])
+        .arg(sandbox.path("taproll.db"))
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+}
+
+fn device_count(sandbox: &Sandbox, sql: &str) -> i64 {
+    let conn = rusqlite::Connection::open(sandbox.path("taproll.db")).unwrap();
+    conn.query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+/// Waits until `sql` on the server's database gives at least `n`.
+fn wait_for(db: &Db, sql: &str, n: i64) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let found = db.count(sql);
+        if found >= n {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{sql}: {found} of {n}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The device's marks and the server's, as `student_no:mark` lines.
+fn marks_match(sandbox: &Sandbox, port: u16, token: &str) {
+    let conn = rusqlite::Connection::open(sandbox.path("taproll.db")).unwrap();
+    let mut device: Vec<String> = conn
+        .prepare(
+            "SELECT s.student_no || ':' || m.mark FROM marks m JOIN students s ON s.id = m.student_id",
+        )
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    device.sort();
+    let body = ureq::get(&format!(
+        "http://127.0.0.1:{port}/v1/courses/Networks/attendance"
+    ))
+    .header("Authorization", &format!("Bearer {token}"))
+    .call()
+    .unwrap()
+    .body_mut()
+    .read_to_string()
+    .unwrap();
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&body).unwrap();
+    let mut server: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            format!(
+                "{}:{}",
+                r["student_no"].as_str().unwrap(),
+                r["mark"].as_str().unwrap()
+            )
+        })
+        .collect();
+    server.sort();
+    assert!(!device.is_empty());
+    assert_eq!(server, device);
+}
+
+/// A class pushed through kills of both sides; exactly once at the end.
+fn class_through_kills(sandbox: &Sandbox, bin: &Path, db: &Db) {
+    let token = add_device(bin, db, "North", "B12");
+    import_roster(sandbox, 3000);
+    let reserved = reserve_loopback_port();
+    let port = reserved.port();
+    drop(reserved);
+    let mut server_child = serve(bin, db, port);
+    let config = sandbox.write(
+        "config.toml",
+        &format!(
+            "[sync]\nserver = \"http://127.0.0.1:{port}\"\nbatch_events = 50\nretry_max_seconds = 1\n"
+        ),
+    );
+    // Three students tap; the class then waits (a tap in an hour).
+    let scenario = sandbox.write(
+        "taps.toml",
+        "[[tap]]\nat_ms = 100\nuid = \"0400000001\"\nhold_ms = 0\n\
+         [[tap]]\nat_ms = 200\nuid = \"0400000002\"\nhold_ms = 0\n\
+         [[tap]]\nat_ms = 300\nuid = \"0400000003\"\nhold_ms = 0\n\
+         [[tap]]\nat_ms = 3600000\nuid = \"04FFFFFFFF\"\n",
+    );
+    let mut taproll = sandbox
+        .taproll()
+        .args(["run", "--headless", "--course", "Networks", "--db"])
+        .arg(sandbox.path("taproll.db"))
+        .arg("--scenario")
+        .arg(&scenario)
+        .arg("--config")
+        .arg(&config)
+        .env("TAPROLL_SYNC_TOKEN", &token)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    // The server killed mid-push, and started again.
+    wait_for(db, "SELECT count(*) FROM events", 1000);
+    server_child.kill().unwrap();
+    server_child.wait().unwrap();
+    let mut server_child = serve(bin, db, port);
+    // Then taproll killed mid-push.
+    wait_for(db, "SELECT count(*) FROM events", 3000);
+    taproll.kill().unwrap();
+    taproll.wait().unwrap();
+    let produced = device_count(sandbox, "SELECT count(*) FROM outbox");
+    assert!(
+        db.count("SELECT count(*) FROM events") < produced,
+        "killed mid-push"
+    );
+    // Started again: the rest goes.
+    let output = sandbox
+        .taproll()
+        .args(["sync", "--config"])
+        .arg(&config)
+        .arg("--db")
+        .arg(sandbox.path("taproll.db"))
+        .env("TAPROLL_SYNC_TOKEN", &token)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(db.count("SELECT count(*) FROM events"), produced);
+    assert_eq!(
+        db.count("SELECT count(DISTINCT event_id) FROM events"),
+        produced
+    );
+    marks_match(sandbox, port, &token);
+    server_child.kill().unwrap();
+    server_child.wait().unwrap();
+}
+
+#[test]
+fn a_class_reaches_taproll_server_on_sqlite_exactly_once_through_kills_on_both_sides() {
+    let Some(bin) = server_bin("server_sqlite") else {
+        return;
+    };
+    let sandbox = Sandbox::new();
+    let db = Db::Sqlite(sandbox.path("server.db"));
+    class_through_kills(&sandbox, &bin, &db);
+}
+
+#[test]
+fn a_class_reaches_taproll_server_on_postgres_exactly_once_through_kills_on_both_sides() {
+    let Some(bin) = server_bin("server_postgres") else {
+        return;
+    };
+    let Some(pg) = PgServer::start("server_postgres") else {
+        return;
+    };
+    pg.database("department");
+    let sandbox = Sandbox::new();
+    let db = Db::Postgres(&pg, "department".into());
+    class_through_kills(&sandbox, &bin, &db);
+}
+
+#[test]
+fn two_servers_on_one_postgres_store_each_event_once() {
+    let Some(bin) = server_bin("two_servers") else {
+        return;
+    };
+    let Some(pg) = PgServer::start("two_servers") else {
+        return;
+    };
+    pg.database("department");
+    let db = Db::Postgres(&pg, "department".into());
+    let ports: Vec<u16> = (0..2)
+        .map(|_| {
+            let reserved = reserve_loopback_port();
+            reserved.port()
+        })
+        .collect();
+    let mut servers: Vec<Child> = ports.iter().map(|&port| serve(&bin, &db, port)).collect();
+    let devices: Vec<(Sandbox, String)> = (0..2)
+        .map(|i| {
+            let sandbox = Sandbox::new();
+            import_roster(&sandbox, 500);
+            (
+                sandbox,
+                add_device(&bin, &db, "North", &format!("Room {i}")),
+            )
+        })
+        .collect();
+    let push = |sandbox: &Sandbox, token: &str, port: u16| -> Child {
+        let config = sandbox.write(
+            &format!("config-{port}.toml"),
+            &format!("[sync]\nserver = \"http://127.0.0.1:{port}\"\nbatch_events = 40\n"),
+        );
+        sandbox
+            .taproll()
+            .args(["sync", "--config"])
+            .arg(&config)
+            .arg("--db")
+            .arg(sandbox.path("taproll.db"))
+            .env("TAPROLL_SYNC_TOKEN", token)
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    // Each device to one server, at once; then everything again, to the
+    // other (as after a lost answer, through a load balancer).
+    for round in 0..2 {
+        let running: Vec<Child> = devices
+            .iter()
+            .enumerate()
+            .map(|(i, (sandbox, token))| push(sandbox, token, ports[(i + round) % 2]))
+            .collect();
+        for mut child in running {
+            assert!(child.wait().unwrap().success());
+        }
+        for (sandbox, _) in &devices {
+            let conn = rusqlite::Connection::open(sandbox.path("taproll.db")).unwrap();
+            conn.execute("UPDATE outbox SET sent_at = NULL", [])
+                .unwrap();
+        }
+    }
+    let produced: i64 = devices
+        .iter()
+        .map(|(sandbox, _)| device_count(sandbox, "SELECT count(*) FROM outbox"))
+        .sum();
+    assert_eq!(produced, 2000);
+    assert_eq!(db.count("SELECT count(*) FROM events"), produced);
+    assert_eq!(
+        db.count("SELECT count(DISTINCT event_id) FROM events"),
+        produced
+    );
+    for server in &mut servers {
+        server.kill().unwrap();
+        server.wait().unwrap();
+    }
+}
+
+#[test]
+fn wrong_revoked_and_other_institutions_tokens_see_nothing() {
+    let Some(bin) = server_bin("tokens") else {
+        return;
+    };
+    let sandbox = Sandbox::new();
+    let db = Db::Sqlite(sandbox.path("server.db"));
+    let north = add_device(&bin, &db, "North", "B12");
+    let south = add_device(&bin, &db, "South", "A1");
+    import_roster(&sandbox, 3);
+    let reserved = reserve_loopback_port();
+    let port = reserved.port();
+    drop(reserved);
+    let mut child = serve(&bin, &db, port);
+    let config = sandbox.write(
+        "config.toml",
+        &format!("[sync]\nserver = \"http://127.0.0.1:{port}\"\n"),
+    );
+    let output = sandbox
+        .taproll()
+        .args(["sync", "--config"])
+        .arg(&config)
+        .arg("--db")
+        .arg(sandbox.path("taproll.db"))
+        .env("TAPROLL_SYNC_TOKEN", &north)
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let get = |path: &str, token: &str| -> (u16, String) {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let mut response = agent
+            .get(&format!("http://127.0.0.1:{port}{path}"))
+            .header("Authorization", &format!("Bearer {token}"))
+            .call()
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.body_mut().read_to_string().unwrap())
+    };
+    let (status, body) = get("/v1/courses", &north);
+    assert_eq!(status, 200);
+    assert!(body.contains("Networks"), "{body}");
+    // Another institution: nothing listed, the course is not found.
+    assert_eq!(get("/v1/courses", &south), (200, "[]".to_string()));
+    assert_eq!(get("/v1/courses/Networks/attendance", &south).0, 404);
+    assert_eq!(get("/v1/courses/Networks/sessions", &south).0, 404);
+    // A wrong token, and a revoked one.
+    assert_eq!(get("/v1/courses", &"0".repeat(64)).0, 401);
+    let listed = String::from_utf8_lossy(
+        &server(&bin, &db, &["device", "list", "--institution", "South"]).stdout,
+    )
+    .into_owned();
+    let south_id = listed
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split('\t')
+        .next()
+        .unwrap()
+        .to_string();
+    server(&bin, &db, &["device", "revoke", &south_id]);
+    let (status, body) = get("/v1/courses", &south);
+    assert_eq!(status, 401);
+    assert!(body.contains("revoked"), "{body}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
