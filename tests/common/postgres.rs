@@ -20,6 +20,16 @@ impl PgServer {
     /// `None`, loudly, on a developer machine without PostgreSQL; in CI a
     /// missing PostgreSQL fails the test.
     pub fn start(name: &str) -> Option<Self> {
+        Self::start_with(name, false)
+    }
+
+    /// With fsync on, as in production: for benchmarks. Tests run without
+    /// it (what they check does not depend on surviving a power cut).
+    pub fn start_durable(name: &str) -> Option<Self> {
+        Self::start_with(name, true)
+    }
+
+    fn start_with(name: &str, durable: bool) -> Option<Self> {
         let Some(bin) = postgres_bin() else {
             assert!(
                 std::env::var_os("CI").is_none(),
@@ -66,8 +76,9 @@ impl PgServer {
                     .arg(server.dir.path().join("log"))
                     .args(["-w", "-t", "60", "-o"])
                     .arg(format!(
-                        "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
-                        server.dir.path().display()
+                        "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync={}",
+                        server.dir.path().display(),
+                        if durable { "on" } else { "off" }
                     ))
                     .arg("start");
             });

@@ -4,6 +4,7 @@
 
 use super::{Guarded, Result, Row, Statement, StorageError, Value, check_version};
 use deadpool_postgres::{Config, Pool, Runtime};
+use std::collections::HashMap;
 use tokio_postgres::NoTls;
 use tokio_postgres::types::{ToSql, Type};
 
@@ -34,22 +35,26 @@ impl Postgres {
         query(&client, &statement).await
     }
 
+    /// Two round trips for a whole batch, not one per statement: the
+    /// inserts are pipelined (sent together, answered in order), then the
+    /// projections of the events that were new, with `after`.
     pub async fn guarded(&self, items: Vec<Guarded>, after: Vec<Statement>) -> Result<Vec<bool>> {
         let mut client = self.pool.get().await.map_err(pool_error)?;
         let tx = client.transaction().await?;
-        let mut inserted = Vec::with_capacity(items.len());
-        for item in &items {
-            let new = !query(&tx, &item.insert).await?.is_empty();
-            if new {
-                for statement in &item.then {
-                    execute(&tx, statement).await?;
-                }
-            }
-            inserted.push(new);
-        }
-        for statement in &after {
-            execute(&tx, statement).await?;
-        }
+        let inserts: Vec<&Statement> = items.iter().map(|item| &item.insert).collect();
+        let inserted: Vec<bool> = pipeline(&tx, &inserts)
+            .await?
+            .into_iter()
+            .map(|rows| !rows.is_empty())
+            .collect();
+        let then: Vec<&Statement> = items
+            .iter()
+            .zip(&inserted)
+            .filter(|(_, new)| **new)
+            .flat_map(|(item, _)| &item.then)
+            .chain(&after)
+            .collect();
+        pipeline(&tx, &then).await?;
         tx.commit().await?;
         Ok(inserted)
     }
@@ -120,12 +125,24 @@ async fn query(
         .collect()
 }
 
-async fn execute(
+/// Runs `statements` in order, sent together on one connection.
+async fn pipeline(
     client: &impl deadpool_postgres::GenericClient,
-    statement: &Statement,
-) -> Result<u64> {
-    let owned = params(&statement.params);
-    let refs: Vec<&(dyn ToSql + Sync)> = owned.iter().map(|p| p.as_ref() as _).collect();
-    let prepared = client.prepare_cached(statement.sql).await?;
-    Ok(client.execute(&prepared, &refs).await?)
+    statements: &[&Statement],
+) -> Result<Vec<Vec<tokio_postgres::Row>>> {
+    let mut prepared: HashMap<&'static str, tokio_postgres::Statement> = HashMap::new();
+    for statement in statements {
+        if !prepared.contains_key(statement.sql) {
+            prepared.insert(statement.sql, client.prepare_cached(statement.sql).await?);
+        }
+    }
+    let runs = statements.iter().map(|statement| {
+        let owned = params(&statement.params);
+        let prepared = prepared[statement.sql].clone();
+        async move {
+            let refs: Vec<&(dyn ToSql + Sync)> = owned.iter().map(|p| p.as_ref() as _).collect();
+            client.query(&prepared, &refs).await
+        }
+    });
+    Ok(futures_util::future::try_join_all(runs).await?)
 }
