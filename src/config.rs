@@ -46,6 +46,10 @@ pub struct SyncConfig {
     pub card_uids: CardUids,
     /// The key for keyed UIDs; default `card-key` in the data folder.
     pub card_key_file: Option<PathBuf>,
+    /// The certificate authorities (PEM) to trust for the server instead
+    /// of the public ones: for a server with a certificate of the
+    /// institution's own CA.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for SyncConfig {
@@ -60,6 +64,7 @@ impl Default for SyncConfig {
             retry_max_seconds: 300,
             card_uids: CardUids::Raw,
             card_key_file: None,
+            ca_file: None,
         }
     }
 }
@@ -256,6 +261,7 @@ pub fn load(explicit: Option<&Path>, default_file: Option<&Path>) -> Result<Load
         &mut config.report.folder,
         &mut config.sync.token_file,
         &mut config.sync.card_key_file,
+        &mut config.sync.ca_file,
     ]
     .into_iter()
     .flatten()

@@ -4,8 +4,10 @@
 //! `Authorization` header and nowhere else.
 
 use super::secret::Token;
+use super::settings::Authorities;
 use super::url::ServerUrl;
 use super::verdict::Reply;
+use std::sync::Arc;
 use std::time::Duration;
 use ureq::Agent;
 
@@ -30,7 +32,12 @@ pub struct Timeouts {
 }
 
 impl Client {
-    pub fn new(server: &ServerUrl, token: &Token, timeouts: Timeouts) -> Self {
+    pub fn new(
+        server: &ServerUrl,
+        token: &Token,
+        authorities: Option<&Authorities>,
+        timeouts: Timeouts,
+    ) -> Self {
         let mut config = Agent::config_builder()
             .http_status_as_error(false)
             // A redirect is reported, not followed: the token goes only to
@@ -39,6 +46,10 @@ impl Client {
             .timeout_connect(Some(timeouts.connect))
             .timeout_global(Some(timeouts.request))
             .user_agent(concat!("taproll/", env!("CARGO_PKG_VERSION")));
+        if let Some(authorities) = authorities {
+            let roots = ureq::tls::RootCerts::Specific(Arc::clone(&authorities.0));
+            config = config.tls_config(ureq::tls::TlsConfig::builder().root_certs(roots).build());
+        }
         if server.is_loopback() {
             // A proxy from the environment must not take this machine's traffic.
             config = config.proxy(None);
@@ -113,7 +124,10 @@ fn describe(error: ureq::Error) -> String {
             std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::UnexpectedEof => {
                 "the server closed the connection".to_string()
             }
-            // rustls reports a server that does not speak TLS this way.
+            // rustls reports TLS failures this way.
+            std::io::ErrorKind::InvalidData if e.to_string().contains("certificate") => format!(
+                "the server's certificate is not trusted ({e}); for a certificate of the institution's own CA, set sync.ca_file"
+            ),
             std::io::ErrorKind::InvalidData => {
                 format!("TLS failed (does the server speak https at this address?): {e}")
             }

@@ -59,7 +59,12 @@ impl Pusher {
     pub fn new(queue: SyncQueue, settings: &SyncSettings, credentials: &Credentials) -> Self {
         Self {
             queue,
-            client: Client::new(&settings.server, &credentials.token, settings.timeouts),
+            client: Client::new(
+                &settings.server,
+                &credentials.token,
+                credentials.authorities.as_ref(),
+                settings.timeouts,
+            ),
             server: settings.server.as_str().to_string(),
             uids: credentials.uids.clone(),
             max_events: settings.batch_events,

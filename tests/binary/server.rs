@@ -425,3 +425,83 @@ fn wrong_revoked_and_other_institutions_tokens_see_nothing() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[test]
+fn over_https_with_the_institutions_own_ca_the_class_arrives_and_without_it_nothing_is_sent() {
+    let Some(bin) = server_bin("https") else {
+        return;
+    };
+    let sandbox = Sandbox::new();
+    // The institution's CA, and the server's certificate from it.
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, rcgen::KeyPair::generate().unwrap())
+        .unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+        .unwrap()
+        .signed_by(&key, &*ca)
+        .unwrap();
+    let ca_file = sandbox.write("ca.pem", &ca.pem());
+    sandbox.write("cert.pem", &cert.pem());
+    sandbox.write("key.pem", &key.serialize_pem());
+    let server_config = sandbox.write(
+        "server.toml",
+        "tls_cert = \"cert.pem\"\ntls_key = \"key.pem\"\n",
+    );
+    let db = Db::Sqlite(sandbox.path("server.db"));
+    let token = add_device(&bin, &db, "North", "B12");
+    import_roster(&sandbox, 5);
+    let reserved = reserve_loopback_port();
+    let port = reserved.port();
+    drop(reserved);
+    let mut child = Command::new(&bin)
+        .arg("--config")
+        .arg(&server_config)
+        .arg("--database")
+        .arg(db.url())
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.starts_with("listening on https://"), "{line:?}");
+    let sync = |extra: &str| {
+        let config = sandbox.write(
+            "config.toml",
+            &format!("[sync]\nserver = \"https://localhost:{port}\"\n{extra}"),
+        );
+        sandbox
+            .taproll()
+            .args(["sync", "--give-up-after", "0", "--config"])
+            .arg(&config)
+            .arg("--db")
+            .arg(sandbox.path("taproll.db"))
+            .env("TAPROLL_SYNC_TOKEN", &token)
+            .output()
+            .unwrap()
+    };
+    // The public CAs do not know the institution's: nothing is sent.
+    let refused = sync("");
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("certificate is not trusted") && stderr.contains("sync.ca_file"),
+        "{stderr}"
+    );
+    assert_eq!(db.count("SELECT count(*) FROM events"), 0);
+    // Told to trust it (sync.ca_file): everything goes.
+    let output = sync(&format!("ca_file = \"{}\"\n", ca_file.display()));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(db.count("SELECT count(*) FROM events"), 10);
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

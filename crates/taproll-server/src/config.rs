@@ -4,7 +4,7 @@
 //! SQLite file in the working folder.
 
 use serde::Deserialize;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 #[derive(Deserialize, Debug, Clone, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
@@ -22,6 +22,10 @@ pub struct ServerConfig {
     pub device_batches_per_minute: u32,
     /// A device clock further off than this is logged and flagged.
     pub clock_offset_warn_seconds: u64,
+    /// HTTPS: the certificate chain and its private key (PEM files). Both
+    /// or neither; without them, plain HTTP (behind a TLS proxy).
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -33,6 +37,8 @@ impl Default for ServerConfig {
             request_timeout_seconds: 30,
             device_batches_per_minute: 600,
             clock_offset_warn_seconds: 120,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -59,10 +65,27 @@ impl ServerConfig {
                     path: shown.clone(),
                     source,
                 })?;
-                toml::from_str(&text).map_err(|e| ConfigError::Invalid {
-                    path: shown,
+                let mut config: Self = toml::from_str(&text).map_err(|e| ConfigError::Invalid {
+                    path: shown.clone(),
                     message: e.to_string(),
-                })?
+                })?;
+                // Paths in the file are relative to the file's folder.
+                let base = path.parent().unwrap_or(Path::new("."));
+                for file in [&mut config.tls_cert, &mut config.tls_key]
+                    .into_iter()
+                    .flatten()
+                {
+                    if file.is_relative() {
+                        *file = base.join(&*file);
+                    }
+                }
+                if config.tls_cert.is_some() != config.tls_key.is_some() {
+                    return Err(ConfigError::Invalid {
+                        path: shown,
+                        message: "tls_cert and tls_key go together: set both, or neither".into(),
+                    });
+                }
+                config
             }
         };
         if let Ok(database) = std::env::var("TAPROLL_SERVER_DATABASE") {

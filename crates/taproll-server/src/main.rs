@@ -208,19 +208,36 @@ async fn run(cli: Cli) -> Result<(), Failure> {
 }
 
 async fn serve(storage: Storage, config: &ServerConfig) -> Result<(), Failure> {
+    let io = |what: &str| {
+        let what = what.to_string();
+        move |source| Failure::Io { what, source }
+    };
+    // tokio's bind sets SO_REUSEADDR: a restart takes the port at once.
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
-        .map_err(|source| Failure::Io {
-            what: format!("listen on {}", config.listen),
-            source,
-        })?;
-    let address = listener.local_addr().map_err(|source| Failure::Io {
-        what: "read the listening address".into(),
-        source,
-    })?;
-    tracing::info!(%address, database = storage.kind(), "taproll-server listening");
+        .map_err(io(&format!("listen on {}", config.listen)))?;
+    let address = listener
+        .local_addr()
+        .map_err(io("read the listening address"))?;
+    let tls = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => {
+            // ring, as the classroom app's client: one TLS library in the repository.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            let loaded = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+                .await
+                .map_err(io(&format!(
+                    "read the TLS certificate {} and key {}",
+                    cert.display(),
+                    key.display()
+                )))?;
+            Some(loaded)
+        }
+        _ => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(%address, scheme, database = storage.kind(), "taproll-server listening");
     // For scripts and tests that asked for port 0.
-    println!("listening on http://{address}");
+    println!("listening on {scheme}://{address}");
     let state = Arc::new(AppState {
         storage,
         metrics: Metrics::default(),
@@ -231,13 +248,28 @@ async fn serve(storage: Storage, config: &ServerConfig) -> Result<(), Failure> {
             clock_offset_warn: Duration::from_secs(config.clock_offset_warn_seconds),
         },
     });
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown())
-        .await
-        .map_err(|source| Failure::Io {
-            what: "serve".into(),
-            source,
-        })?;
+    let app = router(state);
+    match tls {
+        None => axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown())
+            .await
+            .map_err(io("serve"))?,
+        Some(tls) => {
+            let handle = axum_server::Handle::new();
+            let stopping = handle.clone();
+            tokio::spawn(async move {
+                shutdown().await;
+                stopping.graceful_shutdown(Some(Duration::from_secs(60)));
+            });
+            let listener = listener.into_std().map_err(io("serve"))?;
+            axum_server::tls_rustls::from_tcp_rustls(listener, tls)
+                .map_err(io("serve"))?
+                .handle(handle)
+                .serve(app.into_make_service())
+                .await
+                .map_err(io("serve"))?
+        }
+    }
     tracing::info!("taproll-server stopped: every batch in flight was answered");
     Ok(())
 }
