@@ -302,23 +302,30 @@ async fn a_token_belongs_to_one_device_and_a_revoked_one_is_refused() {
 #[tokio::test]
 async fn a_database_of_a_newer_server_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("server.db");
-    let storage = Storage::open(path.to_str().unwrap()).await.unwrap();
-    storage
-        .transaction(vec![Statement::new(
-            "INSERT INTO schema_version (version) VALUES ($1)",
-            vec![Value::int(99)],
-        )])
-        .await
-        .unwrap();
-    drop(storage);
-    let error = Storage::open(path.to_str().unwrap()).await.unwrap_err();
-    assert!(
-        matches!(error, StorageError::TooNew { found: 99, .. }),
-        "{error}"
-    );
-    assert!(
-        error.to_string().contains("upgrade taproll-server"),
-        "{error}"
-    );
+    let sqlite = dir.path().join("server.db").to_str().unwrap().to_string();
+    let pg = PgServer::start("newer");
+    let mut databases = vec![sqlite];
+    if let Some(pg) = &pg {
+        databases.push(pg.database("newer"));
+    }
+    for database in databases {
+        let storage = Storage::open(&database).await.unwrap();
+        storage
+            .transaction(vec![Statement::new(
+                "INSERT INTO schema_version (version) VALUES ($1)",
+                vec![Value::int(99)],
+            )])
+            .await
+            .unwrap();
+        drop(storage);
+        let error = Storage::open(&database).await.unwrap_err();
+        assert!(
+            matches!(error, StorageError::TooNew { found: 99, .. }),
+            "{error}"
+        );
+        assert!(
+            error.to_string().contains("upgrade taproll-server"),
+            "{error}"
+        );
+    }
 }
