@@ -33,6 +33,8 @@ pub struct DeviceInfo {
     pub last_seq: i64,
     pub events: i64,
     pub clock_offset_ms: Option<i64>,
+    /// How old the newest event of its last batch was when it arrived.
+    pub lag_ms: Option<i64>,
 }
 
 /// Adds a device (and its institution, the first time); its token.
@@ -92,7 +94,7 @@ pub async fn list_devices(storage: &Storage, institution: Option<&str>) -> Resul
     let rows = storage
         .query(Statement::new(
             "SELECT d.id, i.name, d.room, d.device_id, d.created_at, d.revoked_at,
-                    d.last_seen_at, d.last_seq, d.events, d.clock_offset_ms
+                    d.last_seen_at, d.last_seq, d.events, d.clock_offset_ms, d.lag_ms
              FROM devices d JOIN institutions i ON i.id = d.institution_id
              WHERE CAST($1 AS TEXT) IS NULL OR i.name = $1
              ORDER BY i.name, d.room, d.created_at",
@@ -112,6 +114,7 @@ pub async fn list_devices(storage: &Storage, institution: Option<&str>) -> Resul
             last_seq: row[7].as_int().unwrap_or_default(),
             events: row[8].as_int().unwrap_or_default(),
             clock_offset_ms: row[9].as_int(),
+            lag_ms: row[10].as_int(),
         })
         .collect())
 }

@@ -140,11 +140,13 @@ async fn ingest_batch(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Res
     if offset_ms.unsigned_abs() > state.limits.clock_offset_warn.as_millis() as u64 {
         tracing::warn!(device = %device.id, room = %device.room, offset_ms, "a device's clock is far off");
     }
+    let lag_ms = ingest::lag_ms(&batch);
     let (guarded, after) = ingest::statements(
         &device,
         &batch,
         &taproll_wire::rfc3339(&received),
         offset_ms,
+        lag_ms,
     );
     let stored = tokio::time::timeout(
         state.limits.request_timeout,

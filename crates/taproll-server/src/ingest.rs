@@ -10,6 +10,15 @@ use taproll_wire::events::{Envelope, Event};
 use taproll_wire::protocol::{Batch, PROTOCOL_VERSION};
 use taproll_wire::rfc3339;
 
+/// How old the batch's newest event was when it arrived, by the device's
+/// own clock (its time of sending against its time of the event): how far
+/// behind the server is. Zero for an empty batch.
+pub fn lag_ms(batch: &Batch) -> i64 {
+    batch.events.iter().map(|e| e.at).max().map_or(0, |newest| {
+        (batch.sent_at - newest).num_milliseconds().max(0)
+    })
+}
+
 /// Why a whole batch is refused (400, or 403 for another device's events).
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum BatchError {
@@ -59,13 +68,15 @@ pub fn check(device: &Device, batch: &Batch) -> Result<(), BatchError> {
 
 /// The statements of a batch: for each event (in sequence order) its
 /// insert into `events` and, when new, its projection; then the device's
-/// record (last seen, sequence, clock offset). `received_at` is the
-/// server's clock; `offset_ms` the device's clock minus it.
+/// record (last seen, sequence, clock offset, lag). `received_at` is the
+/// server's clock; `offset_ms` the device's clock minus it; `lag_ms` how
+/// old the batch's newest event was when it arrived.
 pub fn statements(
     device: &Device,
     batch: &Batch,
     received_at: &str,
     offset_ms: i64,
+    lag_ms: i64,
 ) -> (Vec<Guarded>, Vec<Statement>) {
     let institution = device.institution_id;
     let mut events: Vec<&Envelope> = batch.events.iter().collect();
@@ -103,7 +114,8 @@ pub fn statements(
              last_seen_at = $3,
              last_seq = CASE WHEN last_seq < $4 THEN $4 ELSE last_seq END,
              events = events + $5,
-             clock_offset_ms = $6
+             clock_offset_ms = $6,
+             lag_ms = $7
          WHERE id = $1",
         vec![
             Value::text(&device.id),
@@ -112,6 +124,7 @@ pub fn statements(
             Value::int(last_seq),
             Value::int(batch.events.len() as i64),
             Value::int(offset_ms),
+            Value::int(lag_ms),
         ],
     )];
     (guarded, after)

@@ -147,18 +147,27 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Device(DeviceCommand::List { institution }) => {
             let list = devices::list_devices(&storage, institution.as_deref()).await?;
-            println!("id\tinstitution\troom\tlast seen\tevents\tlast seq\tclock offset\trevoked");
+            let warn = config.clock_offset_warn_seconds as f64;
+            let seconds = |ms: Option<i64>| ms.map(|ms| ms as f64 / 1000.0);
+            println!(
+                "id\tinstitution\troom\tlast seen\tevents\tlast seq\tlag\tclock offset\trevoked"
+            );
             for d in list {
+                let offset = seconds(d.clock_offset_ms).map_or("-".to_string(), |s| {
+                    // Flagged: its times may be off by as much.
+                    let flag = if s.abs() > warn { " (far off!)" } else { "" };
+                    format!("{s:.1} s{flag}")
+                });
                 println!(
-                    "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
                     d.id,
                     d.institution,
                     d.room,
                     d.last_seen_at.as_deref().unwrap_or("never"),
                     d.events,
                     d.last_seq,
-                    d.clock_offset_ms
-                        .map_or("-".to_string(), |ms| format!("{:.1} s", ms as f64 / 1000.0)),
+                    seconds(d.lag_ms).map_or("-".to_string(), |s| format!("{s:.0} s")),
+                    offset,
                     d.revoked_at.as_deref().unwrap_or("-"),
                 );
             }

@@ -101,7 +101,7 @@ impl Metrics {
             let _ = writeln!(out, "{name}_sum {}", latency.sum);
             let _ = writeln!(out, "{name}_count {}", latency.count);
         }
-        let gauges: [Gauge; 3] = [
+        let gauges: [Gauge; 4] = [
             (
                 "taproll_device_last_seq",
                 "The highest sequence number received from the device.",
@@ -115,6 +115,11 @@ impl Metrics {
                         chrono::DateTime::parse_from_rfc3339(d.last_seen_at.as_deref()?).ok()?;
                     Some((now - seen).num_milliseconds() as f64 / 1000.0)
                 },
+            ),
+            (
+                "taproll_device_lag_seconds",
+                "How old the newest event of the device's last batch was when it arrived.",
+                |d, _| Some(d.lag_ms? as f64 / 1000.0),
             ),
             (
                 "taproll_device_clock_offset_seconds",

@@ -141,8 +141,13 @@ async fn ingest(storage: &Storage, device: &Device, events: &[Envelope]) -> (usi
         events: events.to_vec(),
     };
     ingest::check(device, &batch).unwrap();
-    let (guarded, after) =
-        ingest::statements(device, &batch, "2026-11-30T10:31:00.100+01:00", -100);
+    let (guarded, after) = ingest::statements(
+        device,
+        &batch,
+        "2026-11-30T10:31:00.100+01:00",
+        -100,
+        ingest::lag_ms(&batch),
+    );
     let inserted = storage.guarded(guarded, after).await.unwrap();
     let new = inserted.iter().filter(|n| **n).count();
     (new, inserted.len() - new)
@@ -199,6 +204,8 @@ async fn a_batch_is_stored_once_and_its_marks_are_the_devices() {
             .unwrap();
         assert_eq!(listed[0].last_seq, 6);
         assert_eq!(listed[0].clock_offset_ms, Some(-100));
+        // Sent at 10:31, the newest event made at 09:00.
+        assert_eq!(listed[0].lag_ms, Some(91 * 60 * 1000));
         assert_eq!(listed[0].device_id, Some(events[0].device_id.to_string()));
     })
     .await;

@@ -24,7 +24,8 @@ pub const SQLITE: &[&str] = &[r#"
         last_seen_at    TEXT,
         last_seq        INTEGER NOT NULL DEFAULT 0,
         events          INTEGER NOT NULL DEFAULT 0,
-        clock_offset_ms INTEGER
+        clock_offset_ms INTEGER,
+        lag_ms          INTEGER
     );
     CREATE TABLE events (
         event_id        TEXT PRIMARY KEY,
@@ -110,7 +111,8 @@ pub const POSTGRES: &[&str] = &[r#"
         last_seen_at    TEXT,
         last_seq        BIGINT NOT NULL DEFAULT 0,
         events          BIGINT NOT NULL DEFAULT 0,
-        clock_offset_ms BIGINT
+        clock_offset_ms BIGINT,
+        lag_ms          BIGINT
     );
     CREATE TABLE events (
         event_id        TEXT PRIMARY KEY,
