@@ -672,3 +672,91 @@ fn sigterm_stops_a_pcsc_run_whether_pcscd_is_up_or_down() {
         assert!(status.success(), "{status:?}");
     }
 }
+
+#[test]
+fn a_tap_on_a_pcsc_reader_reaches_taproll_server_on_postgres() {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(pcscd) = Pcscd::start("Door") else {
+        return;
+    };
+    // taproll-server, built beside taproll by cargo test --workspace.
+    let server_bin =
+        std::path::Path::new(env!("CARGO_BIN_EXE_taproll")).with_file_name("taproll-server");
+    if !server_bin.exists() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "taproll-server is not built: run cargo test --workspace (make test)"
+        );
+        eprintln!(
+            "SKIPPED a_tap_on_a_pcsc_reader_reaches_taproll_server: taproll-server is not built"
+        );
+        return;
+    }
+    let Some(pg) = common::postgres::PgServer::start("pcsc_to_server") else {
+        return;
+    };
+    let database = pg.database("department");
+    let sandbox = Sandbox::new();
+    let added = std::process::Command::new(&server_bin)
+        .args(["--database", &database, "device", "add"])
+        .args(["--institution", "North", "--room", "Door"])
+        .output()
+        .unwrap();
+    assert!(added.status.success());
+    let token = String::from_utf8_lossy(&added.stdout)
+        .lines()
+        .last()
+        .unwrap()
+        .to_string();
+    let token_file = sandbox.write("sync-token", &token);
+    std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let reserved = common::sync_server::reserve_loopback_port();
+    let port = reserved.port();
+    drop(reserved);
+    let mut server = std::process::Command::new(&server_bin)
+        .args(["--database", &database, "serve", "--listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.starts_with("listening on"), "{line:?}");
+    let config = sandbox.write(
+        "config.toml",
+        &format!(
+            "[sync]\nserver = \"http://127.0.0.1:{port}\"\ntoken_file = \"{}\"\nretry_max_seconds = 1\n",
+            token_file.display()
+        ),
+    );
+    let taproll = Taproll::start(&sandbox, &pcscd, &["--config", config.to_str().unwrap()]);
+    taproll.expect_watching(&pcscd, &["Door 00 00"]);
+    tap(
+        &pcscd,
+        &taproll,
+        "Door 00 00",
+        &[0x04, 0xA1, 0xB2, 0xC3, 0xD4, 0xE5, 0xF6],
+    );
+    // The card read by pcscd is at the server, as the device stored it.
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let at_server = pg.query(
+            "department",
+            "SELECT count(*) FROM taps WHERE uid = '04A1B2C3D4E5F6' AND reader = 'Door 00 00'",
+        );
+        if at_server == "1" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the tap never reached the server\n{}",
+            taproll.logs()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
