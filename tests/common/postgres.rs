@@ -171,8 +171,9 @@ impl PgServer {
 
 impl Drop for PgServer {
     fn drop(&mut self) {
-        if self.port != 0 {
-            let data = self.dir.path().join("data");
+        // Also when a start timed out but the server came up anyway.
+        let data = self.dir.path().join("data");
+        if data.join("postmaster.pid").exists() {
             let _ = self.try_as_postgres(&self.bin.join("pg_ctl"), |c| {
                 c.arg("-D").arg(&data).args(["-m", "immediate", "stop"]);
             });

@@ -22,6 +22,9 @@ pub struct ServerConfig {
     pub device_batches_per_minute: u32,
     /// A device clock further off than this is logged and flagged.
     pub clock_offset_warn_seconds: u64,
+    /// Where `/metrics` is served: names every institution's rooms, so
+    /// keep it private (loopback, or a firewalled address). Empty: none.
+    pub metrics_listen: String,
     /// HTTPS: the certificate chain and its private key (PEM files). Both
     /// or neither; without them, plain HTTP (behind a TLS proxy).
     pub tls_cert: Option<PathBuf>,
@@ -33,10 +36,11 @@ impl Default for ServerConfig {
         Self {
             listen: "127.0.0.1:8750".into(),
             database: "sqlite:taproll-server.db".into(),
-            max_body_bytes: 16 * 1024 * 1024,
+            max_body_bytes: 4 * 1024 * 1024,
             request_timeout_seconds: 30,
             device_batches_per_minute: 600,
             clock_offset_warn_seconds: 120,
+            metrics_listen: "127.0.0.1:8751".into(),
             tls_cert: None,
             tls_key: None,
         }

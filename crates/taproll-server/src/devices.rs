@@ -119,6 +119,30 @@ pub async fn list_devices(storage: &Storage, institution: Option<&str>) -> Resul
         .collect())
 }
 
+/// Adds `accepted` to the events a device has sent (resends not counted).
+pub async fn count_events(storage: &Storage, id: &str, accepted: usize) -> Result<()> {
+    if accepted == 0 {
+        return Ok(());
+    }
+    storage
+        .transaction(vec![Statement::new(
+            "UPDATE devices SET events = events + $2 WHERE id = $1",
+            vec![Value::text(id), Value::int(accepted as i64)],
+        )])
+        .await
+}
+
+/// The id of the institution named `name`, if there is one.
+pub async fn institution_id(storage: &Storage, name: &str) -> Result<Option<i64>> {
+    let rows = storage
+        .query(Statement::new(
+            "SELECT id FROM institutions WHERE name = $1",
+            vec![Value::text(name)],
+        ))
+        .await?;
+    Ok(rows.first().and_then(|row| row[0].as_int()))
+}
+
 /// Revokes a device's token (its events stay); whether there was one.
 pub async fn revoke_device(storage: &Storage, id: &str, now: &str) -> Result<bool> {
     let rows = storage

@@ -1,24 +1,32 @@
 //! The HTTP interface: `POST /v1/events` (protocol v1, `docs/protocol.md`),
-//! the reads (`/v1/courses`, a course's sessions and attendance),
-//! `/healthz` and `/metrics`. Every `/v1` request is authenticated by a
-//! device token and sees only its institution.
+//! the reads (`/v1/courses`, a course's sessions and attendance) and
+//! `/healthz`; `/metrics` on a listener of its own (`metrics_router`). Every
+//! `/v1` request is authenticated by a device token (before its body is
+//! read) and sees only its institution.
 
 use crate::devices::{self, Device};
 use crate::ingest;
 use crate::metrics::Metrics;
 use crate::rate::RateLimiter;
 use crate::reads;
+use crate::received::{self, Meaning, Received};
 use crate::storage::Storage;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Extension, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use taproll_wire::protocol::{Batch, BatchAnswer};
+use taproll_wire::protocol::{BatchAnswer, Rejection};
+use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
+
+/// The most a request body may be before the connection is dropped; a
+/// body above `max_body_bytes` but under this gets a proper 413.
+const BODY_HARD_CAP: usize = 64 * 1024 * 1024;
 
 /// What every request shares.
 pub struct AppState {
@@ -31,21 +39,47 @@ pub struct AppState {
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
     pub max_body_bytes: usize,
+    /// The whole request: reading it, storing a batch, answering.
     pub request_timeout: Duration,
     /// A device clock further off than this is logged.
     pub clock_offset_warn: Duration,
 }
 
+/// The devices' and readers' endpoints.
 pub fn router(state: Arc<AppState>) -> Router {
-    let body_limit = state.limits.max_body_bytes;
-    Router::new()
+    let limits = state.limits;
+    let authenticated = Router::new()
         .route("/v1/events", post(post_events))
         .route("/v1/courses", get(get_courses))
         .route("/v1/courses/{course}/sessions", get(get_sessions))
         .route("/v1/courses/{course}/attendance", get(get_attendance))
+        .route_layer(middleware::from_fn_with_state(
+            Arc::clone(&state),
+            require_device,
+        ));
+    Router::new()
+        .merge(authenticated)
         .route("/healthz", get(healthz))
+        // Read to the end, however large (up to a hard cap), and then
+        // refused with 413 by the handler: a server that answers before
+        // the body is in resets the connection, and the device would see
+        // a network error instead of "too large" (and never halve).
+        .layer(DefaultBodyLimit::max(
+            BODY_HARD_CAP.max(limits.max_body_bytes),
+        ))
+        .layer(RequestBodyTimeoutLayer::new(limits.request_timeout))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            limits.request_timeout,
+        ))
+        .with_state(state)
+}
+
+/// `/metrics`, for a listener an admin keeps private: it names every
+/// institution's rooms.
+pub fn metrics_router(state: Arc<AppState>) -> Router {
+    Router::new()
         .route("/metrics", get(metrics))
-        .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)
 }
 
@@ -55,12 +89,30 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
-/// The device of the request's bearer token; 401 without a valid one.
+/// The device of the request's bearer token, for the handler; 401 without
+/// a valid one, before the body is read.
+async fn require_device(
+    State(state): State<Arc<AppState>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    match authenticate(&state, request.headers()).await {
+        Ok(device) => {
+            request.extensions_mut().insert(device);
+            next.run(request).await
+        }
+        Err(response) => response,
+    }
+}
+
 async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Device, Response> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
+        .and_then(|value| {
+            let (scheme, token) = value.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then_some(token)
+        })
         .map(str::trim)
         .filter(|token| !token.is_empty());
     let unauthorized = |message: &str| {
@@ -100,90 +152,110 @@ fn unavailable() -> Response {
 
 async fn post_events(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    Extension(device): Extension<Device>,
     body: Bytes,
 ) -> Response {
     let started = Instant::now();
-    let response = ingest_batch(&state, &headers, &body).await;
+    let response = ingest_batch(&state, &device, &body).await;
     state
         .metrics
         .batch(response.status().as_u16(), started.elapsed().as_secs_f64());
     response
 }
 
-async fn ingest_batch(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Response {
-    let device = match authenticate(state, headers).await {
-        Ok(device) => device,
-        Err(response) => return response,
-    };
+async fn ingest_batch(state: &AppState, device: &Device, body: &[u8]) -> Response {
+    if body.len() > state.limits.max_body_bytes {
+        return error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "a batch may be at most {} bytes here; this one is {}",
+                state.limits.max_body_bytes,
+                body.len()
+            ),
+        );
+    }
     if let Err(wait) = state.rate.take(&device.id) {
         let mut response = error(
             StatusCode::TOO_MANY_REQUESTS,
             "too many batches from this device; slow down",
         );
-        let seconds = wait.as_secs().max(1).to_string();
+        // Rounded up: never "0", which would invite an immediate retry.
+        let seconds = wait.as_secs_f64().ceil().max(1.0).to_string();
         if let Ok(value) = HeaderValue::from_str(&seconds) {
             response.headers_mut().insert(header::RETRY_AFTER, value);
         }
         return response;
     }
-    let batch: Batch = match serde_json::from_slice(body) {
-        Ok(batch) => batch,
-        Err(e) => return error(StatusCode::BAD_REQUEST, format!("not a batch: {e}")),
+    let (batch, events) = match received::read(body) {
+        Ok(read) => read,
+        Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),
     };
-    if let Err(e) = ingest::check(&device, &batch) {
+    if let Err(e) = ingest::check(device, &batch, &events) {
         let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
         return error(status, e.to_string());
     }
-    let received = chrono::Utc::now().fixed_offset();
-    let offset_ms = (batch.sent_at - received).num_milliseconds();
+    let received_at = chrono::Utc::now().fixed_offset();
+    let offset_ms = ingest::sent_at(&batch)
+        .map(|sent| (sent - received_at).num_milliseconds())
+        .unwrap_or_default();
     if offset_ms.unsigned_abs() > state.limits.clock_offset_warn.as_millis() as u64 {
         tracing::warn!(device = %device.id, room = %device.room, offset_ms, "a device's clock is far off");
     }
-    let lag_ms = ingest::lag_ms(&batch);
-    let (guarded, after) = ingest::statements(
-        &device,
+    let (storable, broken): (Vec<&Received>, Vec<&Received>) = events
+        .iter()
+        .partition(|e| !matches!(e.meaning, Meaning::Broken(_)));
+    let write = ingest::statements(
+        device,
         &batch,
-        &taproll_wire::rfc3339(&received),
+        &storable,
+        &taproll_wire::rfc3339(&received_at),
         offset_ms,
-        lag_ms,
+        ingest::lag_ms(&batch, &events),
     );
-    let stored = tokio::time::timeout(
-        state.limits.request_timeout,
-        state.storage.guarded(guarded, after),
-    );
-    let inserted = match stored.await {
-        Ok(Ok(inserted)) => inserted,
-        Ok(Err(e)) => {
+    let inserted = match state.storage.write_batch(write).await {
+        Ok(Some(inserted)) => inserted,
+        Ok(None) => {
+            return error(
+                StatusCode::FORBIDDEN,
+                "this token was revoked, or belongs to another device",
+            );
+        }
+        Err(e) => {
             tracing::error!(error = %e, device = %device.id, "cannot store a batch");
             return unavailable();
         }
-        Err(_) => {
-            tracing::warn!(device = %device.id, "storing a batch took too long");
-            return unavailable();
-        }
     };
-    let mut ordered: Vec<_> = batch.events.iter().collect();
-    ordered.sort_by_key(|e| e.seq);
     let mut answer = BatchAnswer::default();
-    for (event, new) in ordered.iter().zip(inserted) {
-        if new {
+    for (event, new) in storable.iter().zip(&inserted) {
+        if *new {
             answer.accepted.push(event.event_id);
         } else {
             answer.known.push(event.event_id);
         }
     }
-    state
-        .metrics
-        .events(answer.accepted.len(), answer.known.len(), 0);
+    for event in broken {
+        if let Meaning::Broken(reason) = &event.meaning {
+            answer.rejected.push(Rejection {
+                event_id: event.event_id,
+                reason: reason.clone(),
+            });
+        }
+    }
+    state.metrics.events(
+        answer.accepted.len(),
+        answer.known.len(),
+        answer.rejected.len(),
+    );
+    if let Err(e) = devices::count_events(&state.storage, &device.id, answer.accepted.len()).await {
+        tracing::warn!(error = %e, "cannot count a device's events");
+    }
     axum::Json(answer).into_response()
 }
 
-async fn get_courses(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    let device = match authenticate(&state, &headers).await {
-        Ok(device) => device,
-        Err(response) => return response,
-    };
+async fn get_courses(
+    State(state): State<Arc<AppState>>,
+    Extension(device): Extension<Device>,
+) -> Response {
     match reads::courses(&state.storage, device.institution_id).await {
         Ok(courses) => axum::Json(courses).into_response(),
         Err(e) => failed(e),
@@ -192,13 +264,9 @@ async fn get_courses(State(state): State<Arc<AppState>>, headers: HeaderMap) -> 
 
 async fn get_sessions(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    Extension(device): Extension<Device>,
     Path(course): Path<String>,
 ) -> Response {
-    let device = match authenticate(&state, &headers).await {
-        Ok(device) => device,
-        Err(response) => return response,
-    };
     if let Err(response) = known_course(&state, device.institution_id, &course).await {
         return response;
     }
@@ -217,14 +285,10 @@ struct AttendanceQuery {
 
 async fn get_attendance(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    Extension(device): Extension<Device>,
     Path(course): Path<String>,
     Query(query): Query<AttendanceQuery>,
 ) -> Response {
-    let device = match authenticate(&state, &headers).await {
-        Ok(device) => device,
-        Err(response) => return response,
-    };
     for date in [&query.from, &query.to].into_iter().flatten() {
         if chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").is_err() {
             return error(

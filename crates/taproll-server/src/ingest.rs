@@ -1,23 +1,15 @@
 //! `POST /v1/events`: a batch from one device, stored in one transaction.
-//! Each event goes into `events` as received, once (a known id is answered
-//! `known` and changes nothing); a new event also updates the projections,
-//! in the device's sequence order. Pure here: what to check, and which
-//! statements a batch makes; `http.rs` runs them.
+//! Each event goes into `events` as received, once per institution (a known
+//! id is answered `known` and changes nothing); a new event of a kind this
+//! server knows also updates the projections (`projection.rs`), in the
+//! device's sequence order. Pure here: what to check, and which statements
+//! a batch makes; `http.rs` runs them.
 
 use crate::devices::Device;
-use crate::storage::{Guarded, Statement, Value};
-use taproll_wire::events::{Envelope, Event};
-use taproll_wire::protocol::{Batch, PROTOCOL_VERSION};
-use taproll_wire::rfc3339;
-
-/// How old the batch's newest event was when it arrived, by the device's
-/// own clock (its time of sending against its time of the event): how far
-/// behind the server is. Zero for an empty batch.
-pub fn lag_ms(batch: &Batch) -> i64 {
-    batch.events.iter().map(|e| e.at).max().map_or(0, |newest| {
-        (batch.sent_at - newest).num_milliseconds().max(0)
-    })
-}
+use crate::projection::projection;
+use crate::received::{Meaning, RawBatch, Received};
+use crate::storage::{BatchWrite, Guarded, Statement, Value};
+use taproll_wire::protocol::PROTOCOL_VERSION;
 
 /// Why a whole batch is refused (400, or 403 for another device's events).
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -32,18 +24,22 @@ pub enum BatchError {
     },
     #[error("this token belongs to device {bound}, not {sent}")]
     OtherDevice { bound: String, sent: String },
+    #[error("sent_at `{0}` is not an RFC 3339 time")]
+    SentAt(String),
+    #[error("event {0} has a sequence number below 1")]
+    Sequence(String),
 }
 
 impl BatchError {
     pub fn status(&self) -> u16 {
         match self {
             BatchError::OtherDevice { .. } => 403,
-            BatchError::Protocol(_) | BatchError::MixedDevices { .. } => 400,
+            _ => 400,
         }
     }
 }
 
-pub fn check(device: &Device, batch: &Batch) -> Result<(), BatchError> {
+pub fn check(device: &Device, batch: &RawBatch, events: &[Received]) -> Result<(), BatchError> {
     if batch.protocol != PROTOCOL_VERSION {
         return Err(BatchError::Protocol(batch.protocol));
     }
@@ -56,286 +52,113 @@ pub fn check(device: &Device, batch: &Batch) -> Result<(), BatchError> {
             sent,
         });
     }
-    if let Some(stranger) = batch.events.iter().find(|e| e.device_id != batch.device_id) {
+    if let Some(stranger) = events.iter().find(|e| e.device_id != batch.device_id) {
         return Err(BatchError::MixedDevices {
             event: stranger.event_id.to_string(),
             found: stranger.device_id.to_string(),
             batch: sent,
         });
     }
-    Ok(())
+    if let Some(event) = events.iter().find(|e| e.seq < 1) {
+        return Err(BatchError::Sequence(event.event_id.to_string()));
+    }
+    sent_at(batch).map(|_| ())
 }
 
-/// The statements of a batch: for each event (in sequence order) its
-/// insert into `events` and, when new, its projection; then the device's
-/// record (last seen, sequence, clock offset, lag). `received_at` is the
-/// server's clock; `offset_ms` the device's clock minus it; `lag_ms` how
-/// old the batch's newest event was when it arrived.
+/// The batch's `sent_at`, read.
+pub fn sent_at(batch: &RawBatch) -> Result<chrono::DateTime<chrono::FixedOffset>, BatchError> {
+    chrono::DateTime::parse_from_rfc3339(&batch.sent_at)
+        .map_err(|_| BatchError::SentAt(batch.sent_at.clone()))
+}
+
+/// How old the batch's newest event was when it was sent, by the device's
+/// own clock: how far behind the server is. Zero when no time reads.
+pub fn lag_ms(batch: &RawBatch, events: &[Received]) -> i64 {
+    let Ok(sent) = sent_at(batch) else { return 0 };
+    events
+        .iter()
+        .filter_map(|e| chrono::DateTime::parse_from_rfc3339(&e.at).ok())
+        .max()
+        .map_or(0, |newest| (sent - newest).num_milliseconds().max(0))
+}
+
+/// The statements of a batch (the `Broken` events are left out: they are
+/// answered `rejected`). `received_at` is the server's clock; `offset_ms`
+/// the device's clock minus it.
 pub fn statements(
     device: &Device,
-    batch: &Batch,
+    batch: &RawBatch,
+    events: &[&Received],
     received_at: &str,
     offset_ms: i64,
     lag_ms: i64,
-) -> (Vec<Guarded>, Vec<Statement>) {
+) -> BatchWrite {
     let institution = device.institution_id;
-    let mut events: Vec<&Envelope> = batch.events.iter().collect();
-    events.sort_by_key(|e| e.seq);
-    let sent_at = rfc3339(&batch.sent_at);
-    let guarded = events
+    let items = events
         .iter()
-        .map(|envelope| Guarded {
-            insert: Statement::new(
-                "INSERT INTO events (event_id, institution_id, device_id, seq, kind, at,
-                                     received_at, sent_at, body)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-                 ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
-                vec![
-                    Value::text(envelope.event_id.to_string()),
-                    Value::int(institution),
-                    Value::text(envelope.device_id.to_string()),
-                    Value::int(envelope.seq),
-                    Value::text(envelope.event.kind()),
-                    Value::text(rfc3339(&envelope.at)),
-                    Value::text(received_at),
-                    Value::text(&sent_at),
-                    // Serialised from what was parsed: every field kept;
-                    // the device's own bytes are not needed to replay it.
-                    Value::text(serde_json::to_string(envelope).unwrap_or_default()),
-                ],
-            ),
-            then: projection(institution, envelope),
+        .map(|event| {
+            let then = match &event.meaning {
+                Meaning::Known(envelope) => projection(institution, &device.id, envelope),
+                Meaning::Unknown | Meaning::Broken(_) => Vec::new(),
+            };
+            Guarded {
+                insert: Statement::new(
+                    "INSERT INTO events (institution_id, event_id, device_id, seq, kind, at,
+                                         received_at, sent_at, body, projected)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                     ON CONFLICT (institution_id, event_id) DO NOTHING RETURNING event_id",
+                    vec![
+                        Value::int(institution),
+                        Value::text(event.event_id.to_string()),
+                        Value::text(event.device_id.to_string()),
+                        Value::int(event.seq),
+                        Value::text(&event.kind),
+                        Value::text(&event.at),
+                        Value::text(received_at),
+                        Value::text(&batch.sent_at),
+                        Value::text(&event.body),
+                        Value::int(i64::from(matches!(event.meaning, Meaning::Known(_)))),
+                    ],
+                ),
+                then,
+                unprojected: Statement::new(
+                    "UPDATE events SET projected = 0 WHERE institution_id = $1 AND event_id = $2",
+                    vec![
+                        Value::int(institution),
+                        Value::text(event.event_id.to_string()),
+                    ],
+                ),
+            }
         })
         .collect();
-    let last_seq = events.last().map_or(0, |e| e.seq);
-    let after = vec![Statement::new(
-        "UPDATE devices SET
-             device_id = COALESCE(device_id, $2),
-             last_seen_at = $3,
-             last_seq = CASE WHEN last_seq < $4 THEN $4 ELSE last_seq END,
-             events = events + $5,
-             clock_offset_ms = $6,
-             lag_ms = $7
-         WHERE id = $1",
-        vec![
-            Value::text(&device.id),
-            Value::text(batch.device_id.to_string()),
-            Value::text(received_at),
-            Value::int(last_seq),
-            Value::int(batch.events.len() as i64),
-            Value::int(offset_ms),
-            Value::int(lag_ms),
-        ],
-    )];
-    (guarded, after)
-}
-
-/// What a new event changes in the projections.
-fn projection(institution: i64, envelope: &Envelope) -> Vec<Statement> {
-    fn t(text: impl Into<String>) -> Value {
-        Value::text(text)
-    }
-    fn ot(text: &Option<String>) -> Value {
-        Value::opt_text(text.clone())
-    }
-    let i = Value::int(institution);
-    match &envelope.event {
-        Event::SessionStarted {
-            session,
-            course,
-            planned_start,
-            label,
-        } => vec![Statement::new(
-            "INSERT INTO sessions (institution_id, session, device_id, course, planned_start, label)
-             VALUES ($1, $2, $3, $4, $5, $6)
-             ON CONFLICT (institution_id, session) DO UPDATE SET
-                 course = excluded.course, planned_start = excluded.planned_start,
-                 label = COALESCE(excluded.label, sessions.label)",
+    let last_seq = events.iter().map(|e| e.seq).max().unwrap_or(0);
+    BatchWrite {
+        // First, and it must find its row: the token is still valid and
+        // bound to this device (the first batch binds it).
+        bind: Statement::new(
+            "UPDATE devices SET device_id = $2
+             WHERE id = $1 AND revoked_at IS NULL AND (device_id IS NULL OR device_id = $2)
+             RETURNING id",
             vec![
-                i,
-                t(session.to_string()),
-                t(envelope.device_id.to_string()),
-                t(course),
-                t(rfc3339(planned_start)),
-                ot(label),
+                Value::text(&device.id),
+                Value::text(batch.device_id.to_string()),
+            ],
+        ),
+        items,
+        after: vec![Statement::new(
+            "UPDATE devices SET
+                 last_seen_at = $2,
+                 last_seq = CASE WHEN last_seq < $3 THEN $3 ELSE last_seq END,
+                 clock_offset_ms = $4,
+                 lag_ms = $5
+             WHERE id = $1",
+            vec![
+                Value::text(&device.id),
+                Value::text(received_at),
+                Value::int(last_seq),
+                Value::int(offset_ms),
+                Value::int(lag_ms),
             ],
         )],
-        Event::SessionLabelled { session, label } => vec![Statement::new(
-            "UPDATE sessions SET label = $3 WHERE institution_id = $1 AND session = $2",
-            vec![i, t(session.to_string()), t(label)],
-        )],
-        Event::Tap {
-            tap,
-            session,
-            tapped_at,
-            reader,
-            uid,
-            outcome,
-            student_no,
-        } => vec![Statement::new(
-            "INSERT INTO taps (institution_id, tap, session, tapped_at, reader, uid, outcome, student_no)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-             ON CONFLICT (institution_id, tap) DO NOTHING",
-            vec![
-                i,
-                t(tap.to_string()),
-                t(session.to_string()),
-                t(rfc3339(tapped_at)),
-                t(reader),
-                t(uid),
-                t(outcome),
-                ot(student_no),
-            ],
-        )],
-        Event::TapMoved {
-            tap,
-            session,
-            outcome,
-            student_no,
-            ..
-        } => vec![Statement::new(
-            "UPDATE taps SET session = $3, outcome = $4, student_no = $5
-             WHERE institution_id = $1 AND tap = $2",
-            vec![
-                i,
-                t(tap.to_string()),
-                t(session.to_string()),
-                t(outcome),
-                ot(student_no),
-            ],
-        )],
-        Event::Mark {
-            session,
-            student_no,
-            mark,
-            source,
-            note,
-            marked_at,
-            tap,
-            ..
-        } => match (mark, source, marked_at) {
-            (Some(mark), Some(source), Some(marked_at)) => vec![upsert_mark(
-                institution,
-                &session.to_string(),
-                student_no,
-                mark.as_str(),
-                source.as_str(),
-                note.clone(),
-                &rfc3339(marked_at),
-                tap.map(|t| t.to_string()),
-            )],
-            _ => vec![Statement::new(
-                "DELETE FROM marks WHERE institution_id = $1 AND session = $2 AND student_no = $3",
-                vec![i, t(session.to_string()), t(student_no)],
-            )],
-        },
-        Event::SessionEnded {
-            session,
-            ended_at,
-            marks,
-        } => {
-            // The final sheet is the whole truth of the session's marks.
-            let session = session.to_string();
-            let mut statements = vec![
-                Statement::new(
-                    "UPDATE sessions SET ended_at = $3 WHERE institution_id = $1 AND session = $2",
-                    vec![i.clone(), t(&session), t(rfc3339(ended_at))],
-                ),
-                Statement::new(
-                    "DELETE FROM marks WHERE institution_id = $1 AND session = $2",
-                    vec![i, t(&session)],
-                ),
-            ];
-            statements.extend(marks.iter().map(|m| {
-                upsert_mark(
-                    institution,
-                    &session,
-                    &m.student_no,
-                    m.mark.as_str(),
-                    m.source.as_str(),
-                    m.note.clone(),
-                    &rfc3339(&m.marked_at),
-                    m.tap.map(|t| t.to_string()),
-                )
-            }));
-            statements
-        }
-        Event::StudentSaved {
-            student_no,
-            previous_student_no,
-            name,
-            email,
-            course,
-            section,
-        } => {
-            let mut statements = Vec::new();
-            if let Some(previous) = previous_student_no {
-                for sql in [
-                    "UPDATE students SET student_no = $3 WHERE institution_id = $1 AND student_no = $2",
-                    "UPDATE enrolments SET student_no = $3 WHERE institution_id = $1 AND student_no = $2",
-                    "UPDATE marks SET student_no = $3 WHERE institution_id = $1 AND student_no = $2",
-                    "UPDATE taps SET student_no = $3 WHERE institution_id = $1 AND student_no = $2",
-                    "UPDATE cards SET student_no = $3 WHERE institution_id = $1 AND student_no = $2",
-                ] {
-                    statements.push(Statement::new(
-                        sql,
-                        vec![i.clone(), t(previous), t(student_no)],
-                    ));
-                }
-            }
-            statements.push(Statement::new(
-                "INSERT INTO students (institution_id, student_no, name, email) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (institution_id, student_no) DO UPDATE SET
-                     name = excluded.name, email = excluded.email",
-                vec![i.clone(), t(student_no), t(name), ot(email)],
-            ));
-            statements.push(Statement::new(
-                "INSERT INTO enrolments (institution_id, course, student_no, section) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (institution_id, course, student_no) DO UPDATE SET section = excluded.section",
-                vec![i, t(course), t(student_no), ot(section)],
-            ));
-            statements
-        }
-        Event::CardBound {
-            uid, student_no, ..
-        } => vec![Statement::new(
-            "INSERT INTO cards (institution_id, uid, student_no) VALUES ($1, $2, $3)
-             ON CONFLICT (institution_id, uid) DO UPDATE SET student_no = excluded.student_no",
-            vec![i, t(uid), t(student_no)],
-        )],
-        Event::CardRemoved { uid, student_no } => vec![Statement::new(
-            "DELETE FROM cards WHERE institution_id = $1 AND uid = $2 AND student_no = $3",
-            vec![i, t(uid), t(student_no)],
-        )],
     }
-}
-
-#[allow(clippy::too_many_arguments)] // one row of the marks table
-fn upsert_mark(
-    institution: i64,
-    session: &str,
-    student_no: &str,
-    mark: &str,
-    source: &str,
-    note: Option<String>,
-    marked_at: &str,
-    tap: Option<String>,
-) -> Statement {
-    Statement::new(
-        "INSERT INTO marks (institution_id, session, student_no, mark, source, note, marked_at, tap)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-         ON CONFLICT (institution_id, session, student_no) DO UPDATE SET
-             mark = excluded.mark, source = excluded.source, note = excluded.note,
-             marked_at = excluded.marked_at, tap = excluded.tap",
-        vec![
-            Value::int(institution),
-            Value::text(session),
-            Value::text(student_no),
-            Value::text(mark),
-            Value::text(source),
-            Value::opt_text(note),
-            Value::text(marked_at),
-            Value::opt_text(tap),
-        ],
-    )
 }

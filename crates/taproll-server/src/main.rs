@@ -2,12 +2,13 @@
 //! `report`. One error report at the end, on standard error.
 
 use clap::{Parser, Subcommand};
+use std::future::IntoFuture;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 use taproll_server::config::ServerConfig;
-use taproll_server::http::{AppState, Limits, router};
+use taproll_server::http::{AppState, Limits, metrics_router, router};
 use taproll_server::metrics::Metrics;
 use taproll_server::rate::RateLimiter;
 use taproll_server::storage::Storage;
@@ -111,14 +112,14 @@ fn main() -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(e) => {
-            eprintln!("taproll-server: cannot start: {e}");
+            complain(&format!("cannot start: {e}"));
             return ExitCode::FAILURE;
         }
     };
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("taproll-server: {e}");
+            complain(&e.to_string());
             ExitCode::FAILURE
         }
     }
@@ -140,17 +141,17 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Device(DeviceCommand::Add { institution, room }) => {
             let (id, token) = devices::add_device(&storage, &institution, &room, &now()).await?;
-            println!("device {id} added to {institution}, room {room}");
-            println!("token (shown once; put it in the device's sync token file):");
-            println!("{token}");
-            Ok(())
+            print(&format!(
+                "device {id} added to {institution}, room {room}\n\
+                 token (shown once; put it in the device's sync token file):\n{token}\n"
+            ))
         }
         Command::Device(DeviceCommand::List { institution }) => {
             let list = devices::list_devices(&storage, institution.as_deref()).await?;
             let warn = config.clock_offset_warn_seconds as f64;
             let seconds = |ms: Option<i64>| ms.map(|ms| ms as f64 / 1000.0);
-            println!(
-                "id\tinstitution\troom\tlast seen\tevents\tlast seq\tlag\tclock offset\trevoked"
+            let mut out = String::from(
+                "id\tinstitution\troom\tlast seen\tevents\tlast seq\tlag\tclock offset\trevoked\n",
             );
             for d in list {
                 let offset = seconds(d.clock_offset_ms).map_or("-".to_string(), |s| {
@@ -158,8 +159,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                     let flag = if s.abs() > warn { " (far off!)" } else { "" };
                     format!("{s:.1} s{flag}")
                 });
-                println!(
-                    "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                out.push_str(&format!(
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
                     d.id,
                     d.institution,
                     d.room,
@@ -169,14 +170,15 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                     seconds(d.lag_ms).map_or("-".to_string(), |s| format!("{s:.0} s")),
                     offset,
                     d.revoked_at.as_deref().unwrap_or("-"),
-                );
+                ));
             }
-            Ok(())
+            print(&out)
         }
         Command::Device(DeviceCommand::Revoke { id }) => {
             if devices::revoke_device(&storage, &id, &now()).await? {
-                println!("device {id} revoked: its token is refused from now on");
-                Ok(())
+                print(&format!(
+                    "device {id} revoked: its token is refused from now on\n"
+                ))
             } else {
                 Err(Failure::Usage(format!(
                     "no device {id} to revoke (or already revoked)"
@@ -190,28 +192,24 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             to,
             format,
         } => {
-            let list = devices::list_devices(&storage, Some(&institution)).await?;
-            let rows = storage
-                .query(taproll_server::storage::Statement::new(
-                    "SELECT id FROM institutions WHERE name = $1",
-                    vec![taproll_server::storage::Value::text(&institution)],
-                ))
-                .await?;
-            let Some(id) = rows.first().and_then(|row| row[0].as_int()) else {
-                return Err(Failure::Usage(format!(
-                    "no institution `{institution}` ({} device(s) listed)",
-                    list.len()
-                )));
+            for date in [&from, &to].into_iter().flatten() {
+                if chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").is_err() {
+                    return Err(Failure::Usage(format!(
+                        "`{date}` is not a date like 2026-11-30"
+                    )));
+                }
+            }
+            let Some(id) = devices::institution_id(&storage, &institution).await? else {
+                return Err(Failure::Usage(format!("no institution `{institution}`")));
             };
             let rows =
                 reads::attendance(&storage, id, &course, from.as_deref(), to.as_deref()).await?;
             if format == "json" {
                 let text = serde_json::to_string_pretty(&rows).unwrap_or_default();
-                println!("{text}");
+                print(&format!("{text}\n"))
             } else {
-                print!("{}", reads::attendance_csv(&rows));
+                print(&reads::attendance_csv(&rows))
             }
-            Ok(())
         }
     }
 }
@@ -246,7 +244,7 @@ async fn serve(storage: Storage, config: &ServerConfig) -> Result<(), Failure> {
     let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!(%address, scheme, database = storage.kind(), "taproll-server listening");
     // For scripts and tests that asked for port 0.
-    println!("listening on {scheme}://{address}");
+    say(format_args!("listening on {scheme}://{address}"));
     let state = Arc::new(AppState {
         storage,
         metrics: Metrics::default(),
@@ -257,18 +255,38 @@ async fn serve(storage: Storage, config: &ServerConfig) -> Result<(), Failure> {
             clock_offset_warn: Duration::from_secs(config.clock_offset_warn_seconds),
         },
     });
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown().await;
+        let _ = stop.send(true);
+    });
+    let stopped = |mut stopping: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = stopping.wait_for(|stop| *stop).await;
+    };
+    serve_metrics(config, Arc::clone(&state), stopped(stopping.clone())).await;
     let app = router(state);
+    // Batches in flight get this long to finish after SIGTERM; then the
+    // process ends anyway (a device resends what was not answered).
+    let grace = async {
+        stopped(stopping.clone()).await;
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+    };
     match tls {
-        None => axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown())
-            .await
-            .map_err(io("serve"))?,
+        None => {
+            let serving =
+                axum::serve(listener, app).with_graceful_shutdown(stopped(stopping.clone()));
+            tokio::select! {
+                served = serving.into_future() => served.map_err(io("serve"))?,
+                () = grace => tracing::warn!("stopping without waiting longer for some requests"),
+            }
+        }
         Some(tls) => {
             let handle = axum_server::Handle::new();
-            let stopping = handle.clone();
+            let stopping_handle = handle.clone();
+            let stop_signal = stopped(stopping.clone());
             tokio::spawn(async move {
-                shutdown().await;
-                stopping.graceful_shutdown(Some(Duration::from_secs(60)));
+                stop_signal.await;
+                stopping_handle.graceful_shutdown(Some(SHUTDOWN_GRACE));
             });
             let listener = listener.into_std().map_err(io("serve"))?;
             axum_server::tls_rustls::from_tcp_rustls(listener, tls)
@@ -281,6 +299,69 @@ async fn serve(storage: Storage, config: &ServerConfig) -> Result<(), Failure> {
     }
     tracing::info!("taproll-server stopped: every batch in flight was answered");
     Ok(())
+}
+
+/// The one error a run ends on, on standard error (if it is there).
+fn complain(message: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "taproll-server: {message}");
+}
+
+/// A command's output. A reader that went away (`| head`) is not a
+/// failure; any other error is.
+fn print(text: &str) -> Result<(), Failure> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Failure::Io {
+            what: "write to standard output".into(),
+            source: e,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// A line on standard output, if anyone reads it: `println!` would panic
+/// (and end the server) once whoever started it closed the pipe.
+fn say(line: std::fmt::Arguments) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}").and_then(|()| out.flush());
+}
+
+/// How long requests in flight may take after SIGTERM.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(60);
+
+/// `/metrics` on its own listener (`metrics_listen`), until `stopped`. A
+/// second copy of the server on the same machine finds the port taken: it
+/// says so and serves without metrics.
+async fn serve_metrics(
+    config: &ServerConfig,
+    state: Arc<AppState>,
+    stopped: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    if config.metrics_listen.is_empty() {
+        return;
+    }
+    match tokio::net::TcpListener::bind(&config.metrics_listen).await {
+        Ok(listener) => {
+            if let Ok(address) = listener.local_addr() {
+                say(format_args!("metrics on http://{address}/metrics"));
+            }
+            tokio::spawn(async move {
+                let serving =
+                    axum::serve(listener, metrics_router(state)).with_graceful_shutdown(stopped);
+                if let Err(e) = serving.await {
+                    tracing::error!(error = %e, "the metrics listener failed");
+                }
+            });
+        }
+        Err(e) => tracing::warn!(
+            address = %config.metrics_listen,
+            error = %e,
+            "metrics are not served (is another copy serving them here?)"
+        ),
+    }
 }
 
 /// SIGTERM or SIGINT: stop taking connections, finish the batches in flight.

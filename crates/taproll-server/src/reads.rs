@@ -83,7 +83,7 @@ pub async fn sessions(
                     (SELECT count(*) FROM marks m WHERE m.institution_id = $1 AND m.session = s.session AND m.mark = 'absent'),
                     (SELECT count(*) FROM marks m WHERE m.institution_id = $1 AND m.session = s.session AND m.mark = 'excused')
              FROM sessions s
-             LEFT JOIN devices d ON d.device_id = s.device_id AND d.institution_id = s.institution_id
+             LEFT JOIN devices d ON d.id = s.registration
              WHERE s.institution_id = $1 AND s.course = $2
              ORDER BY s.planned_start, s.session",
             vec![Value::int(institution), Value::text(course)],
@@ -122,7 +122,7 @@ pub async fn attendance(
              FROM sessions s
              JOIN marks m ON m.institution_id = s.institution_id AND m.session = s.session
              LEFT JOIN students st ON st.institution_id = m.institution_id AND st.student_no = m.student_no
-             LEFT JOIN devices d ON d.device_id = s.device_id AND d.institution_id = s.institution_id
+             LEFT JOIN devices d ON d.id = s.registration
              WHERE s.institution_id = $1 AND s.course = $2
                AND (CAST($3 AS TEXT) IS NULL OR substr(s.planned_start, 1, 10) >= $3)
                AND (CAST($4 AS TEXT) IS NULL OR substr(s.planned_start, 1, 10) <= $4)

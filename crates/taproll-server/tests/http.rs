@@ -50,10 +50,30 @@ fn add_device(dir: &Path, institution: &str) -> String {
         .to_string()
 }
 
-/// `serve` on a free port with `settings`; the child and its address.
-fn serve(dir: &Path, settings: &str) -> (Child, String) {
+/// A server killed when the test ends, passed or failed.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `serve` on a free port with `settings` (no metrics listener unless
+/// they set one); the child, its address and, if any, the metrics one.
+fn serve(dir: &Path, settings: &str) -> (Running, String, Option<String>) {
     let config = dir.join("server.toml");
-    std::fs::write(&config, format!("listen = \"127.0.0.1:0\"\n{settings}")).unwrap();
+    let metrics = if settings.contains("metrics_listen") {
+        String::new()
+    } else {
+        "metrics_listen = \"\"\n".to_string()
+    };
+    std::fs::write(
+        &config,
+        format!("listen = \"127.0.0.1:0\"\n{metrics}{settings}"),
+    )
+    .unwrap();
     let mut child = Command::new(BIN)
         .arg("--config")
         .arg(&config)
@@ -64,16 +84,24 @@ fn serve(dir: &Path, settings: &str) -> (Child, String) {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    out.read_line(&mut line).unwrap();
     let address = line
         .trim()
         .strip_prefix("listening on http://")
         .unwrap()
         .to_string();
-    (child, address)
+    let metrics = metrics.is_empty().then(|| {
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        line.trim()
+            .strip_prefix("metrics on http://")
+            .unwrap()
+            .trim_end_matches("/metrics")
+            .to_string()
+    });
+    (Running(child), address, metrics)
 }
 
 /// A batch of `taps` taps with their marks, from a new device.
@@ -165,21 +193,23 @@ fn get(address: &str, path: &str) -> (u16, String) {
     )
 }
 
-fn stop(mut child: Child) {
-    child.kill().unwrap();
-    child.wait().unwrap();
+fn stop(child: Running) {
+    drop(child);
 }
 
 #[test]
 fn health_and_metrics_tell_what_came_in() {
     let dir = tempfile::tempdir().unwrap();
     let token = add_device(dir.path(), "North");
-    let (child, address) = serve(dir.path(), "");
+    let (child, address, metrics) = serve(dir.path(), "metrics_listen = \"127.0.0.1:0\"\n");
+    let metrics_address = metrics.unwrap();
     assert_eq!(get(&address, "/healthz"), (200, "ok\n".to_string()));
+    // Not on the devices' listener: it names every institution's rooms.
+    assert_eq!(get(&address, "/metrics").0, 404);
     let sent = batch(10);
     assert_eq!(post(&address, &token, &sent).0, 200);
     assert_eq!(post(&address, &token, &sent).0, 200);
-    let (status, metrics) = get(&address, "/metrics");
+    let (status, metrics) = get(&metrics_address, "/metrics");
     assert_eq!(status, 200);
     assert!(
         metrics.contains("taproll_events_accepted_total 21"),
@@ -208,7 +238,7 @@ fn health_and_metrics_tell_what_came_in() {
 fn a_device_over_its_rate_gets_429_with_retry_after_and_a_big_body_413() {
     let dir = tempfile::tempdir().unwrap();
     let token = add_device(dir.path(), "North");
-    let (child, address) = serve(
+    let (child, address, _) = serve(
         dir.path(),
         "device_batches_per_minute = 2\nmax_body_bytes = 20000\n",
     );
@@ -222,6 +252,9 @@ fn a_device_over_its_rate_gets_429_with_retry_after_and_a_big_body_413() {
     assert!((1..=30).contains(&retry), "{retry}");
     // Another device is not held back by this one.
     let other = add_device(dir.path(), "North");
+    let second = batch(1);
+    assert_eq!(post(&address, &other, &second).0, 200);
+    // A batch over the size limit: a 413 the device reads (and halves).
     let (status, _, body) = post(&address, &other, &batch(200));
     assert_eq!(status, 413, "{body}");
     stop(child);
@@ -231,7 +264,7 @@ fn a_device_over_its_rate_gets_429_with_retry_after_and_a_big_body_413() {
 fn on_sigterm_a_batch_in_flight_is_stored_and_answered_before_the_server_ends() {
     let dir = tempfile::tempdir().unwrap();
     let token = add_device(dir.path(), "North");
-    let (mut child, address) = serve(dir.path(), "");
+    let (mut child, address, _) = serve(dir.path(), "");
     let body = serde_json::to_vec(&batch(50)).unwrap();
     let mut stream = TcpStream::connect(&address).unwrap();
     stream
@@ -257,7 +290,7 @@ fn on_sigterm_a_batch_in_flight_is_stored_and_answered_before_the_server_ends() 
     // Half the batch is in; the server is told to stop.
     std::thread::sleep(Duration::from_millis(300));
     Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &child.0.id().to_string()])
         .status()
         .unwrap();
     std::thread::sleep(Duration::from_millis(300));
@@ -266,7 +299,7 @@ fn on_sigterm_a_batch_in_flight_is_stored_and_answered_before_the_server_ends() 
     stream.read_to_string(&mut answer).unwrap();
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.contains("\"accepted\""), "{answer}");
-    assert!(child.wait().unwrap().success(), "ends cleanly after");
+    assert!(child.0.wait().unwrap().success(), "ends cleanly after");
     let conn = rusqlite::Connection::open(dir.path().join("server.db")).unwrap();
     let stored: i64 = conn
         .query_row("SELECT count(*) FROM events", [], |r| r.get(0))
@@ -278,7 +311,7 @@ fn on_sigterm_a_batch_in_flight_is_stored_and_answered_before_the_server_ends() 
 fn the_report_command_prints_a_courses_attendance_across_rooms() {
     let dir = tempfile::tempdir().unwrap();
     let token = add_device(dir.path(), "North");
-    let (child, address) = serve(dir.path(), "");
+    let (child, address, _) = serve(dir.path(), "");
     assert_eq!(post(&address, &token, &batch(3)).0, 200);
     stop(child);
     let output = server(

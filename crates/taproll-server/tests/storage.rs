@@ -133,6 +133,7 @@ fn class(device_id: Uuid, course: &str) -> Vec<Envelope> {
         .collect()
 }
 
+/// Sends `events` as one batch, as the HTTP handler does: (accepted, known).
 async fn ingest(storage: &Storage, device: &Device, events: &[Envelope]) -> (usize, usize) {
     let batch = Batch {
         protocol: 1,
@@ -140,15 +141,19 @@ async fn ingest(storage: &Storage, device: &Device, events: &[Envelope]) -> (usi
         sent_at: at("10:31:00"),
         events: events.to_vec(),
     };
-    ingest::check(device, &batch).unwrap();
-    let (guarded, after) = ingest::statements(
+    let body = serde_json::to_vec(&batch).unwrap();
+    let (raw, received) = taproll_server::received::read(&body).unwrap();
+    ingest::check(device, &raw, &received).unwrap();
+    let storable: Vec<_> = received.iter().collect();
+    let write = ingest::statements(
         device,
-        &batch,
+        &raw,
+        &storable,
         "2026-11-30T10:31:00.100+01:00",
         -100,
-        ingest::lag_ms(&batch),
+        ingest::lag_ms(&raw, &received),
     );
-    let inserted = storage.guarded(guarded, after).await.unwrap();
+    let inserted = storage.write_batch(write).await.unwrap().unwrap();
     let new = inserted.iter().filter(|n| **n).count();
     (new, inserted.len() - new)
 }
@@ -272,13 +277,20 @@ async fn a_token_belongs_to_one_device_and_a_revoked_one_is_refused() {
             .await
             .unwrap()
             .unwrap();
-        let other = Batch {
+        let other = serde_json::to_vec(&Batch {
             protocol: 1,
             device_id: Uuid::now_v7(),
             sent_at: at("10:00:00"),
             events: vec![],
-        };
-        assert_eq!(ingest::check(&device, &other).unwrap_err().status(), 403);
+        })
+        .unwrap();
+        let (raw, received) = taproll_server::received::read(&other).unwrap();
+        assert_eq!(
+            ingest::check(&device, &raw, &received)
+                .unwrap_err()
+                .status(),
+            403
+        );
         assert!(
             devices::device_for_token(&storage, "not-a-token")
                 .await
@@ -335,4 +347,187 @@ async fn a_database_of_a_newer_server_is_refused() {
             "{error}"
         );
     }
+}
+
+/// Sends raw event JSON (kinds and fields this server may not know).
+async fn ingest_raw(
+    storage: &Storage,
+    device: &Device,
+    device_id: Uuid,
+    events: &[String],
+) -> Vec<bool> {
+    let body = format!(
+        r#"{{"protocol":1,"device_id":"{device_id}","sent_at":"2026-11-30T10:31:00Z","events":[{}]}}"#,
+        events.join(",")
+    );
+    let (raw, received) = taproll_server::received::read(body.as_bytes()).unwrap();
+    ingest::check(device, &raw, &received).unwrap();
+    let storable: Vec<_> = received.iter().collect();
+    let write = ingest::statements(device, &raw, &storable, "2026-11-30T10:31:00.100Z", 0, 0);
+    storage.write_batch(write).await.unwrap().unwrap()
+}
+
+#[tokio::test]
+async fn an_event_of_a_kind_or_with_a_field_this_server_does_not_know_is_kept_as_sent() {
+    on_both("unknown_kinds", |storage| async move {
+        let device = device(&storage, "North", "B12").await;
+        let device_id = Uuid::now_v7();
+        let future = format!(
+            r#"{{"schema_version":1,"event_id":"{}","device_id":"{device_id}","seq":1,"at":"2026-11-30T09:00:00.5Z","kind":"roll_call","whatever":[1,2]}}"#,
+            Uuid::now_v7()
+        );
+        let labelled = format!(
+            r#"{{"schema_version":1,"event_id":"{}","device_id":"{device_id}","seq":2,"at":"2026-11-30T09:00:01Z","kind":"session_labelled","session":"{}","label":"Lab","colour":"red"}}"#,
+            Uuid::now_v7(),
+            Uuid::now_v7()
+        );
+        assert_eq!(ingest_raw(&storage, &device, device_id, &[future.clone(), labelled.clone()]).await, [true, true]);
+        let rows = storage
+            .query(Statement::new("SELECT body, at, projected FROM events ORDER BY seq", vec![]))
+            .await
+            .unwrap();
+        assert_eq!(rows[0][0].as_text(), Some(future.as_str()), "untouched");
+        assert_eq!(rows[0][1].as_text(), Some("2026-11-30T09:00:00.5Z"), "the device's time text");
+        assert_eq!(rows[0][2].as_int(), Some(0), "not projected: unknown kind");
+        assert_eq!(rows[1][0].as_text(), Some(labelled.as_str()), "the unknown field kept");
+        assert_eq!(rows[1][2].as_int(), Some(1));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_student_renumbered_onto_a_number_another_room_knows_does_not_block_the_device() {
+    on_both("renames", |storage| async move {
+        let a = device(&storage, "North", "A").await;
+        let b = device(&storage, "North", "B").await;
+        let saved =
+            |device_id: Uuid, seq: i64, no: &str, previous: Option<&str>, name: &str| Envelope {
+                schema_version: SCHEMA_VERSION,
+                event_id: Uuid::now_v7(),
+                device_id,
+                seq,
+                at: at("09:00:00"),
+                event: Event::StudentSaved {
+                    student_no: no.into(),
+                    previous_student_no: previous.map(str::to_string),
+                    name: name.into(),
+                    email: None,
+                    course: "Networks 101".into(),
+                    section: None,
+                },
+            };
+        let (room_a, room_b) = (Uuid::now_v7(), Uuid::now_v7());
+        ingest(
+            &storage,
+            &b,
+            &[saved(room_b, 1, "s1010", None, "Grace Hopper")],
+        )
+        .await;
+        ingest(
+            &storage,
+            &a,
+            &[saved(room_a, 1, "s1001", None, "Grace Hoper")],
+        )
+        .await;
+        // Room A fixes a typo in the number: s1001 becomes s1010, which B knows.
+        assert_eq!(
+            ingest(
+                &storage,
+                &a,
+                &[saved(room_a, 2, "s1010", Some("s1001"), "Grace Hopper")]
+            )
+            .await,
+            (1, 0)
+        );
+        // And room A goes on.
+        assert_eq!(
+            ingest(&storage, &a, &[saved(room_a, 3, "s1011", None, "Alan Kay")]).await,
+            (1, 0)
+        );
+        assert_eq!(
+            count(
+                &storage,
+                "SELECT count(*) FROM students WHERE student_no = 's1001'"
+            )
+            .await,
+            0
+        );
+        assert_eq!(
+            count(
+                &storage,
+                "SELECT count(*) FROM students WHERE student_no = 's1010'"
+            )
+            .await,
+            1
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_device_registered_again_shows_each_session_once_in_its_new_room() {
+    on_both("registered_again", |storage| async move {
+        let first = device(&storage, "North", "B12").await;
+        let events = class(Uuid::now_v7(), "Networks 101");
+        ingest(&storage, &first, &events[..3]).await;
+        devices::revoke_device(&storage, &first.id, "2026-11-30T09:30:00.000+01:00")
+            .await
+            .unwrap();
+        // The same Pi, a new token, moved to C3.
+        let again = device(&storage, "North", "C3").await;
+        ingest(&storage, &again, &events[3..]).await;
+        let sessions = reads::sessions(&storage, again.institution_id, "Networks 101")
+            .await
+            .unwrap();
+        assert_eq!(sessions.len(), 1);
+        let rows = reads::attendance(&storage, again.institution_id, "Networks 101", None, None)
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 2, "{rows:?}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_same_event_sent_to_two_institutions_is_stored_in_each() {
+    on_both("two_institutions", |storage| async move {
+        let north = device(&storage, "North", "B12").await;
+        let south = device(&storage, "South", "A1").await;
+        let events = class(Uuid::now_v7(), "Networks 101");
+        // Registered in the wrong institution first, then in the right one.
+        assert_eq!(ingest(&storage, &north, &events).await, (6, 0));
+        assert_eq!(ingest(&storage, &south, &events).await, (6, 0));
+        let south_rows =
+            reads::attendance(&storage, south.institution_id, "Networks 101", None, None)
+                .await
+                .unwrap();
+        assert_eq!(south_rows.len(), 2);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_mark_sent_late_does_not_undo_the_final_sheet() {
+    on_both("late_mark", |storage| async move {
+        let device = device(&storage, "North", "B12").await;
+        let mut events = class(Uuid::now_v7(), "Networks 101");
+        // The tap's mark (seq 5) is parked on the device, the end (seq 6)
+        // goes; then the mark is retried: s1 stays as the sheet says.
+        let Event::SessionEnded { marks, .. } = &mut events[5].event else {
+            unreachable!()
+        };
+        marks[0].mark = Mark::Excused;
+        marks[0].source = MarkSource::Manual;
+        let mark = events.remove(4);
+        ingest(&storage, &device, &events).await;
+        assert_eq!(ingest(&storage, &device, &[mark]).await, (1, 0));
+        let rows = reads::attendance(&storage, device.institution_id, "Networks 101", None, None)
+            .await
+            .unwrap();
+        assert_eq!(
+            (rows[0].student_no.as_str(), rows[0].mark.as_str()),
+            ("s1", "excused")
+        );
+    })
+    .await;
 }

@@ -19,12 +19,14 @@ pub enum Value {
 }
 
 impl Value {
+    /// Text without NUL characters: PostgreSQL refuses them in TEXT and
+    /// SQLite takes them; both store the same this way.
     pub fn text(text: impl Into<String>) -> Self {
-        Value::Text(Some(text.into()))
+        Value::Text(Some(without_nul(text.into())))
     }
 
     pub fn opt_text(text: Option<impl Into<String>>) -> Self {
-        Value::Text(text.map(Into::into))
+        Value::Text(text.map(|text| without_nul(text.into())))
     }
 
     pub fn int(n: i64) -> Self {
@@ -59,12 +61,31 @@ impl Statement {
     }
 }
 
+fn without_nul(text: String) -> String {
+    if text.contains('\0') {
+        text.replace('\0', "")
+    } else {
+        text
+    }
+}
+
 /// An insert that may find its row there already (`ON CONFLICT DO NOTHING
-/// RETURNING ...`), and what to run only when it did insert.
+/// RETURNING ...`), and what to run only when it did insert; if that
+/// fails, it is undone (a savepoint) and `unprojected` runs instead.
 #[derive(Clone, Debug)]
 pub struct Guarded {
     pub insert: Statement,
     pub then: Vec<Statement>,
+    pub unprojected: Statement,
+}
+
+/// A batch's writes, in one transaction: `bind` first, which must return a
+/// row (else nothing is written), then each guarded insert, then `after`.
+#[derive(Clone, Debug)]
+pub struct BatchWrite {
+    pub bind: Statement,
+    pub items: Vec<Guarded>,
+    pub after: Vec<Statement>,
 }
 
 pub type Row = Vec<Value>;
@@ -133,15 +154,18 @@ impl Storage {
 
     /// `statements` in one transaction.
     pub async fn transaction(&self, statements: Vec<Statement>) -> Result<()> {
-        self.guarded(Vec::new(), statements).await.map(|_| ())
+        match self {
+            Storage::Sqlite(db) => db.transaction(statements).await,
+            Storage::Postgres(db) => db.transaction(statements).await,
+        }
     }
 
-    /// In one transaction: each insert, and its `then` when it inserted;
-    /// then `after`. Which inserts inserted, in order.
-    pub async fn guarded(&self, items: Vec<Guarded>, after: Vec<Statement>) -> Result<Vec<bool>> {
+    /// A batch's writes; which inserts inserted, in order, or `None` when
+    /// `bind` found no row (nothing written).
+    pub async fn write_batch(&self, write: BatchWrite) -> Result<Option<Vec<bool>>> {
         match self {
-            Storage::Sqlite(db) => db.guarded(items, after).await,
-            Storage::Postgres(db) => db.guarded(items, after).await,
+            Storage::Sqlite(db) => db.write_batch(write).await,
+            Storage::Postgres(db) => db.write_batch(write).await,
         }
     }
 

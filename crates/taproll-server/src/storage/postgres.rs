@@ -2,7 +2,7 @@
 //! requests, and several copies of the server, write at once; the database
 //! engine keeps them consistent.
 
-use super::{Guarded, Result, Row, Statement, StorageError, Value, check_version};
+use super::{BatchWrite, Result, Row, Statement, StorageError, Value, check_version};
 use deadpool_postgres::{Config, Pool, Runtime};
 use std::collections::HashMap;
 use tokio_postgres::NoTls;
@@ -35,28 +35,83 @@ impl Postgres {
         query(&client, &statement).await
     }
 
-    /// Two round trips for a whole batch, not one per statement: the
-    /// inserts are pipelined (sent together, answered in order), then the
-    /// projections of the events that were new, with `after`.
-    pub async fn guarded(&self, items: Vec<Guarded>, after: Vec<Statement>) -> Result<Vec<bool>> {
+    pub async fn transaction(&self, statements: Vec<Statement>) -> Result<()> {
         let mut client = self.pool.get().await.map_err(pool_error)?;
         let tx = client.transaction().await?;
-        let inserts: Vec<&Statement> = items.iter().map(|item| &item.insert).collect();
+        let all: Vec<&Statement> = statements.iter().collect();
+        pipeline(&tx, &all).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A few round trips for a whole batch, not one per statement: the
+    /// inserts are pipelined (sent together, answered in order), then the
+    /// projections of the events that were new, with `after`. If that
+    /// fails (a projection a device's data broke), the batch is written
+    /// again event by event, each projection under a savepoint.
+    pub async fn write_batch(&self, write: BatchWrite) -> Result<Option<Vec<bool>>> {
+        match self.write_batch_at_once(&write).await {
+            Ok(written) => Ok(written),
+            Err(StorageError::Postgres(e)) if e.as_db_error().is_some() => {
+                tracing::warn!(error = %e, "a batch's projections failed; writing it event by event");
+                self.write_batch_one_by_one(&write).await
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn write_batch_at_once(&self, write: &BatchWrite) -> Result<Option<Vec<bool>>> {
+        let mut client = self.pool.get().await.map_err(pool_error)?;
+        let tx = client.transaction().await?;
+        if query(&tx, &write.bind).await?.is_empty() {
+            return Ok(None);
+        }
+        let inserts: Vec<&Statement> = write.items.iter().map(|item| &item.insert).collect();
         let inserted: Vec<bool> = pipeline(&tx, &inserts)
             .await?
             .into_iter()
             .map(|rows| !rows.is_empty())
             .collect();
-        let then: Vec<&Statement> = items
+        let then: Vec<&Statement> = write
+            .items
             .iter()
             .zip(&inserted)
             .filter(|(_, new)| **new)
             .flat_map(|(item, _)| &item.then)
-            .chain(&after)
+            .chain(&write.after)
             .collect();
         pipeline(&tx, &then).await?;
         tx.commit().await?;
-        Ok(inserted)
+        Ok(Some(inserted))
+    }
+
+    async fn write_batch_one_by_one(&self, write: &BatchWrite) -> Result<Option<Vec<bool>>> {
+        let mut client = self.pool.get().await.map_err(pool_error)?;
+        let mut tx = client.transaction().await?;
+        if query(&tx, &write.bind).await?.is_empty() {
+            return Ok(None);
+        }
+        let mut inserted = Vec::with_capacity(write.items.len());
+        for item in &write.items {
+            let new = !query(&tx, &item.insert).await?.is_empty();
+            if new && !item.then.is_empty() {
+                let savepoint = tx.savepoint("projection").await?;
+                let then: Vec<&Statement> = item.then.iter().collect();
+                match pipeline(&savepoint, &then).await {
+                    Ok(_) => savepoint.commit().await?,
+                    Err(e) => {
+                        tracing::error!(error = %e, "an event's projection failed; the event is kept, unprojected");
+                        savepoint.rollback().await?;
+                        pipeline(&tx, &[&item.unprojected]).await?;
+                    }
+                }
+            }
+            inserted.push(new);
+        }
+        let after: Vec<&Statement> = write.after.iter().collect();
+        pipeline(&tx, &after).await?;
+        tx.commit().await?;
+        Ok(Some(inserted))
     }
 
     pub async fn migrate(&self, migrations: &'static [&'static str]) -> Result<()> {

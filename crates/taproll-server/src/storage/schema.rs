@@ -28,21 +28,27 @@ pub const SQLITE: &[&str] = &[r#"
         lag_ms          INTEGER
     );
     CREATE TABLE events (
-        event_id        TEXT PRIMARY KEY,
         institution_id  INTEGER NOT NULL,
+        event_id        TEXT NOT NULL,
         device_id       TEXT NOT NULL,
         seq             INTEGER NOT NULL,
         kind            TEXT NOT NULL,
         at              TEXT NOT NULL,
         received_at     TEXT NOT NULL,
         sent_at         TEXT NOT NULL,
-        body            TEXT NOT NULL
+        body            TEXT NOT NULL,
+        -- 0: not applied to the projections (a kind this server does not
+        -- know, or a projection that failed): for a rebuild to take up
+        projected       INTEGER NOT NULL,
+        PRIMARY KEY (institution_id, event_id)
     );
     CREATE INDEX events_device ON events(device_id, seq);
     CREATE TABLE sessions (
         institution_id  INTEGER NOT NULL,
         session         TEXT NOT NULL,
         device_id       TEXT NOT NULL,
+        -- the device registration (devices.id) that sent it: its room
+        registration    TEXT NOT NULL,
         course          TEXT NOT NULL,
         planned_start   TEXT NOT NULL,
         label           TEXT,
@@ -70,6 +76,8 @@ pub const SQLITE: &[&str] = &[r#"
         note            TEXT,
         marked_at       TEXT NOT NULL,
         tap             TEXT,
+        -- the event that set it: an older one sent late does not overwrite
+        seq             INTEGER NOT NULL,
         PRIMARY KEY (institution_id, session, student_no)
     );
     CREATE TABLE students (
@@ -115,21 +123,27 @@ pub const POSTGRES: &[&str] = &[r#"
         lag_ms          BIGINT
     );
     CREATE TABLE events (
-        event_id        TEXT PRIMARY KEY,
         institution_id  BIGINT NOT NULL,
+        event_id        TEXT NOT NULL,
         device_id       TEXT NOT NULL,
         seq             BIGINT NOT NULL,
         kind            TEXT NOT NULL,
         at              TEXT NOT NULL,
         received_at     TEXT NOT NULL,
         sent_at         TEXT NOT NULL,
-        body            TEXT NOT NULL
+        body            TEXT NOT NULL,
+        -- 0: not applied to the projections (a kind this server does not
+        -- know, or a projection that failed): for a rebuild to take up
+        projected       BIGINT NOT NULL,
+        PRIMARY KEY (institution_id, event_id)
     );
     CREATE INDEX events_device ON events(device_id, seq);
     CREATE TABLE sessions (
         institution_id  BIGINT NOT NULL,
         session         TEXT NOT NULL,
         device_id       TEXT NOT NULL,
+        -- the device registration (devices.id) that sent it: its room
+        registration    TEXT NOT NULL,
         course          TEXT NOT NULL,
         planned_start   TEXT NOT NULL,
         label           TEXT,
@@ -157,6 +171,8 @@ pub const POSTGRES: &[&str] = &[r#"
         note            TEXT,
         marked_at       TEXT NOT NULL,
         tap             TEXT,
+        -- the event that set it: an older one sent late does not overwrite
+        seq             BIGINT NOT NULL,
         PRIMARY KEY (institution_id, session, student_no)
     );
     CREATE TABLE students (

@@ -2,7 +2,7 @@
 //! blocking pool. Enough for one department on one machine; for more, the
 //! PostgreSQL backend.
 
-use super::{Guarded, Result, Row, Statement, StorageError, Value, check_version};
+use super::{BatchWrite, Result, Row, Statement, StorageError, Value, check_version};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, TransactionBehavior, params_from_iter};
 use std::sync::{Arc, Mutex};
@@ -49,24 +49,45 @@ impl Sqlite {
         self.run(move |conn| query(conn, &statement)).await
     }
 
-    pub async fn guarded(&self, items: Vec<Guarded>, after: Vec<Statement>) -> Result<Vec<bool>> {
+    pub async fn transaction(&self, statements: Vec<Statement>) -> Result<()> {
         self.run(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let mut inserted = Vec::with_capacity(items.len());
-            for item in &items {
+            for statement in &statements {
+                execute(&tx, statement)?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn write_batch(&self, write: BatchWrite) -> Result<Option<Vec<bool>>> {
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            if query(&tx, &write.bind)?.is_empty() {
+                return Ok(None);
+            }
+            let mut inserted = Vec::with_capacity(write.items.len());
+            for item in &write.items {
                 let new = !query(&tx, &item.insert)?.is_empty();
-                if new {
-                    for statement in &item.then {
-                        execute(&tx, statement)?;
+                if new && !item.then.is_empty() {
+                    tx.execute_batch("SAVEPOINT projection")?;
+                    match item.then.iter().try_for_each(|s| execute(&tx, s).map(|_| ())) {
+                        Ok(()) => tx.execute_batch("RELEASE projection")?,
+                        Err(e) => {
+                            tracing::error!(error = %e, "an event's projection failed; the event is kept, unprojected");
+                            tx.execute_batch("ROLLBACK TO projection; RELEASE projection")?;
+                            execute(&tx, &item.unprojected)?;
+                        }
                     }
                 }
                 inserted.push(new);
             }
-            for statement in &after {
+            for statement in &write.after {
                 execute(&tx, statement)?;
             }
             tx.commit()?;
-            Ok(inserted)
+            Ok(Some(inserted))
         })
         .await
     }
