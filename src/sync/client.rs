@@ -4,9 +4,9 @@
 //! `Authorization` header and nowhere else.
 
 use super::secret::Token;
-use super::settings::Authorities;
 use super::url::ServerUrl;
 use super::verdict::Reply;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use ureq::Agent;
@@ -111,6 +111,35 @@ fn redacted(body: Vec<u8>, secret: &[u8]) -> Vec<u8> {
     }
     out.extend_from_slice(rest);
     out
+}
+
+/// Certificates of the authorities to trust, read from a PEM file.
+#[derive(Clone)]
+pub struct Authorities(pub Arc<Vec<ureq::tls::Certificate<'static>>>);
+
+impl std::fmt::Debug for Authorities {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Authorities({} certificate(s))", self.0.len())
+    }
+}
+
+impl Authorities {
+    pub fn read(file: &Path) -> Result<Self, String> {
+        let shown = file.display();
+        let pem =
+            std::fs::read(file).map_err(|e| format!("cannot read the CA file {shown}: {e}"))?;
+        let mut certificates = Vec::new();
+        for item in ureq::tls::parse_pem(&pem) {
+            match item.map_err(|e| format!("the CA file {shown}: {e}"))? {
+                ureq::tls::PemItem::Certificate(certificate) => certificates.push(certificate),
+                _ => continue,
+            }
+        }
+        if certificates.is_empty() {
+            return Err(format!("the CA file {shown} holds no certificate (PEM)"));
+        }
+        Ok(Self(Arc::new(certificates)))
+    }
 }
 
 /// A failure to talk to the server, in words an instructor can act on.

@@ -20,7 +20,7 @@ mod url;
 mod verdict;
 
 pub use backoff::Backoff;
-pub use client::Timeouts;
+pub use client::{Authorities, Timeouts};
 pub use push::{Pusher, Step};
 pub use secret::TOKEN_VARIABLE;
 pub use sender::SyncHandle;

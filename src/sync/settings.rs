@@ -2,12 +2,11 @@
 //! card key read from where they are kept, the limits and waits.
 
 use super::backoff::Backoff;
-use super::client::Timeouts;
+use super::client::{Authorities, Timeouts};
 use super::secret::{self, Token};
 use super::url::ServerUrl;
 use crate::config::{CardUids, SyncConfig};
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Clone, Debug)]
@@ -29,35 +28,6 @@ pub struct Credentials {
     /// The authorities trusted for the server (`ca_file`); `None`: the
     /// public ones built in.
     pub authorities: Option<Authorities>,
-}
-
-/// Certificates of the authorities to trust, read from a PEM file.
-#[derive(Clone)]
-pub struct Authorities(pub Arc<Vec<ureq::tls::Certificate<'static>>>);
-
-impl std::fmt::Debug for Authorities {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Authorities({} certificate(s))", self.0.len())
-    }
-}
-
-impl Authorities {
-    pub fn read(file: &Path) -> Result<Self, String> {
-        let shown = file.display();
-        let pem =
-            std::fs::read(file).map_err(|e| format!("cannot read the CA file {shown}: {e}"))?;
-        let mut certificates = Vec::new();
-        for item in ureq::tls::parse_pem(&pem) {
-            match item.map_err(|e| format!("the CA file {shown}: {e}"))? {
-                ureq::tls::PemItem::Certificate(certificate) => certificates.push(certificate),
-                _ => continue,
-            }
-        }
-        if certificates.is_empty() {
-            return Err(format!("the CA file {shown} holds no certificate (PEM)"));
-        }
-        Ok(Self(Arc::new(certificates)))
-    }
 }
 
 /// How card UIDs are sent.
