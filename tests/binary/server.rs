@@ -134,23 +134,6 @@ fn serve(bin: &Path, db: &Db, port: u16) -> (Running, u16) {
     (Running(child), port)
 }
 
-fn import_roster(sandbox: &Sandbox, students: usize) {
-    let mut csv = String::from("student_id,name,card\n");
-    for i in 0..students {
-        csv.push_str(&format!("s{i:06},Student {i},04{i:08X}\n"));
-    }
-    let file = sandbox.write("roster.csv", &csv);
-    let output = sandbox
-        .taproll()
-        .args(["roster", "import"])
-        .arg(&file)
-        .args(["--course", "Networks", "--db"])
-        .arg(sandbox.path("taproll.db"))
-        .output()
-        .unwrap();
-    assert!(output.status.success());
-}
-
 fn device_count(sandbox: &Sandbox, sql: &str) -> i64 {
     let conn = rusqlite::Connection::open(sandbox.path("taproll.db")).unwrap();
     conn.query_row(sql, [], |r| r.get(0)).unwrap()
@@ -210,7 +193,7 @@ fn marks_match(sandbox: &Sandbox, port: u16, token: &str) {
 /// A class pushed through kills of both sides; exactly once at the end.
 fn class_through_kills(sandbox: &Sandbox, bin: &Path, db: &Db) {
     let token = add_device(bin, db, "North", "B12");
-    import_roster(sandbox, 4000);
+    sandbox.import_roster(4000, "Networks");
     let (mut server_child, port) = serve(bin, db, 0);
     let config = sandbox.write(
         "config.toml",
@@ -318,7 +301,7 @@ fn two_servers_on_one_postgres_store_each_event_once() {
     let devices: Vec<(Sandbox, String)> = (0..2)
         .map(|i| {
             let sandbox = Sandbox::new();
-            import_roster(&sandbox, 500);
+            sandbox.import_roster(500, "Networks");
             (
                 sandbox,
                 add_device(&bin, &db, "North", &format!("Room {i}")),
@@ -446,7 +429,7 @@ fn wrong_revoked_and_other_institutions_tokens_see_nothing() {
     let db = Db::Sqlite(sandbox.path("server.db"));
     let north = add_device(&bin, &db, "North", "B12");
     let south = add_device(&bin, &db, "South", "A1");
-    import_roster(&sandbox, 3);
+    sandbox.import_roster(3, "Networks");
     let (_server, port) = serve(&bin, &db, 0);
     let config = sandbox.write(
         "config.toml",
@@ -527,7 +510,7 @@ fn over_https_with_the_institutions_own_ca_the_class_arrives_and_without_it_noth
     );
     let db = Db::Sqlite(sandbox.path("server.db"));
     let token = add_device(&bin, &db, "North", "B12");
-    import_roster(&sandbox, 5);
+    sandbox.import_roster(5, "Networks");
     let mut child = Running(
         Command::new(&bin)
             .arg("--config")

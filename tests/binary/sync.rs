@@ -10,25 +10,6 @@ use std::process::Output;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
-/// A roster of `students` students, each with a card, imported into the
-/// sandbox's database: two events each, queued.
-fn import_roster(sandbox: &Sandbox, students: usize) {
-    let mut csv = String::from("student_id,name,card\n");
-    for i in 0..students {
-        csv.push_str(&format!("s{i:06},Student {i},04{i:08X}\n"));
-    }
-    let file = sandbox.write("roster.csv", &csv);
-    let output = sandbox
-        .taproll()
-        .args(["roster", "import"])
-        .arg(&file)
-        .args(["--course", "Networks 101", "--db"])
-        .arg(sandbox.path("taproll.db"))
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", text(&output.stderr));
-}
-
 /// A config pushing to `url`, waiting at most 1 s between tries.
 fn config(sandbox: &Sandbox, url: &str, extra: &str) -> PathBuf {
     sandbox.write(
@@ -111,7 +92,7 @@ fn logs(sandbox: &Sandbox) -> String {
 #[test]
 fn killed_mid_push_and_started_again_it_loses_nothing_and_the_server_counts_nothing_twice() {
     let sandbox = Sandbox::new();
-    import_roster(&sandbox, 5000);
+    sandbox.import_roster(5000, "Networks 101");
     let server = SyncServer::start();
     let config = config(&sandbox, &server.url(), "batch_events = 25");
     // A class is running (a tap an hour from now keeps it up) and pushing
@@ -203,12 +184,12 @@ fn with_the_server_down_a_session_goes_as_without_one_and_the_queue_drains_when_
     let taps = scenario(3, 20);
     // Without a server.
     let plain = Sandbox::new();
-    import_roster(&plain, 2);
+    plain.import_roster(2, "Networks 101");
     let without = headless(&plain, None, TEST_TOKEN, &taps);
     assert!(without.status.success(), "{}", text(&without.stderr));
     // With a server that is down for the whole session.
     let sandbox = Sandbox::new();
-    import_roster(&sandbox, 2);
+    sandbox.import_roster(2, "Networks 101");
     let reserved = reserve_loopback_port();
     let url = format!("http://127.0.0.1:{}", reserved.port());
     let config = config(&sandbox, &url, "");
@@ -258,7 +239,7 @@ fn with_the_server_down_a_session_goes_as_without_one_and_the_queue_drains_when_
 fn a_refused_token_stops_the_push_says_so_and_never_reaches_the_log() {
     let secret = "tok-SECRET-7d1f9c";
     let sandbox = Sandbox::new();
-    import_roster(&sandbox, 2);
+    sandbox.import_roster(2, "Networks 101");
     let server = SyncServer::start_with("the-right-token");
     let config = config(&sandbox, &server.url(), "");
     let run = headless(&sandbox, Some(&config), secret, &scenario(2, 20));
@@ -299,7 +280,7 @@ fn a_refused_token_stops_the_push_says_so_and_never_reaches_the_log() {
 fn a_token_file_others_can_read_is_refused_saying_why_and_the_class_goes_on() {
     use std::os::unix::fs::PermissionsExt;
     let sandbox = Sandbox::new();
-    import_roster(&sandbox, 1);
+    sandbox.import_roster(1, "Networks 101");
     let server = SyncServer::start();
     let token_file = sandbox.write("token", TEST_TOKEN);
     std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o644)).unwrap();
@@ -346,7 +327,7 @@ fn a_token_file_others_can_read_is_refused_saying_why_and_the_class_goes_on() {
 #[test]
 fn sync_status_shows_the_queue_and_parked_events_and_retry_parked_sends_them() {
     let sandbox = Sandbox::new();
-    import_roster(&sandbox, 3);
+    sandbox.import_roster(3, "Networks 101");
     let ids = outbox_ids(&sandbox);
     let server = SyncServer::start();
     let port = server.port();

@@ -49,6 +49,32 @@ impl Sandbox {
     }
 }
 
+impl Sandbox {
+    /// A roster of `students` students (`s000000`, ...), each with a card
+    /// (`0400000000`, ...), imported by the real binary into the sandbox's
+    /// `taproll.db` for `course`: two events each, queued for the push.
+    pub fn import_roster(&self, students: usize, course: &str) {
+        let mut csv = String::from("student_id,name,card\n");
+        for i in 0..students {
+            csv.push_str(&format!("s{i:06},Student {i},04{i:08X}\n"));
+        }
+        let file = self.write("roster.csv", &csv);
+        let output = self
+            .taproll()
+            .args(["roster", "import"])
+            .arg(&file)
+            .args(["--course", course, "--db"])
+            .arg(self.path("taproll.db"))
+            .output()
+            .expect("run taproll roster import");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
 /// A scenario of `count` taps of distinct unknown cards, `gap_ms` apart.
 pub fn scenario(count: usize, gap_ms: u64) -> String {
     (0..count)
