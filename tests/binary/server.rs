@@ -308,31 +308,41 @@ fn two_servers_on_one_postgres_store_each_event_once() {
             )
         })
         .collect();
-    let running: Vec<Child> = devices
-        .iter()
-        .enumerate()
-        .map(|(i, (sandbox, token))| {
-            let config = sandbox.write(
-                "config.toml",
-                &format!(
-                    "[sync]\nserver = \"http://127.0.0.1:{}\"\nbatch_events = 40\n",
-                    ports[i]
-                ),
-            );
-            sandbox
-                .taproll()
-                .args(["sync", "--config"])
-                .arg(&config)
-                .arg("--db")
-                .arg(sandbox.path("taproll.db"))
-                .env("TAPROLL_SYNC_TOKEN", token)
-                .stdout(Stdio::null())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    for mut child in running {
-        assert!(child.wait().unwrap().success());
+    // Each device to one copy, at once; then everything again, each to
+    // the other copy (as a device behind a load balancer whose answers
+    // were lost): all known, nothing stored twice.
+    for round in 0..2 {
+        let running: Vec<Child> = devices
+            .iter()
+            .enumerate()
+            .map(|(i, (sandbox, token))| {
+                let config = sandbox.write(
+                    "config.toml",
+                    &format!(
+                        "[sync]\nserver = \"http://127.0.0.1:{}\"\nbatch_events = 40\n",
+                        ports[(i + round) % 2]
+                    ),
+                );
+                sandbox
+                    .taproll()
+                    .args(["sync", "--config"])
+                    .arg(&config)
+                    .arg("--db")
+                    .arg(sandbox.path("taproll.db"))
+                    .env("TAPROLL_SYNC_TOKEN", token)
+                    .stdout(Stdio::null())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for mut child in running {
+            assert!(child.wait().unwrap().success());
+        }
+        for (sandbox, _) in &devices {
+            let conn = rusqlite::Connection::open(sandbox.path("taproll.db")).unwrap();
+            conn.execute("UPDATE outbox SET sent_at = NULL", [])
+                .unwrap();
+        }
     }
     // Then the same batch to both copies at the same moment (a lost
     // answer resent through a load balancer): each event stored once,
