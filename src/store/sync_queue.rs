@@ -97,15 +97,15 @@ impl SyncQueue {
         self.device_id
     }
 
-    /// Up to `limit` waiting events after `after` (a sequence number), in
-    /// order. Only these are read: never the whole backlog.
-    pub fn waiting(&self, after: i64, limit: usize) -> Result<Vec<Waiting>> {
+    /// The oldest `limit` waiting events, in order. Only these are read:
+    /// never the whole backlog.
+    pub fn waiting(&self, limit: usize) -> Result<Vec<Waiting>> {
         let mut statement = self.conn.prepare_cached(
             "SELECT seq, event_id, at, event FROM outbox
-             WHERE sent_at IS NULL AND parked_at IS NULL AND seq > ?1
-             ORDER BY seq LIMIT ?2",
+             WHERE sent_at IS NULL AND parked_at IS NULL
+             ORDER BY seq LIMIT ?1",
         )?;
-        let rows = statement.query_map(params![after, limit as i64], |r| {
+        let rows = statement.query_map(params![limit as i64], |r| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, String>(1)?,

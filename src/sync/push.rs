@@ -87,7 +87,7 @@ impl Pusher {
     /// Sends the next batch, if any, and records the answer.
     pub fn step(&mut self, now: &Timestamp) -> Result<Step, StoreError> {
         // One more than a batch: the suspect, if any, is left out of it.
-        let waiting = self.queue.waiting(0, self.limit + 1)?;
+        let waiting = self.queue.waiting(self.limit + 1)?;
         let suspect = self.suspect.as_ref().map(|s| s.seq);
         let mut candidates = Vec::with_capacity(self.limit);
         let mut broken = Vec::new();
