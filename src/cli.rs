@@ -21,7 +21,16 @@ pub enum Command {
     /// Watch a sample class fill in from simulated taps (no reader or config needed).
     Demo(DemoArgs),
     /// Take attendance: open the live roster for a course and record taps.
+    /// With a recorder already recording into the database (a service, or a
+    /// roster left recording), the roster attaches to it.
     Run(RunArgs),
+    /// Record with no roster on screen, for a service started at boot
+    /// (assets/taproll-record.service); `taproll run` attaches to it.
+    Record(RunArgs),
+    /// The screen by the door, for the students: "Tap your card", then
+    /// their name and what was recorded. Attaches to the recorder of the
+    /// database; no keyboard needed.
+    Door(DoorArgs),
     /// List the PC/SC card readers and their card state.
     Readers,
     /// Import or list a course's students.
@@ -143,6 +152,15 @@ pub struct DemoArgs {
     /// Database file [default: a new file in a temporary folder].
     #[arg(long, value_name = "FILE")]
     pub db: Option<PathBuf>,
+    /// Run as the recorder a roster started (taproll's own use).
+    #[arg(long, hide = true)]
+    pub recorder_for_view: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct DoorArgs {
+    #[command(flatten)]
+    pub files: FileArgs,
 }
 
 #[derive(Args, Debug)]
@@ -174,6 +192,9 @@ pub struct RunArgs {
     /// Print one JSON line per event instead of showing the roster.
     #[arg(long)]
     pub headless: bool,
+    /// Run as the recorder a roster started (taproll's own use).
+    #[arg(long, hide = true)]
+    pub recorder_for_view: bool,
 }
 
 fn parse_clock(text: &str) -> Result<chrono::NaiveTime, String> {

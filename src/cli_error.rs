@@ -51,6 +51,12 @@ pub enum CliError {
     },
     #[error("the card reader thread stopped unexpectedly; see the log")]
     ReaderStopped,
+    #[error(transparent)]
+    Spawn(#[from] crate::recorder::spawn::SpawnError),
+    #[error(transparent)]
+    Attach(#[from] crate::recorder::AttachError),
+    #[error(transparent)]
+    Place(#[from] crate::recorder::place::PlaceError),
     #[error("cannot write to standard output: {0}")]
     Output(std::io::Error),
     /// The import is committed; only its summary could not be printed.
@@ -107,6 +113,17 @@ pub enum Usage {
         .0.as_deref().map_or("the config (there is no config file)".to_string(), |f| f.display().to_string())
     )]
     SyncOff(Option<PathBuf>),
+    #[error("taproll record has no screen: --headless does not go with it")]
+    RecordHeadless,
+    #[error(
+        "the recorder of this database (pid {pid}) records \"{recording}\", not \"{asked}\": \
+         leave its roster with s (stop recording), or use another --db"
+    )]
+    OtherCourse {
+        pid: u32,
+        recording: String,
+        asked: String,
+    },
 }
 
 /// `FILE: 2 line(s) refused, nothing imported:` and a line per refusal.

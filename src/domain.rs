@@ -9,7 +9,8 @@ pub fn now() -> Timestamp {
 }
 
 /// A card's UID in canonical form: uppercase hex, no separators (`04A1B2C3`).
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct CardUid(String);
 
 /// Why a text is not a card UID.
@@ -102,6 +103,20 @@ impl CardUid {
 }
 
 /// Shown to people as `04:A1:B2:C3`.
+/// For the views' socket: a UID travels as its hex and is checked again.
+impl TryFrom<String> for CardUid {
+    type Error = UidError;
+    fn try_from(hex: String) -> Result<Self, UidError> {
+        Self::parse(&hex)
+    }
+}
+
+impl From<CardUid> for String {
+    fn from(uid: CardUid) -> String {
+        uid.0
+    }
+}
+
 impl fmt::Display for CardUid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (i, pair) in self.0.as_bytes().chunks(2).enumerate() {
@@ -116,7 +131,7 @@ impl fmt::Display for CardUid {
 }
 
 /// What one tap meant.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug, serde::Serialize, serde::Deserialize)]
 pub enum Outcome {
     Present,
     Late,
@@ -162,7 +177,7 @@ impl Outcome {
     }
 }
 
-#[derive(Clone, PartialEq, Eq, Debug)]
+#[derive(Clone, PartialEq, Eq, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Student {
     pub id: i64,
     /// The institution's student number, e.g. `s1001`.
@@ -210,14 +225,14 @@ pub fn check_student_fields(
     Ok(())
 }
 
-#[derive(Clone, PartialEq, Eq, Debug)]
+#[derive(Clone, PartialEq, Eq, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Course {
     pub id: i64,
     pub name: String,
 }
 
 /// One class meeting of a course.
-#[derive(Clone, PartialEq, Eq, Debug)]
+#[derive(Clone, PartialEq, Eq, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Session {
     pub id: i64,
     pub course: Course,
@@ -226,7 +241,7 @@ pub struct Session {
 }
 
 /// One line of the live roster: a student and their mark so far.
-#[derive(Clone, PartialEq, Eq, Debug)]
+#[derive(Clone, PartialEq, Eq, Debug, serde::Serialize, serde::Deserialize)]
 pub struct RosterRow {
     pub student: Student,
     pub mark: Option<Mark>,
@@ -237,7 +252,7 @@ pub struct RosterRow {
 }
 
 /// A tap as committed to the store.
-#[derive(Clone, PartialEq, Eq, Debug)]
+#[derive(Clone, PartialEq, Eq, Debug, serde::Serialize, serde::Deserialize)]
 pub struct TapRecord {
     /// The local row id, for this device's own use (claims).
     pub tap_id: i64,

@@ -1,6 +1,7 @@
 //! The session engine: reader events in, committed taps out. Both front ends
 //! (TUI and headless) drive this one type, so they record taps the same way.
 
+use crate::command::{Command, Reply};
 use crate::domain::{CardUid, Mark, RosterRow, Session, Student, TapRecord, Timestamp};
 use crate::reader::{ReaderEvent, now};
 use crate::rules::Policy;
@@ -25,7 +26,7 @@ pub struct Engine {
 }
 
 /// What a front end should show after one reader event.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Update {
     /// The tap is committed.
     Tap(TapRecord),
@@ -115,6 +116,58 @@ impl Engine {
                 }
             }
         }
+    }
+
+    /// Carries out an instructor's command, from a view in this process or
+    /// over the recorder's socket: the one way a class is changed by hand.
+    pub fn execute(&mut self, command: Command) -> Reply {
+        let result = match command {
+            Command::SetMark {
+                student_id,
+                mark,
+                note,
+            } => self
+                .set_mark(student_id, mark, note.as_deref())
+                .map(|()| Reply::Done),
+            Command::Undo => self.undo().map(|undone| Reply::Undone { undone }),
+            Command::Claim {
+                tap_id,
+                student_id,
+                move_card,
+            } => self
+                .claim(tap_id, student_id, move_card)
+                .map(|claim| Reply::Claimed { claim }),
+            Command::EndSession => self.end_session().map(|()| Reply::Session {
+                session: self.session.clone(),
+                moved: 0,
+            }),
+            Command::NewSession => self.start_new_session().map(|moved| Reply::Session {
+                session: self.session.clone(),
+                moved,
+            }),
+            Command::ContinueSession => {
+                self.resumed();
+                Ok(Reply::Done)
+            }
+            Command::RemoveCards { student_id } => self
+                .remove_cards(student_id)
+                .map(|count| Reply::CardsRemoved { count }),
+            Command::SaveStudent {
+                existing,
+                student_no,
+                name,
+            } => self
+                .save_student(existing, &student_no, &name)
+                .map(|()| Reply::Done),
+            Command::RetryParked => self.retry_parked().map(|count| Reply::Unparked { count }),
+        };
+        result.unwrap_or_else(Reply::failed)
+    }
+
+    /// The session found open is still waiting for the resume question's
+    /// answer.
+    pub fn asking(&self) -> bool {
+        self.resume_since.is_some()
     }
 
     pub fn roster(&self) -> store::Result<Vec<RosterRow>> {

@@ -17,7 +17,11 @@ use crate::rules::Policy;
 use crate::settings::{database_path, export_settings, load_config, sync_settings};
 use crate::store::Store;
 use crate::sync::{SyncHandle, SyncSettings};
-use crate::{commands, headless, logging, tui};
+use crate::{commands, headless, logging};
+
+mod door;
+mod record;
+mod view;
 use std::path::{Path, PathBuf};
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 
@@ -34,7 +38,7 @@ struct Plan {
     starts_at: Option<chrono::NaiveTime>,
     reader: ReaderChoice,
     policy: Policy,
-    headless: bool,
+    role: Role,
     demo: bool,
     bell: Vec<Cue>,
     export: ExportSettings,
@@ -50,14 +54,47 @@ enum ReaderChoice {
     Wedge(WedgeConfig),
 }
 
+/// What this process is in a class.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Role {
+    /// The roster on screen, attached to the database's recorder (started
+    /// if there is none).
+    View,
+    /// JSON lines on standard output, recording in this process.
+    Headless,
+    /// The recorder a view started: no terminal, ends when a view says so.
+    RecorderForView,
+    /// `taproll record`: a service, no view needed.
+    Service,
+}
+
+impl Role {
+    fn of(headless: bool, recorder_for_view: bool) -> Self {
+        match (headless, recorder_for_view) {
+            (true, _) => Role::Headless,
+            (false, true) => Role::RecorderForView,
+            (false, false) => Role::View,
+        }
+    }
+}
+
 /// A started reader backend, kept until the front end is done.
 enum RunningReader {
     Pcsc(PcscReader),
     /// Sim and stdin-wedge threads end on their own.
     Thread,
-    /// The TUI reads a wedge reader from its keys and sends its taps into
-    /// the reader channel (it holds the sender: `start_reader`).
+    /// A view reads a wedge reader from its keys and hands its taps to the
+    /// recorder; the recorder keeps the channel's sender (`start_reader`).
     Keyboard,
+}
+
+impl RunningReader {
+    fn stop(self) {
+        match self {
+            RunningReader::Pcsc(pcsc) => pcsc.stop(),
+            RunningReader::Thread | RunningReader::Keyboard => {}
+        }
+    }
 }
 
 pub fn main(cli: Cli) -> Result<(), CliError> {
@@ -75,15 +112,28 @@ pub fn main(cli: Cli) -> Result<(), CliError> {
             let loaded = load_config(&args.files, dirs.as_ref())?;
             (plan_run(args, &loaded.config, dirs.as_ref())?, loaded)
         }
+        Command::Record(args) => {
+            if args.headless {
+                return Err(Usage::RecordHeadless.into());
+            }
+            let loaded = load_config(&args.files, dirs.as_ref())?;
+            let plan = Plan {
+                role: Role::Service,
+                ..plan_run(args, &loaded.config, dirs.as_ref())?
+            };
+            (plan, loaded)
+        }
+        Command::Door(args) => return door::run(args, dirs.as_ref()),
     };
-    let _log_guard = start_logging(dirs.as_ref(), &config.config);
+    let _log_guard = start_logging(dirs.as_ref(), &config.config, plan.role);
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         db = %plan.db.display(),
         config = ?config.file,
         "taproll starting"
     );
-    let demo_db = plan.demo.then(|| plan.db.clone());
+    // The recorder a demo's roster started has nobody to tell.
+    let demo_db = (plan.demo && plan.role != Role::RecorderForView).then(|| plan.db.clone());
     let result = run(plan);
     if let Some(db) = demo_db {
         crate::console::note(format_args!(
@@ -115,7 +165,7 @@ fn plan_demo(args: DemoArgs) -> Result<Plan, CliError> {
         starts_at: None,
         reader: ReaderChoice::Sim(demo::script()?),
         policy: Policy::default(),
-        headless: args.headless,
+        role: Role::of(args.headless, args.recorder_for_view),
         demo: true,
         bell: Vec::new(),
         resume_question: chrono::Duration::seconds(
@@ -176,7 +226,7 @@ fn plan_run(args: RunArgs, config: &Config, dirs: Option<&Dirs>) -> Result<Plan,
         starts_at: args.starts_at,
         reader,
         policy,
-        headless: args.headless,
+        role: Role::of(args.headless, args.recorder_for_view),
         demo: false,
         bell: config.feedback.bell.clone(),
         resume_question: chrono::Duration::seconds(config.session.resume_question_seconds.into()),
@@ -184,9 +234,27 @@ fn plan_run(args: RunArgs, config: &Config, dirs: Option<&Dirs>) -> Result<Plan,
 }
 
 fn run(plan: Plan) -> Result<(), CliError> {
+    match plan.role {
+        Role::View => view::run(plan),
+        Role::Headless => run_headless(plan),
+        Role::RecorderForView | Role::Service => record::run(plan),
+    }
+}
+
+/// A class ready to record: the engine on its session, and the push.
+struct OpenClass {
+    engine: Engine,
+    sync: SyncHandle,
+    /// The course's session was found open and goes on.
+    resumed: bool,
+}
+
+/// Opens the store as its writer, starts the push, and starts or resumes
+/// the course's session.
+fn open_class(plan: &mut Plan) -> Result<OpenClass, CliError> {
     let mut store = Store::open(&plan.db)?;
     // Started once the store has migrated the database; woken by each commit.
-    let sync = match plan.sync {
+    let sync = match plan.sync.take() {
         // The class does not depend on the push: without its thread, the
         // events wait in the database for the next run or `taproll sync`.
         Some(settings) => SyncHandle::start(plan.db.clone(), settings).unwrap_or_else(|e| {
@@ -219,65 +287,60 @@ fn run(plan: Plan) -> Result<(), CliError> {
         resumed = open_before == Some(session.id);
         session
     };
-    let mut engine = Engine::new(store, session, plan.policy)
-        .with_admin_cards(plan.admin_cards)
+    let engine = Engine::new(store, session, plan.policy)
+        .with_admin_cards(std::mem::take(&mut plan.admin_cards))
         .with_new_session_plan(planned_start, plan.label.clone());
-    // The TUI asks whether to go on with a session found open; headless
-    // (a kiosk) simply goes on.
-    if resumed && !plan.headless {
-        engine = engine.asking_to_resume()?;
-    }
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    Ok(OpenClass {
+        engine,
+        sync,
+        resumed,
+    })
+}
+
+fn event_loop() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|source| CliError::Start {
             what: "event loop",
             source,
-        })?;
-    let reader_end = match &plan.reader {
+        })
+}
+
+/// What the reader's end means: expected for a scenario, else a problem.
+fn reader_end(choice: &ReaderChoice) -> Option<String> {
+    match choice {
         ReaderChoice::Sim(_) => None,
         ReaderChoice::Pcsc { .. } | ReaderChoice::Wedge(_) => {
-            Some("card reader stopped — restart taproll; details in the log")
+            Some("card reader stopped — restart taproll; details in the log".to_string())
         }
-    };
-    let (reader, events, wedge) = start_reader(plan.reader, plan.headless)?;
-    let result = if plan.headless {
-        let mut stdout = std::io::stdout().lock();
-        let ending = runtime.block_on(headless::run(engine, events, sync.status(), &mut stdout));
-        // A scenario or standard input may end; a PC/SC reader thread may not.
-        match (ending, &reader) {
-            (Err(e), _) => {
-                // The reader of our output went away: nothing more is recorded.
-                tracing::warn!(error = %e, "standard output failed; taproll ends, every tap printed is stored");
-                Err(CliError::Output(e))
-            }
-            (Ok(headless::Ending::ReaderEnded), RunningReader::Pcsc(_)) => {
-                Err(CliError::ReaderStopped)
-            }
-            (Ok(_), _) => Ok(()),
-        }
-    } else {
-        let options = tui::TuiOptions {
-            db_label: plan.db.display().to_string(),
-            wedge,
-            bell: plan.bell,
-            reader_end: reader_end.map(str::to_string),
-            resume_question: resumed.then_some(plan.resume_question),
-            keys: plan.keys,
-            export: plan.export,
-            sync: sync.status(),
-        };
-        Ok(runtime.block_on(tui::run(engine, events, options))?)
-    };
-    match reader {
-        RunningReader::Pcsc(pcsc) => pcsc.stop(),
-        RunningReader::Thread | RunningReader::Keyboard => {}
     }
+}
+
+/// Records in this process and prints a JSON line per event (a kiosk, a
+/// script): no socket, no views.
+fn run_headless(mut plan: Plan) -> Result<(), CliError> {
+    let OpenClass { engine, sync, .. } = open_class(&mut plan)?;
+    let runtime = event_loop()?;
+    let (reader, events, _wedge) = start_reader(plan.reader, true)?;
+    let mut stdout = std::io::stdout().lock();
+    let ending = runtime.block_on(headless::run(engine, events, sync.status(), &mut stdout));
+    // A scenario or standard input may end; a PC/SC reader thread may not.
+    let result = match (ending, &reader) {
+        (Err(e), _) => {
+            // The reader of our output went away: nothing more is recorded.
+            tracing::warn!(error = %e, "standard output failed; taproll ends, every tap printed is stored");
+            Err(CliError::Output(e))
+        }
+        (Ok(headless::Ending::ReaderEnded), RunningReader::Pcsc(_)) => {
+            Err(CliError::ReaderStopped)
+        }
+        (Ok(_), _) => Ok(()),
+    };
+    reader.stop();
     // The last taps and the end of the session, to a server that answers.
     sync.finish(SYNC_GRACE);
-    if plan.headless {
-        headless::print_sync_end(&sync.status().borrow(), &mut std::io::stdout().lock());
-    }
+    headless::print_sync_end(&sync.status().borrow(), &mut stdout);
     result
 }
 
@@ -348,7 +411,14 @@ fn demo_folder() -> Result<PathBuf, CliError> {
 fn start_logging(
     dirs: Option<&Dirs>,
     config: &Config,
+    role: Role,
 ) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    // A service's standard error is the journal (systemd says so).
+    if role == Role::Service && std::env::var_os("JOURNAL_STREAM").is_some() {
+        logging::init_journal(config.log.level);
+        install_panic_logger();
+        return None;
+    }
     let dir: &Path = &dirs?.state_dir;
     match logging::init(dir, config.log.level) {
         Ok(guard) => {

@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod cli_error;
+pub mod command;
 pub mod commands;
 pub mod config;
 pub mod console;
@@ -22,6 +23,7 @@ pub mod launch;
 pub mod logging;
 pub mod paths;
 pub mod reader;
+pub mod recorder;
 pub mod report;
 pub mod rules;
 pub mod settings;

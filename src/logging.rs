@@ -19,13 +19,7 @@ pub fn init(dir: &Path, level: LogLevel) -> Result<WorkerGuard, String> {
         .build(dir)
         .map_err(|e| format!("cannot log to {}: {e}", dir.display()))?;
     let (writer, guard) = tracing_appender::non_blocking(appender);
-    let level = match level {
-        LogLevel::Error => tracing::Level::ERROR,
-        LogLevel::Warn => tracing::Level::WARN,
-        LogLevel::Info => tracing::Level::INFO,
-        LogLevel::Debug => tracing::Level::DEBUG,
-        LogLevel::Trace => tracing::Level::TRACE,
-    };
+    let level = tracing_level(level);
     // The HTTP and TLS libraries speak only of trouble: at debug they would
     // fill the SD card with a line per connection.
     let filter = Targets::new()
@@ -43,6 +37,35 @@ pub fn init(dir: &Path, level: LogLevel) -> Result<WorkerGuard, String> {
         .try_init()
         .map_err(|e| format!("logging already set up: {e}"))?;
     Ok(guard)
+}
+
+/// Logs to standard error, for a service whose standard error is the
+/// journal: no colours, no time (the journal stamps each line).
+pub fn init_journal(level: LogLevel) {
+    let filter = Targets::new()
+        .with_default(tracing_level(level))
+        .with_target("ureq", tracing::Level::WARN)
+        .with_target("ureq_proto", tracing::Level::WARN)
+        .with_target("rustls", tracing::Level::WARN);
+    let _ = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(false)
+                .without_time()
+                .with_filter(filter),
+        )
+        .try_init();
+}
+
+fn tracing_level(level: LogLevel) -> tracing::Level {
+    match level {
+        LogLevel::Error => tracing::Level::ERROR,
+        LogLevel::Warn => tracing::Level::WARN,
+        LogLevel::Info => tracing::Level::INFO,
+        LogLevel::Debug => tracing::Level::DEBUG,
+        LogLevel::Trace => tracing::Level::TRACE,
+    }
 }
 
 /// Logs hold names and card UIDs: only the user may read them.

@@ -15,7 +15,7 @@ pub mod wedge;
 use crate::domain::{CardUid, Timestamp};
 use tokio::sync::mpsc::UnboundedSender;
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ReaderEvent {
     ReaderAdded {
         reader: String,

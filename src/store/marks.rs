@@ -11,7 +11,7 @@ use crate::rules::{self, Policy};
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// A tap of a card nobody holds, waiting to be bound to a student.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct UnclaimedTap {
     pub tap_id: i64,
     pub uid: CardUid,
@@ -20,7 +20,7 @@ pub struct UnclaimedTap {
 }
 
 /// What binding a tap's card did.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Claim {
     /// Bound; the student got this mark from the tap (`None`: already marked).
     Bound { mark: Option<Mark> },
@@ -29,7 +29,7 @@ pub enum Claim {
 }
 
 /// An undone change: whose mark, and the mark it is back to.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Undone {
     pub student: Student,
     pub restored: Option<Mark>,

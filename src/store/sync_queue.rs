@@ -31,7 +31,7 @@ pub struct Waiting {
 }
 
 /// How many events are where.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct QueueCounts {
     pub waiting: u64,
     pub parked: u64,

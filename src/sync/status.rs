@@ -4,7 +4,7 @@
 use crate::domain::Timestamp;
 use crate::store::QueueCounts;
 
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SyncStatus {
     /// The server's base URL; `None`: the push is off.
     pub server: Option<String>,
@@ -16,7 +16,7 @@ pub struct SyncStatus {
     pub flushed: u64,
 }
 
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Link {
     /// No `[sync]` server configured.
     #[default]

@@ -9,7 +9,12 @@ use crate::store::UnclaimedTap;
 pub enum Action {
     None,
     Redraw,
+    /// The class is over: leave (and stop a recorder started for this view).
     Quit,
+    /// Stop recording and leave: the recorder ends, the session stays open.
+    StopRecording,
+    /// Leave this view; the recorder goes on recording.
+    Leave,
     SetMark {
         student_id: i64,
         mark: Mark,

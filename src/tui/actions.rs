@@ -1,74 +1,114 @@
-//! Carrying out what a key asked for: store work through the engine, then
-//! the App is updated from the result. Every failure is shown in the banner.
+//! Carrying out what a key asked for: changes go to the recorder as
+//! commands (`crate::command`), reads come from the database, and the App
+//! is updated from the result. Every failure is shown in the banner.
 
 use super::action::Action;
 use super::app::App;
 use super::banner::Banner;
-use crate::engine::Engine;
+use crate::command::{Command, Reply};
+use crate::recorder::Attached;
 use crate::report::export::{ExportSettings, Exported, export_session};
-use crate::store::{Claim, UnclaimedTap};
+use crate::store::{Claim, Store, UnclaimedTap};
 use crate::text::sanitize_for_terminal as clean;
+
+/// What a view works with: the recorder it is attached to, for every
+/// change, and the database, read directly (it is the truth).
+pub struct Class {
+    pub link: Attached,
+    pub store: Store,
+}
 
 /// Whether the TUI goes on after an action.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Flow {
     Continue,
-    Quit,
+    /// The recorder was asked to stop, and has.
+    Stopped,
+    /// The view goes; the recorder keeps recording.
+    Left,
+}
+
+impl Class {
+    /// Sends a command; a refusal or a lost recorder is the error to show.
+    async fn ask(&mut self, command: Command) -> Result<Reply, String> {
+        match self.link.command(command).await {
+            Ok(Reply::Failed { error }) => Err(error),
+            Ok(reply) => Ok(reply),
+            Err(e) => Err(e.to_string()),
+        }
+    }
 }
 
 /// `export`: where the end-of-session report goes (saving it is the front
-/// end's business; the engine only records).
-pub fn perform(
+/// end's business; the recorder only records).
+pub async fn perform(
     action: Action,
     app: &mut App,
-    engine: &mut Engine,
+    class: &mut Class,
     export: &ExportSettings,
 ) -> Flow {
     match action {
         Action::None | Action::Redraw => {}
-        Action::Quit => return Flow::Quit,
+        // The class is over (its session ended): a recorder started for
+        // this view stops with it; a service goes on for the next class.
+        Action::Quit if app.recorder().service => return Flow::Left,
+        Action::Quit | Action::StopRecording => return stop(app, class).await,
+        Action::Leave => return Flow::Left,
         Action::SetMark {
             student_id,
             mark,
             note,
-        } => match engine.set_mark(student_id, mark, note.as_deref()) {
-            Ok(()) => {
-                let name = student_name(app, student_id);
-                let note = note
-                    .map(|n| format!(" · note: {}", clean(&n)))
-                    .unwrap_or_default();
-                info(
-                    app,
-                    format!("{name} — {} (by hand)", mark.as_str().to_uppercase()),
-                    format!("{} undoes it{note}", app.keys().undo),
-                );
-                reload_roster(app, engine);
+        } => {
+            let command = Command::SetMark {
+                student_id,
+                mark,
+                note: note.clone(),
+            };
+            match class.ask(command).await {
+                Ok(_) => {
+                    let name = student_name(app, student_id);
+                    let note = note
+                        .map(|n| format!(" · note: {}", clean(&n)))
+                        .unwrap_or_default();
+                    info(
+                        app,
+                        format!("{name} — {} (by hand)", mark.as_str().to_uppercase()),
+                        format!("{} undoes it{note}", app.keys().undo),
+                    );
+                    reload_roster(app, &class.store);
+                }
+                Err(e) => failed(app, "the mark was NOT saved", &e),
             }
-            Err(e) => failed(app, "the mark was NOT saved", &e.to_string()),
-        },
-        Action::RetryParked => match engine.retry_parked() {
-            Ok(0) => info(app, "No parked events".into(), String::new()),
-            Ok(count) => info(
+        }
+        Action::RetryParked => match class.ask(Command::RetryParked).await {
+            Ok(Reply::Unparked { count: 0 }) => info(app, "No parked events".into(), String::new()),
+            Ok(Reply::Unparked { count }) => info(
                 app,
                 format!("{count} parked event(s) back in the queue"),
                 "the push sends them now".into(),
             ),
-            Err(e) => failed(app, "the parked events were NOT put back", &e.to_string()),
+            Ok(other) => unexpected(app, &other),
+            Err(e) => failed(app, "the parked events were NOT put back", &e),
         },
-        Action::Undo => match engine.undo() {
-            Ok(Some(undone)) => {
+        Action::Undo => match class.ask(Command::Undo).await {
+            Ok(Reply::Undone {
+                undone: Some(undone),
+            }) => {
                 let back = undone.restored.map_or("no mark", |m| m.as_str());
                 info(
                     app,
                     format!("Undone: {} is back to {back}", clean(&undone.student.name)),
                     String::new(),
                 );
-                reload_roster(app, engine);
+                reload_roster(app, &class.store);
             }
-            Ok(None) => info(app, "Nothing to undo in this session".into(), String::new()),
-            Err(e) => failed(app, "undo FAILED", &e.to_string()),
+            Ok(Reply::Undone { undone: None }) => {
+                info(app, "Nothing to undo in this session".into(), String::new())
+            }
+            Ok(other) => unexpected(app, &other),
+            Err(e) => failed(app, "undo FAILED", &e),
         },
-        Action::OpenUnclaimed => match engine.unclaimed_taps() {
+        Action::OpenUnclaimed => match class.store.unclaimed_taps(app.session()) {
             Ok(taps) if taps.is_empty() => {
                 info(
                     app,
@@ -79,15 +119,15 @@ pub fn perform(
             Ok(taps) => app.show_unclaimed(taps),
             Err(e) => failed(app, "cannot list unclaimed taps", &e.to_string()),
         },
-        Action::OpenAssign(tap) => open_assign(app, engine, tap),
+        Action::OpenAssign(tap) => open_assign(app, &class.store, tap),
         Action::Claim {
             tap,
             student_id,
             move_card,
-        } => claim(app, engine, tap, student_id, move_card),
-        Action::NewSession => match engine.start_new_session() {
-            Ok(moved) => {
-                app.set_session(engine.session().clone());
+        } => claim(app, class, tap, student_id, move_card).await,
+        Action::NewSession => match class.ask(Command::NewSession).await {
+            Ok(Reply::Session { session, moved }) => {
+                app.set_session(session);
                 info(
                     app,
                     "New session started".into(),
@@ -95,92 +135,132 @@ pub fn perform(
                         "the open one was ended; {moved} tap(s) since the question moved along"
                     ),
                 );
-                reload_roster(app, engine);
+                reload_roster(app, &class.store);
             }
-            Err(e) => failed(app, "no new session", &e.to_string()),
+            Ok(other) => unexpected(app, &other),
+            Err(e) => failed(app, "no new session", &e),
         },
-        Action::ContinueSession => {
-            engine.resumed();
-            info(
+        Action::ContinueSession => match class.ask(Command::ContinueSession).await {
+            Ok(_) => info(
                 app,
                 format!("Continuing session {}", app.session().id),
                 format!("{} ends it", app.keys().end_session),
-            );
-        }
-        Action::RemoveCards(student_id) => match engine.remove_cards(student_id) {
-            Ok(count) => {
-                let name = student_name(app, student_id);
-                info(
-                    app,
-                    format!("{count} card(s) taken from {name}"),
-                    format!(
-                        "their next new card can be given to them ({}, or the unknown-card dialog)",
-                        app.keys().enrol
-                    ),
-                );
-                reload_roster(app, engine);
-            }
-            Err(e) => failed(app, "the card was NOT removed", &e.to_string()),
+            ),
+            Err(e) => failed(app, "cannot go on with the session", &e),
         },
+        Action::RemoveCards(student_id) => {
+            match class.ask(Command::RemoveCards { student_id }).await {
+                Ok(Reply::CardsRemoved { count }) => {
+                    let name = student_name(app, student_id);
+                    info(
+                        app,
+                        format!("{count} card(s) taken from {name}"),
+                        format!(
+                            "their next new card can be given to them ({}, or the unknown-card dialog)",
+                            app.keys().enrol
+                        ),
+                    );
+                    reload_roster(app, &class.store);
+                }
+                Ok(other) => unexpected(app, &other),
+                Err(e) => failed(app, "the card was NOT removed", &e),
+            }
+        }
         Action::ExportReport => {
-            match export_session(engine.store(), engine.session().id, export) {
+            match export_session(&class.store, app.session().id, export) {
                 Ok(exported) => show_export(app, &exported),
                 Err(e) => failed(app, "the report was NOT saved", &e.to_string()),
             }
             // Back to the summary, to quit from there.
-            if let Ok(summary) = crate::report::session_totals(engine.store(), engine.session()) {
+            if let Ok(summary) = crate::report::session_totals(&class.store, app.session()) {
                 app.show_summary(summary);
             }
         }
-        Action::ShowSummary => {
-            match crate::report::session_totals(engine.store(), engine.session()) {
-                Ok(summary) => app.show_summary(summary),
-                Err(e) => failed(app, "cannot show the summary", &e.to_string()),
-            }
-        }
+        Action::ShowSummary => show_summary(app, &class.store, "cannot show the summary"),
         Action::SaveStudent {
             existing,
             student_no,
             name,
-        } => match engine.save_student(existing, &student_no, &name) {
-            Ok(()) => {
-                let verb = if existing.is_some() { "saved" } else { "added" };
-                info(app, format!("{} {verb}", clean(&name)), clean(&student_no));
-                reload_roster(app, engine);
-            }
-            Err(e) => failed(app, "the student was NOT saved", &e.to_string()),
-        },
-        Action::EndSession => match engine.end_session() {
-            Ok(()) => {
-                app.set_session(engine.session().clone());
-                reload_roster(app, engine);
-                match crate::report::session_totals(engine.store(), engine.session()) {
-                    Ok(summary) => app.show_summary(summary),
-                    Err(e) => failed(
-                        app,
-                        "session ended; cannot show the summary",
-                        &e.to_string(),
-                    ),
+        } => {
+            let command = Command::SaveStudent {
+                existing,
+                student_no: student_no.clone(),
+                name: name.clone(),
+            };
+            match class.ask(command).await {
+                Ok(_) => {
+                    let verb = if existing.is_some() { "saved" } else { "added" };
+                    info(app, format!("{} {verb}", clean(&name)), clean(&student_no));
+                    reload_roster(app, &class.store);
                 }
+                Err(e) => failed(app, "the student was NOT saved", &e),
             }
-            Err(e) => failed(app, "the session was NOT ended", &e.to_string()),
+        }
+        Action::EndSession => match class.ask(Command::EndSession).await {
+            Ok(Reply::Session { session, .. }) => {
+                app.set_session(session);
+                reload_roster(app, &class.store);
+                show_summary(app, &class.store, "session ended; cannot show the summary");
+            }
+            Ok(other) => unexpected(app, &other),
+            Err(e) => failed(app, "the session was NOT ended", &e),
         },
     }
     Flow::Continue
 }
 
+/// Asks the recorder to stop and waits until it has; a recorder already
+/// gone has nothing left to stop.
+async fn stop(app: &mut App, class: &mut Class) -> Flow {
+    if app.recorder().gone.is_some() {
+        return Flow::Stopped;
+    }
+    match class.link.stop().await {
+        Ok(()) => Flow::Stopped,
+        Err(e) => {
+            failed(app, "the recorder did NOT stop", &e.to_string());
+            Flow::Continue
+        }
+    }
+}
+
+fn show_summary(app: &mut App, store: &Store, what: &str) {
+    match crate::report::session_totals(store, app.session()) {
+        Ok(summary) => app.show_summary(summary),
+        Err(e) => failed(app, what, &e.to_string()),
+    }
+}
+
+/// An answer that does not fit the command: a recorder of another build.
+fn unexpected(app: &mut App, reply: &Reply) {
+    failed(app, "the recorder's answer makes no sense", &format!("{reply:?}"));
+}
+
 /// Opens the dialog to give the card of `tap` to a student without a card.
-pub fn open_assign(app: &mut App, engine: &Engine, tap: UnclaimedTap) {
-    match engine.students_without_card() {
+pub fn open_assign(app: &mut App, store: &Store, tap: UnclaimedTap) {
+    match store.students_without_card(app.session().course.id) {
         Ok(students) => app.ask_whose_card(tap, students),
         Err(e) => failed(app, "cannot list students", &e.to_string()),
     }
 }
 
-fn claim(app: &mut App, engine: &Engine, tap: UnclaimedTap, student_id: i64, move_card: bool) {
+async fn claim(
+    app: &mut App,
+    class: &mut Class,
+    tap: UnclaimedTap,
+    student_id: i64,
+    move_card: bool,
+) {
     let name = student_name(app, student_id);
-    match engine.claim(tap.tap_id, student_id, move_card) {
-        Ok(Claim::Bound { mark }) => {
+    let command = Command::Claim {
+        tap_id: tap.tap_id,
+        student_id,
+        move_card,
+    };
+    match class.ask(command).await {
+        Ok(Reply::Claimed {
+            claim: Claim::Bound { mark },
+        }) => {
             let mark = mark.map_or("already marked".to_string(), |m| {
                 format!("marked {}", m.as_str())
             });
@@ -189,10 +269,12 @@ fn claim(app: &mut App, engine: &Engine, tap: UnclaimedTap, student_id: i64, mov
                 format!("Card given to {name}"),
                 format!("{mark} from the tap · {} undoes it", app.keys().undo),
             );
-            reload_roster(app, engine);
+            reload_roster(app, &class.store);
             app.card_given();
         }
-        Ok(Claim::CardTaken { holder }) => {
+        Ok(Reply::Claimed {
+            claim: Claim::CardTaken { holder },
+        }) => {
             // Ask before moving: reopen the dialog with the question.
             if let Some(student) = app.roster().student(student_id).cloned() {
                 app.ask_to_move_card(tap, student, holder);
@@ -204,7 +286,8 @@ fn claim(app: &mut App, engine: &Engine, tap: UnclaimedTap, student_id: i64, mov
                 );
             }
         }
-        Err(e) => failed(app, "the card was NOT given", &e.to_string()),
+        Ok(other) => unexpected(app, &other),
+        Err(e) => failed(app, "the card was NOT given", &e),
     }
 }
 
@@ -262,8 +345,8 @@ fn failed(app: &mut App, what: &str, error: &str) {
 }
 
 /// The roster on screen is always re-read from the store, the record of truth.
-pub fn reload_roster(app: &mut App, engine: &Engine) {
-    match engine.roster() {
+pub fn reload_roster(app: &mut App, store: &Store) {
+    match store.roster(app.session()) {
         Ok(rows) => app.set_rows(rows),
         Err(e) => {
             tracing::error!(error = %e, "cannot read the roster");

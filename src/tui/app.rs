@@ -72,6 +72,22 @@ pub struct App {
     export_to: Option<String>,
     /// The push to a server, as its sender last said.
     sync: SyncStatus,
+    /// The recorder this view is attached to.
+    recorder: RecorderInfo,
+}
+
+/// The recorder as the status line shows it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RecorderInfo {
+    pub pid: u32,
+    /// Started as a service (`taproll record`), not by a view.
+    pub service: bool,
+    /// Views attached, this one included.
+    pub views: usize,
+    /// The clock check's word.
+    pub clock: String,
+    /// The recorder stopped or cannot be reached: taps are NOT recorded.
+    pub gone: Option<String>,
 }
 
 impl App {
@@ -98,6 +114,37 @@ impl App {
             keys: setup.keys,
             export_to: setup.export_to,
             sync: SyncStatus::off(),
+            recorder: RecorderInfo::default(),
+        }
+    }
+
+    pub fn set_recorder(&mut self, recorder: RecorderInfo) {
+        self.recorder = recorder;
+    }
+
+    pub fn recorder(&self) -> &RecorderInfo {
+        &self.recorder
+    }
+
+    pub fn set_views(&mut self, views: usize) {
+        self.recorder.views = views;
+    }
+
+    /// The recorder stopped or its connection broke: said loudly, in the
+    /// banner and the status line, until the view is left.
+    pub fn recorder_gone(&mut self, why: String) {
+        self.cue(Some(Cue::Error));
+        self.set_banner(Banner::Failed {
+            what: "NOT RECORDING: the recorder is gone".into(),
+            error: why.clone(),
+        });
+        self.recorder.gone = Some(why);
+    }
+
+    /// Someone answered the resume question (maybe in another view).
+    pub fn resume_answered(&mut self) {
+        if matches!(self.modal, Some(Modal::Resume { .. })) {
+            self.modal = None;
         }
     }
 

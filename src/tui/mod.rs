@@ -2,10 +2,11 @@
 //! always restores the terminal on the way out (quit, error, panic, SIGTERM,
 //! SIGHUP).
 //!
-//! The loop waits on three things: the reader channel (every tap, a
-//! keyboard-wedge reader's included, reaches the engine there), the keys
-//! (`App::on_key` names an `Action`, `actions.rs` carries it out) and the
-//! clock. `App` is plain state; `view.rs` draws it.
+//! The TUI is a view of a recorder (`crate::recorder`): the loop waits on
+//! the recorder's notices (taps, other views' changes, the push), the keys
+//! (`App::on_key` names an `Action`, `actions.rs` carries it out through the
+//! recorder), a keyboard-wedge reader's taps (handed to the recorder) and
+//! the clock. `App` is plain state; `view.rs` draws it.
 
 pub mod action;
 pub mod actions;
@@ -21,13 +22,13 @@ pub mod theme;
 pub mod view;
 
 use crate::config::Cue;
-use crate::engine::Engine;
+use crate::engine::Update;
 use crate::reader::wedge::KeyboardWedge;
 use crate::reader::{ReaderEvent, now};
+use crate::recorder::Notice;
 use crate::report::export::ExportSettings;
-use crate::sync::SyncStatus;
 use action::Action;
-use actions::{Flow, reload_roster};
+use actions::{Class, Flow, reload_roster};
 use app::App;
 use ratatui::DefaultTerminal;
 use ratatui::crossterm::event::{self, Event};
@@ -35,7 +36,6 @@ use std::time::Duration;
 use theme::Theme;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
-use tokio::sync::watch;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TuiError {
@@ -122,55 +122,76 @@ fn terminal_lost(error: &std::io::Error) {
 pub struct TuiOptions {
     /// The database path as shown in the status line.
     pub db_label: String,
-    /// A keyboard-wedge reader, read from the keyboard: it sends its taps
-    /// into the reader channel that `run` receives.
-    pub wedge: Option<KeyboardWedge>,
+    /// A keyboard-wedge reader, read from the keyboard, and the channel it
+    /// sends its taps on; the view hands them to the recorder.
+    pub wedge: Option<(KeyboardWedge, UnboundedReceiver<ReaderEvent>)>,
     pub bell: Vec<Cue>,
-    /// Shown as a problem when the reader stream ends; `None` when the end is
-    /// expected (a finished scenario).
-    pub reader_end: Option<String>,
-    /// The session was found open: ask whether to continue it, for this
-    /// long before going on with it by itself.
-    pub resume_question: Option<chrono::Duration>,
     pub keys: crate::keymap::Keymap,
     /// The end-of-session report: where and in which formats it is saved.
     pub export: ExportSettings,
-    /// The push's status, as its sender publishes it.
-    pub sync: watch::Receiver<SyncStatus>,
 }
 
-/// Runs the live roster until the user quits or a signal arrives.
-pub async fn run(
-    mut engine: Engine,
-    mut events: UnboundedReceiver<ReaderEvent>,
-    options: TuiOptions,
-) -> Result<(), TuiError> {
+/// How a view ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Leaving {
+    /// The recorder was stopped from here.
+    Stopped,
+    /// The view went (left by choice, a signal, the terminal gone); the
+    /// recorder, if it is still there, goes on recording.
+    Left,
+}
+
+/// Shows the live roster of the class `class` is attached to until the
+/// instructor leaves, a signal arrives or the terminal goes away.
+pub async fn run(mut class: Class, options: TuiOptions) -> Result<Leaving, TuiError> {
     let theme = Theme::from_env();
+    let welcome = class.link.welcome().clone();
+    let (wedge, mut wedge_events) = match options.wedge {
+        Some((wedge, events)) => (Some(wedge), Some(events)),
+        None => (None, None),
+    };
+    let started = now();
     let setup = app::Setup {
         db_label: options.db_label,
         keys: options.keys,
         bell: options.bell,
         export_to: Some(options.export.describe()),
-        wedge: options.wedge,
-        resume_question: options.resume_question,
+        wedge,
+        resume_question: welcome.resume_until.map(|until| until - started),
     };
-    let mut app = App::new(engine.session().clone(), now(), setup);
-    let mut sync = options.sync.clone();
-    app.set_sync(sync.borrow_and_update().clone());
-    reload_roster(&mut app, &engine);
+    let mut app = App::new(welcome.session.clone(), started, setup);
+    app.set_sync(welcome.sync.clone());
+    app.set_recorder(app::RecorderInfo {
+        pid: welcome.pid,
+        service: welcome.service,
+        views: welcome.views,
+        clock: welcome.clock.clone(),
+        gone: None,
+    });
+    for event in welcome.readers {
+        app.apply(Update::Reader(event));
+    }
+    if let Some(problem) = welcome.reader_end {
+        app.reader_stream_ended(problem);
+    }
+    reload_roster(&mut app, &class.store);
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
     let mut sigint = signal(SignalKind::interrupt())?;
     let mut guard = TerminalGuard::enter()?;
     let mut input = spawn_input_thread()?;
     let mut clock = clock_tick();
-    let mut reader_open = true;
+    let mut attached = true;
     let mut dirty = true;
-    loop {
+    let leaving = loop {
         // What a tap asked for (a dialog, a card to bind). Taps go on being
         // recorded while a dialog is open.
         if let Some(action) = app.take_pending() {
-            actions::perform(action, &mut app, &mut engine, &options.export);
+            match actions::perform(action, &mut app, &mut class, &options.export).await {
+                Flow::Continue => {}
+                Flow::Stopped => break Leaving::Stopped,
+                Flow::Left => break Leaving::Left,
+            }
             dirty = true;
         }
         if dirty {
@@ -183,7 +204,7 @@ pub async fn run(
             });
             if let Err(e) = drawn {
                 terminal_lost(&e);
-                break;
+                break Leaving::Left;
             }
             dirty = false;
             if app.take_bell() {
@@ -191,59 +212,91 @@ pub async fn run(
             }
         }
         tokio::select! {
-            // Taps are recorded whatever is on screen, the resume question
-            // included (its answer may move them to a new session). Every
-            // tap comes this way, a keyboard-wedge reader's too.
-            event = events.recv(), if reader_open => match event {
-                Some(event) => {
-                    if app.apply(engine.handle(event)) {
-                        reload_roster(&mut app, &engine);
+            // Everything the recorder did: taps (recorded whatever is on
+            // screen, the resume question included), other views' changes,
+            // the push.
+            notice = class.link.notice(), if attached => {
+                match notice {
+                    Ok(notice) => on_notice(&mut app, &class.store, notice),
+                    Err(e) => {
+                        tracing::error!(error = %e, "the view lost its recorder");
+                        attached = false;
+                        app.recorder_gone(e.to_string());
                     }
-                    dirty = true;
                 }
-                None => {
-                    reader_open = false;
-                    app.reader_stream_ended(options.reader_end.clone());
-                    dirty = true;
+                dirty = true;
+            }
+            // A keyboard-wedge reader types here; its card is the recorder's.
+            Some(event) = recv_wedge(&mut wedge_events) => {
+                if let Err(e) = class.link.reader_event(event).await {
+                    app.recorder_gone(e.to_string());
+                    attached = false;
                 }
-            },
+                dirty = true;
+            }
             input = input.recv() => match input {
                 Some(Ok(Event::Key(key))) => {
                     let action = app.on_key(key);
                     if action != Action::None {
                         dirty = true;
                     }
-                    if actions::perform(action, &mut app, &mut engine, &options.export) == Flow::Quit {
-                        break;
+                    match actions::perform(action, &mut app, &mut class, &options.export).await {
+                        Flow::Continue => {}
+                        Flow::Stopped => break Leaving::Stopped,
+                        Flow::Left => break Leaving::Left,
                     }
                 }
                 Some(Ok(Event::Resize(..))) => dirty = true,
                 Some(Ok(_)) => {}
                 Some(Err(e)) => {
                     terminal_lost(&e);
-                    break;
+                    break Leaving::Left;
                 }
-                None => break,
+                None => break Leaving::Left,
             },
-            Ok(()) = sync.changed() => {
-                app.set_sync(sync.borrow_and_update().clone());
-                dirty = true;
-            }
             _ = clock.tick() => {
                 let action = app.tick(now());
-                actions::perform(action, &mut app, &mut engine, &options.export);
+                actions::perform(action, &mut app, &mut class, &options.export).await;
                 dirty = true;
             }
-            _ = sigterm.recv() => break,
+            _ = sigterm.recv() => break Leaving::Left,
             _ = sighup.recv() => {
-                tracing::warn!("SIGHUP: the terminal is gone (a dropped connection?); taproll ends, every recorded tap is stored");
-                break;
+                tracing::warn!("SIGHUP: the terminal is gone (a dropped connection?); the view ends, the recorder goes on recording");
+                break Leaving::Left;
             }
-            _ = sigint.recv() => break,
+            _ = sigint.recv() => break Leaving::Left,
         }
+    };
+    tracing::info!(?leaving, "TUI closed");
+    Ok(leaving)
+}
+
+/// What the recorder told every view, applied to this one.
+fn on_notice(app: &mut App, store: &crate::store::Store, notice: Notice) {
+    match notice {
+        Notice::Update { update } => {
+            if app.apply(update) {
+                reload_roster(app, store);
+            }
+        }
+        Notice::Changed { session } => {
+            app.set_session(session);
+            reload_roster(app, store);
+        }
+        Notice::Resumed => app.resume_answered(),
+        Notice::Sync { status } => app.set_sync(status),
+        Notice::ReaderEnded { problem } => app.reader_stream_ended(problem),
+        Notice::Views { count } => app.set_views(count),
+        Notice::Stopping => app.recorder_gone("it was stopped (from another view, or by SIGTERM)".into()),
     }
-    tracing::info!("TUI closed");
-    Ok(())
+}
+
+/// The wedge's next event; never, without a wedge.
+async fn recv_wedge(events: &mut Option<UnboundedReceiver<ReaderEvent>>) -> Option<ReaderEvent> {
+    match events {
+        Some(events) => events.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// The terminal bell (BEL), after the frame that shows the tap.

@@ -19,7 +19,8 @@ pub enum Modal {
     /// The push to the server (read-only, drawn from `App::sync` every
     /// frame); any key closes it.
     Sync,
-    /// Quit while the session is open? (It stays open.)
+    /// Leaving while the session is open: stop recording, or leave it
+    /// recording? (The session stays open either way.)
     ConfirmQuit,
     Mark(MarkDialog),
     Assign(AssignDialog),
@@ -85,9 +86,14 @@ impl Modal {
                 KeyCode::Char('r') => DialogKey::Then(Action::RetryParked),
                 _ => DialogKey::Close,
             },
+            // Neither s nor l is a hex digit: a wedge reader's typing
+            // never answers it.
             Modal::ConfirmQuit => match code {
-                KeyCode::Char('y' | 'Y' | 'q') => DialogKey::Then(Action::Quit),
-                _ if ctrl_c => DialogKey::Then(Action::Quit),
+                KeyCode::Char('s' | 'S' | 'y' | 'Y' | 'q') => {
+                    DialogKey::Then(Action::StopRecording)
+                }
+                KeyCode::Char('l' | 'L') => DialogKey::Then(Action::Leave),
+                _ if ctrl_c => DialogKey::Then(Action::StopRecording),
                 _ => DialogKey::Close,
             },
             Modal::Mark(dialog) => dialog::mark_key(dialog, code),

@@ -318,20 +318,26 @@ fn render_help(keys: &Keymap, theme: Theme, frame: &mut Frame) {
 
 fn render_confirm_quit(theme: Theme, frame: &mut Frame) {
     let lines = vec![
-        Line::from(" Quit taproll?"),
+        Line::from(" Leave taproll?"),
         Line::styled(
-            " The session stays open; `taproll run` resumes it.",
+            " The session stays open; `taproll run` comes back to it.",
             theme.dim(),
         ),
         Line::default(),
         Line::from(vec![
-            Span::styled(" y", theme.title()),
-            Span::raw(" quit   "),
-            Span::styled("n", theme.title()),
-            Span::raw(" keep taking attendance"),
+            Span::styled(" s", theme.title()),
+            Span::raw(" stop recording and quit"),
+        ]),
+        Line::from(vec![
+            Span::styled(" l", theme.title()),
+            Span::raw(" leave it recording: cards still count"),
+        ]),
+        Line::from(vec![
+            Span::styled(" n", theme.title()),
+            Span::raw(" stay here"),
         ]),
     ];
-    let area = popup(frame.area(), 56, lines.len() as u16 + 2);
+    let area = popup(frame.area(), 60, lines.len() as u16 + 2);
     frame.render_widget(Clear, area);
     frame.render_widget(Paragraph::new(lines).block(Block::bordered()), area);
 }

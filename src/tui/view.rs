@@ -2,7 +2,7 @@
 //! whatever is over the roster (`modal_view.rs`). Pure function of `App`;
 //! nothing here changes state.
 
-use super::app::App;
+use super::app::{App, RecorderInfo};
 use super::banner::{self, Tone};
 use super::modal::Modal;
 use super::modal_view;
@@ -281,6 +281,10 @@ fn render_status(app: &App, theme: Theme, frame: &mut Frame, area: Rect) {
         },
     ));
     spans.push(Span::styled(
+        format!(" │ {}", recorder_status(app.recorder())),
+        theme.dim(),
+    ));
+    spans.push(Span::styled(
         // The path last: on a narrow screen it is what gets cut.
         format!(" │ db {}", shorten_path(&clean(app.db_label()), 28)),
         theme.dim(),
@@ -321,7 +325,27 @@ fn short_summary(status: &SyncStatus, key: char) -> String {
     }
 }
 
+/// Who records: the service, or a recorder of its own that leaving may
+/// stop or leave running; how many views watch it; the clock's state.
+fn recorder_status(recorder: &RecorderInfo) -> String {
+    let mut text = if recorder.service {
+        "rec: service".to_string()
+    } else {
+        format!("rec: pid {}", recorder.pid)
+    };
+    if recorder.views > 1 {
+        text.push_str(&format!(" · {} views", recorder.views));
+    }
+    if !recorder.clock.is_empty() {
+        text.push_str(&format!(" · {}", recorder.clock));
+    }
+    text
+}
+
 fn reader_status(app: &App, theme: Theme) -> (String, Style) {
+    if app.recorder().gone.is_some() {
+        return ("⚠ NOT RECORDING: the recorder is gone".to_string(), theme.problem());
+    }
     if let Some(problem) = app.reader_problem() {
         return (format!("⚠ {}", clean(problem)), theme.problem());
     }

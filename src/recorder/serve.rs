@@ -1,0 +1,232 @@
+//! The recorder's loop: reader events and the views' commands in, through
+//! the engine, committed changes out to every attached view. It owns no
+//! terminal: views come and go (a dropped SSH connection is one going) and
+//! recording goes on until a view says stop, or SIGTERM.
+
+use super::connection::{self, Request};
+use super::place::peer_allowed;
+use super::protocol::{Notice, PROTOCOL, Welcome};
+use crate::domain::Timestamp;
+use crate::engine::{Engine, Update};
+use crate::reader::{ReaderEvent, now};
+use crate::sync::SyncStatus;
+use tokio::net::UnixListener;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
+use tokio::sync::{broadcast, watch};
+
+/// Notices a slow view may fall behind by before it is cut off (it reads
+/// the roster from the database again when it attaches anew).
+const NOTICE_BACKLOG: usize = 4096;
+
+/// The readers' state kept for views that attach later: enough to show
+/// which readers are there and their last problem.
+const READER_STATE_KEPT: usize = 64;
+
+/// Everything the recorder runs with.
+pub struct Recorder {
+    pub engine: Engine,
+    pub events: UnboundedReceiver<ReaderEvent>,
+    /// Shown when the reader stream ends; `None` when that is expected (a
+    /// scenario played to its end).
+    pub reader_end: Option<String>,
+    pub sync: watch::Receiver<SyncStatus>,
+    /// Started as a service, not for a view.
+    pub service: bool,
+    /// The session was found open: until when to wait for a view to answer
+    /// the resume question before going on with it.
+    pub resume_until: Option<Timestamp>,
+    /// What the clock check found, for the status line.
+    pub clock: String,
+    pub db_label: String,
+    /// End once the reader stream has ended and no view is left (a demo's
+    /// recorder, whose scenario is over).
+    pub ends_when_idle: bool,
+    /// This process's uid: only its views may attach.
+    pub uid: u32,
+}
+
+/// Why the recorder ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ending {
+    /// A view asked it to stop.
+    Stopped,
+    /// SIGTERM or SIGINT.
+    Signal,
+    /// Its scenario is over and no view is left.
+    Idle,
+}
+
+pub async fn serve(mut recorder: Recorder, listener: UnixListener) -> std::io::Result<Ending> {
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sigint = signal(SignalKind::interrupt())?;
+    let mut sighup = signal(SignalKind::hangup())?;
+    let (notices, _) = broadcast::channel(NOTICE_BACKLOG);
+    let (requests_tx, mut requests) = unbounded_channel();
+    let mut state = State {
+        readers: Vec::new(),
+        reader_end: None,
+        views: 0,
+        notices,
+    };
+    let mut reader_open = true;
+    let deadline = recorder.resume_until.map(until_instant);
+    let resume_timer = tokio::time::sleep_until(deadline.unwrap_or_else(tokio::time::Instant::now));
+    tokio::pin!(resume_timer);
+    tracing::info!(service = recorder.service, "recorder listening for views");
+    let ending = loop {
+        tokio::select! {
+            event = recorder.events.recv(), if reader_open => match event {
+                Some(event) => state.reader_event(&mut recorder.engine, event),
+                None => {
+                    reader_open = false;
+                    let problem = recorder.reader_end.clone();
+                    match &problem {
+                        Some(problem) => tracing::error!(problem, "the reader stream ended"),
+                        None => tracing::info!("the scenario has played to its end"),
+                    }
+                    state.reader_end = Some(problem.clone());
+                    state.tell(Notice::ReaderEnded { problem });
+                    if recorder.ends_when_idle && state.views == 0 {
+                        break Ending::Idle;
+                    }
+                }
+            },
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => state.attach(&recorder, stream, &requests_tx),
+                Err(e) => {
+                    // Out of file descriptors, say: wait, do not spin.
+                    tracing::warn!(error = %e, "recorder: cannot accept a view");
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                }
+            },
+            Some(request) = requests.recv() => match request {
+                Request::Command { command, reply } => {
+                    let was_asking = recorder.engine.asking();
+                    let answer = recorder.engine.execute(command);
+                    if was_asking && !recorder.engine.asking() {
+                        state.tell(Notice::Resumed);
+                    }
+                    state.tell(Notice::Changed { session: recorder.engine.session().clone() });
+                    // The view may be gone already; the change is made.
+                    let _ = reply.send(answer);
+                }
+                Request::Reader(event) => state.reader_event(&mut recorder.engine, event),
+                Request::Stop => {
+                    tracing::info!("recorder: a view asked to stop recording");
+                    break Ending::Stopped;
+                }
+                Request::Left => {
+                    state.views = state.views.saturating_sub(1);
+                    tracing::info!(views = state.views, "recorder: a view detached; recording goes on");
+                    state.tell(Notice::Views { count: state.views });
+                    if recorder.ends_when_idle && !reader_open && state.views == 0 {
+                        break Ending::Idle;
+                    }
+                }
+            },
+            Ok(()) = recorder.sync.changed() => {
+                let status = recorder.sync.borrow_and_update().clone();
+                state.tell(Notice::Sync { status });
+            }
+            () = &mut resume_timer, if deadline.is_some() && recorder.engine.asking() => {
+                tracing::info!("recorder: nobody answered the resume question; going on with the session");
+                recorder.engine.resumed();
+                state.tell(Notice::Resumed);
+            }
+            _ = sigterm.recv() => break Ending::Signal,
+            _ = sigint.recv() => break Ending::Signal,
+            _ = sighup.recv() => {
+                // Its terminal, if it ever had one, is gone: nothing to do.
+                tracing::info!("recorder: SIGHUP ignored; recording goes on");
+            }
+        }
+    };
+    tracing::info!(?ending, "recorder stopping");
+    state.tell(Notice::Stopping);
+    Ok(ending)
+}
+
+/// The recorder's own state, apart from the engine.
+struct State {
+    /// Readers added and removed and their problems, in order.
+    readers: Vec<ReaderEvent>,
+    reader_end: Option<Option<String>>,
+    views: usize,
+    notices: broadcast::Sender<Notice>,
+}
+
+impl State {
+    fn tell(&self, notice: Notice) {
+        // No view attached: nobody to tell.
+        let _ = self.notices.send(notice);
+    }
+
+    fn reader_event(&mut self, engine: &mut Engine, event: ReaderEvent) {
+        let update = engine.handle(event);
+        if let Update::Reader(
+            event @ (ReaderEvent::ReaderAdded { .. }
+            | ReaderEvent::ReaderRemoved { .. }
+            | ReaderEvent::Error { .. }),
+        ) = &update
+        {
+            if self.readers.len() >= READER_STATE_KEPT {
+                self.readers.remove(0);
+            }
+            self.readers.push(event.clone());
+        }
+        self.tell(Notice::Update { update });
+    }
+
+    fn attach(
+        &mut self,
+        recorder: &Recorder,
+        stream: tokio::net::UnixStream,
+        requests: &tokio::sync::mpsc::UnboundedSender<Request>,
+    ) {
+        let peer = stream.peer_cred().map(|cred| cred.uid());
+        match peer {
+            Ok(uid) if peer_allowed(recorder.uid, uid) => {}
+            Ok(uid) => {
+                tracing::warn!(uid, "recorder: refused a view of another user");
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "recorder: cannot tell who a view is; refused");
+                return;
+            }
+        }
+        self.views += 1;
+        let welcome = Welcome {
+            protocol: PROTOCOL,
+            pid: std::process::id(),
+            db: recorder.db_label.clone(),
+            session: recorder.engine.session().clone(),
+            resume_until: recorder
+                .resume_until
+                .filter(|_| recorder.engine.asking()),
+            readers: self.readers.clone(),
+            reader_end: self.reader_end.clone(),
+            sync: recorder.sync.borrow().clone(),
+            service: recorder.service,
+            views: self.views,
+            clock: recorder.clock.clone(),
+        };
+        tracing::info!(views = self.views, "recorder: a view attached");
+        self.tell(Notice::Views { count: self.views });
+        // Subscribed now, so the view misses nothing after its welcome.
+        let notices = self.notices.subscribe();
+        tokio::spawn(connection::serve_view(
+            stream,
+            welcome,
+            notices,
+            requests.clone(),
+        ));
+    }
+}
+
+/// The tokio instant of a wall-clock time (now if it is past).
+fn until_instant(until: Timestamp) -> tokio::time::Instant {
+    let wait = (until - now()).to_std().unwrap_or_default();
+    tokio::time::Instant::now() + wait
+}

@@ -1,0 +1,104 @@
+//! A view with no recorder to attach to starts one: the same command line,
+//! re-run as a recorder of its own (`--recorder-for-view`), in a process
+//! group of its own, with no terminal, so a hang-up of the view's terminal
+//! (a dropped SSH connection) never reaches it. The view waits until it
+//! listens, or relays its error if it could not start.
+
+use std::ffi::OsString;
+use std::io::Read;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Opening the database, migrating it, finding the readers: well under this.
+const START_WAIT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, thiserror::Error)]
+pub enum SpawnError {
+    #[error("cannot start the recorder: {0}")]
+    Start(std::io::Error),
+    /// The recorder ended before it listened; its own message says why.
+    #[error("{message}")]
+    Failed { message: String, code: Option<i32> },
+    #[error("the recorder did not start listening at {path} within {START_WAIT:?}")]
+    NoSocket { path: PathBuf },
+}
+
+/// A recorder started for this view: its process, until it ends.
+pub struct Spawned {
+    pub child: Child,
+}
+
+/// Starts `taproll <args> --recorder-for-view` and waits until `socket`
+/// accepts connections.
+pub fn recorder_for_view(args: Vec<OsString>, socket: &Path) -> Result<Spawned, SpawnError> {
+    let exe = std::env::current_exe().map_err(SpawnError::Start)?;
+    let mut child = Command::new(exe)
+        .args(args)
+        .arg("--recorder-for-view")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        // Read until it listens, then closed: its later messages go to the log.
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .map_err(SpawnError::Start)?;
+    let deadline = Instant::now() + START_WAIT;
+    loop {
+        if std::os::unix::net::UnixStream::connect(socket).is_ok() {
+            // Dropping our end of its stderr: it writes to the log from now on.
+            drop(child.stderr.take());
+            return Ok(Spawned { child });
+        }
+        if let Some(status) = child.try_wait().map_err(SpawnError::Start)? {
+            let mut message = String::new();
+            if let Some(mut stderr) = child.stderr.take() {
+                let _ = stderr.read_to_string(&mut message);
+            }
+            let message = message
+                .trim_end()
+                .strip_prefix("taproll: ")
+                .map(str::to_string)
+                .unwrap_or_else(|| message.trim_end().to_string());
+            return Err(SpawnError::Failed {
+                message: if message.is_empty() {
+                    format!("the recorder ended at once ({status}); see the log")
+                } else {
+                    message
+                },
+                code: status.code(),
+            });
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(SpawnError::NoSocket {
+                path: socket.to_path_buf(),
+            });
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Waits (a while) for a stopped recorder to be gone, so the next run finds
+/// the database free. Its own child is reaped (else it would linger as a
+/// zombie); another's is watched in /proc.
+pub fn wait_gone(pid: u32, mut spawned: Option<&mut Spawned>, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    loop {
+        let gone = match &mut spawned {
+            Some(own) if own.child.id() == pid => {
+                matches!(own.child.try_wait(), Ok(Some(_)) | Err(_))
+            }
+            _ => !Path::new(&format!("/proc/{pid}")).exists(),
+        };
+        if gone {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
