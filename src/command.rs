@@ -44,17 +44,27 @@ pub enum Command {
 #[serde(tag = "reply", rename_all = "snake_case")]
 pub enum Reply {
     Done,
-    Undone { undone: Option<Undone> },
-    Claimed { claim: Claim },
+    Undone {
+        undone: Option<Undone>,
+    },
+    Claimed {
+        claim: Claim,
+    },
     /// The session as it is now: ended, or a new one (`moved`: the taps
     /// since the resume question that came along).
     Session {
         session: crate::domain::Session,
         moved: usize,
     },
-    CardsRemoved { count: usize },
-    Unparked { count: u64 },
-    Failed { error: String },
+    CardsRemoved {
+        count: usize,
+    },
+    Unparked {
+        count: u64,
+    },
+    Failed {
+        error: String,
+    },
 }
 
 impl Reply {

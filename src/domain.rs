@@ -9,7 +9,9 @@ pub fn now() -> Timestamp {
 }
 
 /// A card's UID in canonical form: uppercase hex, no separators (`04A1B2C3`).
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, serde::Serialize, serde::Deserialize,
+)]
 #[serde(try_from = "String", into = "String")]
 pub struct CardUid(String);
 

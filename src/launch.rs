@@ -332,9 +332,7 @@ fn run_headless(mut plan: Plan) -> Result<(), CliError> {
             tracing::warn!(error = %e, "standard output failed; taproll ends, every tap printed is stored");
             Err(CliError::Output(e))
         }
-        (Ok(headless::Ending::ReaderEnded), RunningReader::Pcsc(_)) => {
-            Err(CliError::ReaderStopped)
-        }
+        (Ok(headless::Ending::ReaderEnded), RunningReader::Pcsc(_)) => Err(CliError::ReaderStopped),
         (Ok(_), _) => Ok(()),
     };
     reader.stop();

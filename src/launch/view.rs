@@ -29,7 +29,11 @@ pub(super) fn run(plan: Plan) -> Result<(), CliError> {
             }
         };
         let welcome = link.welcome();
-        tracing::info!(pid = welcome.pid, started_here = spawned.is_some(), "attached to the recorder");
+        tracing::info!(
+            pid = welcome.pid,
+            started_here = spawned.is_some(),
+            "attached to the recorder"
+        );
         if let Some(asked) = &plan.course
             && *asked != welcome.session.course.name
         {
@@ -84,7 +88,11 @@ async fn find_recorder(db: &Path, uid: u32) -> Option<Attached> {
 /// course and reader. A demo's database, made up here, is passed on.
 fn recorder_args(plan: &Plan) -> Vec<OsString> {
     let mut args: Vec<OsString> = std::env::args_os().skip(1).collect();
-    if plan.demo && !args.iter().any(|a| a == "--db" || a.to_string_lossy().starts_with("--db=")) {
+    if plan.demo
+        && !args
+            .iter()
+            .any(|a| a == "--db" || a.to_string_lossy().starts_with("--db="))
+    {
         args.push("--db".into());
         args.push(plan.db.clone().into_os_string());
     }

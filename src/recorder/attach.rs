@@ -28,7 +28,9 @@ pub enum AttachError {
     NoAnswer(Duration),
     #[error("the recorder went away (it stopped, or was stopped)")]
     Gone,
-    #[error("the recorder speaks protocol {found}, this view {PROTOCOL}: stop it and start taproll again")]
+    #[error(
+        "the recorder speaks protocol {found}, this view {PROTOCOL}: stop it and start taproll again"
+    )]
     Protocol { found: u32 },
     #[error("the recorder's connection failed: {0}")]
     Io(#[from] std::io::Error),
@@ -113,7 +115,10 @@ impl Attached {
         let wait = async {
             loop {
                 match self.incoming.recv().await {
-                    Some(Ok(ToView::Reply { id: answered, reply })) if answered == id => {
+                    Some(Ok(ToView::Reply {
+                        id: answered,
+                        reply,
+                    })) if answered == id => {
                         return Ok(reply);
                     }
                     Some(Ok(ToView::Notice(notice))) => self.pending.push_back(notice),
@@ -136,9 +141,7 @@ impl Attached {
     /// Asks the recorder to stop, and waits until it has.
     pub async fn stop(&mut self) -> Result<(), AttachError> {
         write_message(&mut self.writer, &ToRecorder::Stop).await?;
-        let closed = async {
-            while let Some(Ok(_)) = self.incoming.recv().await {}
-        };
+        let closed = async { while let Some(Ok(_)) = self.incoming.recv().await {} };
         tokio::time::timeout(ANSWER_WAIT, closed)
             .await
             .map_err(|_| AttachError::NoAnswer(ANSWER_WAIT))

@@ -23,7 +23,11 @@ pub enum PlaceError {
         "the recorder's folder {path} is not private to this user (owner uid {owner}, mode {mode:o}); \
          remove it or make it 0700 and yours"
     )]
-    NotPrivate { path: PathBuf, owner: u32, mode: u32 },
+    NotPrivate {
+        path: PathBuf,
+        owner: u32,
+        mode: u32,
+    },
     #[error("cannot find out who this process runs as: {0}")]
     Uid(std::io::Error),
 }
@@ -56,7 +60,10 @@ fn absolute(path: &Path) -> PathBuf {
 
 /// The folder a recorder puts its socket in, made private if new.
 pub fn recorder_folder(uid: u32) -> Result<PathBuf, PlaceError> {
-    let dir = folders(uid).into_iter().next().unwrap_or_else(|| fallback(uid));
+    let dir = folders(uid)
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| fallback(uid));
     make_private(&dir, uid)?;
     Ok(dir)
 }
@@ -137,7 +144,10 @@ mod tests {
         let db = dir.path().join("class.db");
         std::fs::write(&db, b"").unwrap();
         let other = dir.path().join("other.db");
-        assert_eq!(socket_name(&db), socket_name(&dir.path().join("./class.db")));
+        assert_eq!(
+            socket_name(&db),
+            socket_name(&dir.path().join("./class.db"))
+        );
         assert_ne!(socket_name(&db), socket_name(&other));
         assert!(socket_name(&db).len() < 40, "fits a socket path");
     }

@@ -12,8 +12,8 @@ use crate::domain::{Session, Timestamp};
 use crate::engine::Update;
 use crate::reader::ReaderEvent;
 use crate::sync::SyncStatus;
-use serde::{Deserialize, Serialize};
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 
 pub const PROTOCOL: u32 = 1;
@@ -76,15 +76,25 @@ pub struct Welcome {
 pub enum Notice {
     /// A reader event and what it did: a committed tap, a failed write, a
     /// reader come or gone.
-    Update { update: Update },
+    Update {
+        update: Update,
+    },
     /// A command changed the class (a mark, a card, the session): read the
     /// roster again.
-    Changed { session: Session },
+    Changed {
+        session: Session,
+    },
     /// The resume question was answered (or timed out).
     Resumed,
-    Sync { status: SyncStatus },
-    ReaderEnded { problem: Option<String> },
-    Views { count: usize },
+    Sync {
+        status: SyncStatus,
+    },
+    ReaderEnded {
+        problem: Option<String>,
+    },
+    Views {
+        count: usize,
+    },
     /// The recorder is stopping; the connection closes next.
     Stopping,
 }

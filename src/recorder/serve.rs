@@ -202,9 +202,7 @@ impl State {
             pid: std::process::id(),
             db: recorder.db_label.clone(),
             session: recorder.engine.session().clone(),
-            resume_until: recorder
-                .resume_until
-                .filter(|_| recorder.engine.asking()),
+            resume_until: recorder.resume_until.filter(|_| recorder.engine.asking()),
             readers: self.readers.clone(),
             reader_end: self.reader_end.clone(),
             sync: recorder.sync.borrow().clone(),

@@ -91,7 +91,7 @@ pub fn wait_gone(pid: u32, mut spawned: Option<&mut Spawned>, within: Duration) 
             Some(own) if own.child.id() == pid => {
                 matches!(own.child.try_wait(), Ok(Some(_)) | Err(_))
             }
-            _ => !Path::new(&format!("/proc/{pid}")).exists(),
+            _ => !alive(pid),
         };
         if gone {
             return true;
@@ -101,4 +101,13 @@ pub fn wait_gone(pid: u32, mut spawned: Option<&mut Spawned>, within: Duration) 
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Whether `pid` is a running process: in /proc and not a zombie (a
+/// stopped recorder that is not our child may wait long to be reaped).
+pub fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit_once(')')
+            .is_some_and(|(_, rest)| !rest.trim_start().starts_with(['Z', 'X']))
+    })
 }

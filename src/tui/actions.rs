@@ -233,7 +233,11 @@ fn show_summary(app: &mut App, store: &Store, what: &str) {
 
 /// An answer that does not fit the command: a recorder of another build.
 fn unexpected(app: &mut App, reply: &Reply) {
-    failed(app, "the recorder's answer makes no sense", &format!("{reply:?}"));
+    failed(
+        app,
+        "the recorder's answer makes no sense",
+        &format!("{reply:?}"),
+    );
 }
 
 /// Opens the dialog to give the card of `tap` to a student without a card.

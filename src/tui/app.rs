@@ -141,10 +141,15 @@ impl App {
         self.recorder.gone = Some(why);
     }
 
-    /// Someone answered the resume question (maybe in another view).
+    /// Someone answered the resume question (in another view), or the
+    /// recorder went on with the session by itself.
     pub fn resume_answered(&mut self) {
         if matches!(self.modal, Some(Modal::Resume { .. })) {
             self.modal = None;
+            self.set_banner(Banner::Info {
+                headline: format!("Continuing session {}", self.session.id),
+                detail: format!("{} ends it", self.keys.end_session),
+            });
         }
     }
 

@@ -287,7 +287,9 @@ fn on_notice(app: &mut App, store: &crate::store::Store, notice: Notice) {
         Notice::Sync { status } => app.set_sync(status),
         Notice::ReaderEnded { problem } => app.reader_stream_ended(problem),
         Notice::Views { count } => app.set_views(count),
-        Notice::Stopping => app.recorder_gone("it was stopped (from another view, or by SIGTERM)".into()),
+        Notice::Stopping => {
+            app.recorder_gone("it was stopped (from another view, or by SIGTERM)".into())
+        }
     }
 }
 

@@ -280,10 +280,9 @@ fn render_status(app: &App, theme: Theme, frame: &mut Frame, area: Rect) {
             theme.dim()
         },
     ));
-    spans.push(Span::styled(
-        format!(" │ {}", recorder_status(app.recorder())),
-        theme.dim(),
-    ));
+    if let Some(recorder) = recorder_status(app.recorder()) {
+        spans.push(Span::styled(format!(" │ {recorder}"), theme.dim()));
+    }
     spans.push(Span::styled(
         // The path last: on a narrow screen it is what gets cut.
         format!(" │ db {}", shorten_path(&clean(app.db_label()), 28)),
@@ -325,26 +324,30 @@ fn short_summary(status: &SyncStatus, key: char) -> String {
     }
 }
 
-/// Who records: the service, or a recorder of its own that leaving may
-/// stop or leave running; how many views watch it; the clock's state.
-fn recorder_status(recorder: &RecorderInfo) -> String {
-    let mut text = if recorder.service {
-        "rec: service".to_string()
-    } else {
-        format!("rec: pid {}", recorder.pid)
-    };
+/// What is worth a word about the recorder: that it is the service (it
+/// goes on when the roster is left), other views watching, the clock when
+/// it is not known to be right. Nothing in the usual case: a recorder of
+/// this roster's own, asked about when leaving.
+fn recorder_status(recorder: &RecorderInfo) -> Option<String> {
+    let mut words = Vec::new();
+    if recorder.service {
+        words.push("rec: service".to_string());
+    }
     if recorder.views > 1 {
-        text.push_str(&format!(" · {} views", recorder.views));
+        words.push(format!("{} views", recorder.views));
     }
     if !recorder.clock.is_empty() {
-        text.push_str(&format!(" · {}", recorder.clock));
+        words.push(recorder.clock.clone());
     }
-    text
+    (!words.is_empty()).then(|| words.join(" · "))
 }
 
 fn reader_status(app: &App, theme: Theme) -> (String, Style) {
     if app.recorder().gone.is_some() {
-        return ("⚠ NOT RECORDING: the recorder is gone".to_string(), theme.problem());
+        return (
+            "⚠ NOT RECORDING: the recorder is gone".to_string(),
+            theme.problem(),
+        );
     }
     if let Some(problem) = app.reader_problem() {
         return (format!("⚠ {}", clean(problem)), theme.problem());

@@ -2,7 +2,7 @@
 //! before quitting, a keyboard-wedge reader's typing is a tap, and every way
 //! out (quit, SIGTERM, SIGHUP) leaves the terminal usable again.
 
-use crate::common::Sandbox;
+use crate::common::{Sandbox, process_gone};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -65,34 +65,44 @@ impl Tmux {
         }
     }
 
-    /// Kills taproll with SIGKILL (a crash, a power cut) and waits until it
-    /// is gone. It does not look at the screen: a frame cut off mid-write can
-    /// leave the pane in a state where the shell's next line is not shown.
+    /// Kills taproll, the roster and the recorder it started, with SIGKILL
+    /// (a crash, a power cut) and waits until they are gone. It does not
+    /// look at the screen: a frame cut off mid-write can leave the pane in
+    /// a state where the shell's next line is not shown.
     fn kill_taproll(&self) {
-        let pid = self.taproll_pid();
+        let view = self.taproll_pid();
         assert!(
-            !pid.is_empty(),
+            !view.is_empty(),
             "taproll is not running:\n{}",
             self.screen()
         );
-        let sent = Command::new("kill").args(["-KILL", &pid]).status().unwrap();
-        assert!(sent.success(), "kill -KILL {pid} failed");
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while std::path::Path::new(&format!("/proc/{pid}")).exists() {
-            assert!(Instant::now() < deadline, "taproll {pid} outlived SIGKILL");
-            std::thread::sleep(Duration::from_millis(50));
+        let recorder = children(&view);
+        assert!(!recorder.is_empty(), "the roster started no recorder");
+        for pid in [recorder, view] {
+            let sent = Command::new("kill").args(["-KILL", &pid]).status().unwrap();
+            assert!(sent.success(), "kill -KILL {pid} failed");
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while !process_gone(&pid) {
+                assert!(Instant::now() < deadline, "taproll {pid} outlived SIGKILL");
+                std::thread::sleep(Duration::from_millis(50));
+            }
         }
     }
 
-    /// The pid of taproll, the shell's child in the pane.
+    /// The pid of taproll's roster, the shell's child in the pane.
     fn taproll_pid(&self) -> String {
         let shell = self.run(&["display-message", "-p", "-t", "t", "#{pane_pid}"]);
-        let output = Command::new("pgrep")
-            .args(["-P", shell.trim(), "taproll"])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&output.stdout).trim().to_string()
+        children(shell.trim())
     }
+}
+
+/// The pid of `parent`'s taproll child (the roster's is its recorder).
+fn children(parent: &str) -> String {
+    let output = Command::new("pgrep")
+        .args(["-P", parent, "taproll"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
 }
 
 impl Drop for Tmux {
@@ -126,17 +136,20 @@ fn the_demo_fills_in_and_q_asks_before_quitting() {
     let screen = tmux.wait_for("— PRESENT");
     assert!(screen.contains("Networks 101 (demo)"), "{screen}");
     assert!(screen.contains("Door"), "a reader is shown:\n{screen}");
+    let recorder = children(&tmux.taproll_pid());
+    assert!(!recorder.is_empty(), "the roster started a recorder");
     tmux.keys("q");
-    tmux.wait_for("Quit taproll?");
+    tmux.wait_for("Leave taproll?");
     tmux.keys("n");
     let deadline = Instant::now() + Duration::from_secs(30);
-    while tmux.screen().contains("Quit taproll?") {
+    while tmux.screen().contains("Leave taproll?") {
         assert!(Instant::now() < deadline, "n did not close the question");
         std::thread::sleep(Duration::from_millis(50));
     }
     tmux.keys("q");
-    tmux.wait_for("Quit taproll?");
-    tmux.keys("y");
+    tmux.wait_for("Leave taproll?");
+    // Stop recording: the recorder ends with the roster.
+    tmux.keys("s");
     let screen = tmux.wait_for("DONE");
     assert!(screen.contains("EXIT=0"), "{screen}");
     assert!(
@@ -146,6 +159,10 @@ fn the_demo_fills_in_and_q_asks_before_quitting() {
     assert!(
         !screen.contains("Roster"),
         "still on the alternate screen:\n{screen}"
+    );
+    assert!(
+        process_gone(&recorder),
+        "the recorder {recorder} was stopped"
     );
     // What was shown is in the database.
     let conn = rusqlite::Connection::open(sandbox.path("demo.db")).unwrap();

@@ -49,6 +49,65 @@ impl Sandbox {
     }
 }
 
+/// A recorder started in the sandbox (by a roster, or `taproll record`)
+/// outlives its terminal by design: the sandbox stops every one still
+/// holding a database lock in it, so no test leaves a process behind.
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        for pid in lock_holders(self.dir.path()) {
+            stop_process(pid);
+        }
+    }
+}
+
+/// The pids in the `.lock` files under `dir` whose process is a taproll.
+fn lock_holders(dir: &std::path::Path) -> Vec<String> {
+    let mut pids = Vec::new();
+    let mut folders = vec![dir.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                folders.push(path);
+            } else if path.extension().is_some_and(|e| e == "lock")
+                && let Ok(pid) = std::fs::read_to_string(&path)
+            {
+                let pid = pid.trim().to_string();
+                let command = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+                if !pid.is_empty() && String::from_utf8_lossy(&command).contains("taproll") {
+                    pids.push(pid);
+                }
+            }
+        }
+    }
+    pids
+}
+
+/// The process has ended: no longer in /proc, or a zombie nobody reaped
+/// (a recorder whose roster ended is reparented; in a container, PID 1 may
+/// never reap it).
+pub fn process_gone(pid: &str) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with(['Z', 'X'])),
+        Err(_) => true,
+    }
+}
+
+/// SIGTERM, then SIGKILL if it is still there after 10 s.
+pub fn stop_process(pid: String) {
+    let _ = Command::new("kill").args(["-TERM", &pid]).status();
+    let gone = || process_gone(&pid);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !gone() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    if !gone() {
+        let _ = Command::new("kill").args(["-KILL", &pid]).status();
+    }
+}
+
 impl Sandbox {
     /// A roster of `students` students (`s000000`, ...), each with a card
     /// (`0400000000`, ...), imported by the real binary into the sandbox's
