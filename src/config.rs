@@ -135,6 +135,9 @@ pub struct SessionConfig {
     /// How long the question about a session found open waits for an
     /// answer before going on with the session.
     pub resume_question_seconds: u32,
+    /// Start no session while the system says its clock is not synchronised
+    /// (`crate::clock`); off for a room without network, the time set by hand.
+    pub require_synced_clock: bool,
 }
 
 impl Default for SessionConfig {
@@ -144,6 +147,7 @@ impl Default for SessionConfig {
             absent_after_minutes: 0,
             debounce_seconds: 3,
             resume_question_seconds: 60,
+            require_synced_clock: true,
         }
     }
 }
@@ -387,6 +391,25 @@ mod tests {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config.example.toml");
         let loaded = load(Some(&path), None).unwrap();
         assert_eq!(loaded.config, Config::default());
+    }
+
+    #[test]
+    fn the_clock_requirement_can_be_turned_off() {
+        let text = "[session]\nrequire_synced_clock = false\n";
+        let config: Config = toml_file::parse(Path::new("c.toml"), text).unwrap();
+        assert!(!config.session.require_synced_clock);
+        assert!(Config::default().session.require_synced_clock);
+    }
+
+    #[test]
+    fn a_clock_requirement_that_is_not_true_or_false_names_file_line_and_key() {
+        let text = "[session]\nlate_after_minutes = 10\nrequire_synced_clock = \"no\"\n";
+        let error = toml_file::parse::<Config>(Path::new("c.toml"), text).unwrap_err();
+        let message = error.to_string();
+        assert!(
+            message.starts_with("c.toml, line 3, key `session.require_synced_clock`: "),
+            "{message}"
+        );
     }
 
     #[test]

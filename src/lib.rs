@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod cli_error;
+pub mod clock;
 pub mod command;
 pub mod commands;
 pub mod config;

@@ -5,6 +5,7 @@ mod examine;
 mod import;
 mod lock;
 mod marks;
+mod newest;
 mod outbox;
 mod replay;
 mod report;

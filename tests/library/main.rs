@@ -7,6 +7,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod clock;
 mod events;
 mod marks;
 mod store;
