@@ -52,6 +52,8 @@ pub enum CliError {
     #[error("the card reader thread stopped unexpectedly; see the log")]
     ReaderStopped,
     #[error(transparent)]
+    Clock(#[from] crate::clock::ClockError),
+    #[error(transparent)]
     Spawn(#[from] crate::recorder::spawn::SpawnError),
     #[error(transparent)]
     Attach(#[from] crate::recorder::AttachError),

@@ -1,6 +1,7 @@
 //! The session engine: reader events in, committed taps out. Both front ends
 //! (TUI and headless) drive this one type, so they record taps the same way.
 
+use crate::clock;
 use crate::command::{Command, Reply};
 use crate::domain::{CardUid, Mark, RosterRow, Session, Student, TapRecord, Timestamp};
 use crate::reader::{ReaderEvent, now};
@@ -23,6 +24,8 @@ pub struct Engine {
     /// the new session starts when the question was asked (its taps came
     /// after that).
     resume_since: Option<(i64, Timestamp)>,
+    /// A new session needs a clock the system says is synchronised.
+    require_synced_clock: bool,
 }
 
 /// What a front end should show after one reader event.
@@ -53,7 +56,24 @@ impl Engine {
             new_start: None,
             new_label: None,
             resume_since: None,
+            require_synced_clock: false,
         }
+    }
+
+    /// Checks the clock before a new session starts (`crate::clock`).
+    pub fn with_clock_check(mut self, require_synced_clock: bool) -> Self {
+        self.require_synced_clock = require_synced_clock;
+        self
+    }
+
+    /// Whether the clock may start a session now; the reason, if not.
+    fn check_clock(&self, at: Timestamp) -> Result<(), String> {
+        let newest = self.store.newest_event_time().map_err(|e| e.to_string())?;
+        let verdict = clock::judge(at, newest, clock::system_sync(), self.require_synced_clock);
+        verdict.map(|_| ()).map_err(|e| {
+            tracing::error!(error = %e, "no new session: the clock is not plausible");
+            e.to_string()
+        })
     }
 
     /// The session was found open: the taps from now on may still move to
@@ -141,10 +161,15 @@ impl Engine {
                 session: self.session.clone(),
                 moved: 0,
             }),
-            Command::NewSession => self.start_new_session().map(|moved| Reply::Session {
-                session: self.session.clone(),
-                moved,
-            }),
+            Command::NewSession => {
+                if let Err(why) = self.check_clock(now()) {
+                    return Reply::Failed { error: why };
+                }
+                self.start_new_session().map(|moved| Reply::Session {
+                    session: self.session.clone(),
+                    moved,
+                })
+            }
             Command::ContinueSession => {
                 self.resumed();
                 Ok(Reply::Done)

@@ -5,6 +5,7 @@
 
 use crate::cli::{Cli, Command, DemoArgs, RunArgs};
 use crate::cli_error::{CliError, Usage};
+use crate::clock::{self, ClockState};
 use crate::config::{self, Config, Cue, ReaderBackend};
 use crate::demo;
 use crate::engine::Engine;
@@ -46,6 +47,9 @@ struct Plan {
     resume_question: chrono::Duration,
     /// The push to a server, when `[sync]` names one.
     sync: Option<SyncSettings>,
+    /// A session starts only on a clock the system says is synchronised
+    /// (where it can say).
+    require_synced_clock: bool,
 }
 
 enum ReaderChoice {
@@ -166,6 +170,9 @@ fn plan_demo(args: DemoArgs) -> Result<Plan, CliError> {
         reader: ReaderChoice::Sim(demo::script()?),
         policy: Policy::default(),
         role: Role::of(args.headless, args.recorder_for_view),
+        // A new demo database has nothing to be behind, and the demo must
+        // run on a laptop without network.
+        require_synced_clock: false,
         demo: true,
         bell: Vec::new(),
         resume_question: chrono::Duration::seconds(
@@ -227,6 +234,7 @@ fn plan_run(args: RunArgs, config: &Config, dirs: Option<&Dirs>) -> Result<Plan,
         reader,
         policy,
         role: Role::of(args.headless, args.recorder_for_view),
+        require_synced_clock: config.session.require_synced_clock,
         demo: false,
         bell: config.feedback.bell.clone(),
         resume_question: chrono::Duration::seconds(config.session.resume_question_seconds.into()),
@@ -247,6 +255,8 @@ struct OpenClass {
     sync: SyncHandle,
     /// The course's session was found open and goes on.
     resumed: bool,
+    /// What the clock check found.
+    clock: ClockState,
 }
 
 /// Opens the store as its writer, starts the push, and starts or resumes
@@ -265,6 +275,15 @@ fn open_class(plan: &mut Plan) -> Result<OpenClass, CliError> {
     };
     store.on_commit(sync.doorbell());
     let now = reader::now();
+    // Before any session starts or goes on: a clock that booted stale would
+    // mark the class late or absent, and put its taps before older ones.
+    let clock = clock::judge(
+        now,
+        store.newest_event_time()?,
+        clock::system_sync(),
+        plan.require_synced_clock,
+    )?;
+    tracing::info!(clock = clock.status(), "the clock was checked");
     let mut resumed = false;
     let mut planned_start = None;
     let session = if plan.demo {
@@ -289,11 +308,13 @@ fn open_class(plan: &mut Plan) -> Result<OpenClass, CliError> {
     };
     let engine = Engine::new(store, session, plan.policy)
         .with_admin_cards(std::mem::take(&mut plan.admin_cards))
-        .with_new_session_plan(planned_start, plan.label.clone());
+        .with_new_session_plan(planned_start, plan.label.clone())
+        .with_clock_check(plan.require_synced_clock);
     Ok(OpenClass {
         engine,
         sync,
         resumed,
+        clock,
     })
 }
 

@@ -16,6 +16,7 @@ pub(super) fn run(mut plan: Plan) -> Result<(), CliError> {
         mut engine,
         sync,
         resumed,
+        clock,
     } = open_class(&mut plan)?;
     // A recorder a roster started asks that roster whether to go on with a
     // session found open; a service (a Pi after a power cut) goes on.
@@ -31,7 +32,9 @@ pub(super) fn run(mut plan: Plan) -> Result<(), CliError> {
     let socket = place::recorder_folder(uid)?.join(place::socket_name(&plan.db));
     let listener = runtime.block_on(async { bind(&socket) })?;
     let socket_file = RemoveOnDrop(socket.clone());
-    let ends_when_idle = matches!(plan.reader, super::ReaderChoice::Sim(_));
+    // A view's demo ends with its scenario; a service waits for views.
+    let ends_when_idle =
+        plan.role == Role::RecorderForView && matches!(plan.reader, super::ReaderChoice::Sim(_));
     let end = reader_end(&plan.reader);
     let (reader, events, wedge) = start_reader(plan.reader, false)?;
     tracing::info!(socket = %socket.display(), pid = std::process::id(), "recorder started");
@@ -42,7 +45,7 @@ pub(super) fn run(mut plan: Plan) -> Result<(), CliError> {
         sync: sync.status(),
         service: plan.role == Role::Service,
         resume_until,
-        clock: String::new(),
+        clock: clock_word(clock),
         db_label: plan.db.display().to_string(),
         ends_when_idle,
         uid,
@@ -85,5 +88,14 @@ struct RemoveOnDrop(PathBuf);
 impl Drop for RemoveOnDrop {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// The clock's word for the status line: only when it is not known to be
+/// right (a synchronised clock needs no word on a crowded line).
+fn clock_word(clock: crate::clock::ClockState) -> String {
+    match clock {
+        crate::clock::ClockState::Synchronised => String::new(),
+        other => other.status().to_string(),
     }
 }

@@ -8,6 +8,7 @@
 mod common;
 
 mod cli;
+mod recorder;
 mod reports;
 mod robustness;
 mod roster_import;

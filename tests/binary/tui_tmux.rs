@@ -7,14 +7,14 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// A tmux server of our own, so tests never touch the user's sessions.
-struct Tmux {
+pub(crate) struct Tmux {
     socket: String,
 }
 
 impl Tmux {
     /// `None` (with a loud message) when tmux is missing on a developer's
     /// machine; in CI a missing tmux fails the test.
-    fn start(name: &str, width: u16, height: u16, command: &str) -> Option<Self> {
+    pub(crate) fn start(name: &str, width: u16, height: u16, command: &str) -> Option<Self> {
         let available = Command::new("tmux")
             .arg("-V")
             .output()
@@ -32,7 +32,7 @@ impl Tmux {
         Some(tmux)
     }
 
-    fn run(&self, args: &[&str]) -> String {
+    pub(crate) fn run(&self, args: &[&str]) -> String {
         let output = Command::new("tmux")
             .args(["-L", &self.socket])
             .args(args)
@@ -41,16 +41,16 @@ impl Tmux {
         String::from_utf8_lossy(&output.stdout).into_owned()
     }
 
-    fn screen(&self) -> String {
+    pub(crate) fn screen(&self) -> String {
         self.run(&["capture-pane", "-p", "-t", "t"])
     }
 
-    fn keys(&self, keys: &str) {
+    pub(crate) fn keys(&self, keys: &str) {
         self.run(&["send-keys", "-t", "t", keys]);
     }
 
     /// Waits until `text` is on screen; panics with the screen if it never is.
-    fn wait_for(&self, text: &str) -> String {
+    pub(crate) fn wait_for(&self, text: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let screen = self.screen();
@@ -69,7 +69,7 @@ impl Tmux {
     /// (a crash, a power cut) and waits until they are gone. It does not
     /// look at the screen: a frame cut off mid-write can leave the pane in
     /// a state where the shell's next line is not shown.
-    fn kill_taproll(&self) {
+    pub(crate) fn kill_taproll(&self) {
         let view = self.taproll_pid();
         assert!(
             !view.is_empty(),
@@ -90,14 +90,14 @@ impl Tmux {
     }
 
     /// The pid of taproll's roster, the shell's child in the pane.
-    fn taproll_pid(&self) -> String {
+    pub(crate) fn taproll_pid(&self) -> String {
         let shell = self.run(&["display-message", "-p", "-t", "t", "#{pane_pid}"]);
         children(shell.trim())
     }
 }
 
 /// The pid of `parent`'s taproll child (the roster's is its recorder).
-fn children(parent: &str) -> String {
+pub(crate) fn children(parent: &str) -> String {
     let output = Command::new("pgrep")
         .args(["-P", parent, "taproll"])
         .output()

@@ -1,0 +1,285 @@
+//! The recorder outlives its terminal: a dropped SSH connection (the tmux
+//! server killed) loses no tap, the next `taproll run` attaches and shows
+//! them; two rosters watch one class; leaving with "leave" keeps recording,
+//! with "stop" ends it; `taproll record` serves rosters coming and going;
+//! the socket is for its user only; a clock behind the database starts no
+//! session. Real parts: pcscd with vpcd readers, tmux, SQLite files.
+
+use crate::common::pcscd::Pcscd;
+use crate::common::vcard::{Behaviour, Card};
+use crate::common::{Sandbox, process_gone};
+use crate::tui_tmux::{Tmux, children};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Waits until `done` holds; panics with `what` if it never does.
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done() {
+        assert!(Instant::now() < deadline, "never: {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn count(db: &Path, sql: &str) -> i64 {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+/// `taproll run` on the PC/SC readers of `pcscd`, in a shell that prints
+/// the exit status and DONE.
+fn run_command(sandbox: &Sandbox, pcscd: &Pcscd) -> String {
+    format!(
+        "PCSCLITE_CSOCK_NAME={socket} XDG_STATE_HOME={state} TAPROLL_RUNTIME_DIR={run} {bin} run --reader pcsc --course Networks --db {db}; echo EXIT=$? DONE; sleep 60",
+        socket = pcscd.socket().display(),
+        state = sandbox.path("state").display(),
+        run = sandbox.path("run").display(),
+        bin = env!("CARGO_BIN_EXE_taproll"),
+        db = sandbox.path("taproll.db").display(),
+    )
+}
+
+/// Student `i`'s card from `Sandbox::import_roster`, tapped on `reader`
+/// and held until its tap is in `db` (a card lifted before pcscd's next
+/// poll was never there, for pcscd as for a real reader).
+fn tap(pcscd: &Pcscd, reader: &str, i: u32, db: &Path) {
+    let before = count(db, "SELECT count(*) FROM taps");
+    let card = Card::insert(
+        pcscd.port(reader),
+        &[
+            0x04,
+            (i >> 24) as u8,
+            (i >> 16) as u8,
+            (i >> 8) as u8,
+            i as u8,
+        ],
+        Behaviour::GiveUid,
+    );
+    wait_until("the tap stored", || {
+        count(db, "SELECT count(*) FROM taps") > before
+    });
+    pcscd.take_off(reader, card);
+}
+
+#[test]
+fn a_dropped_connection_loses_no_tap_and_the_next_run_shows_them() {
+    let Some(pcscd) = Pcscd::start("Door") else {
+        return;
+    };
+    let sandbox = Sandbox::new();
+    sandbox.import_roster(5, "Networks");
+    let db = sandbox.path("taproll.db");
+    let first = Tmux::start("drop1", 80, 24, &run_command(&sandbox, &pcscd)).unwrap();
+    first.wait_for("Door 00 00");
+    let recorder = children(&first.taproll_pid());
+    assert!(!recorder.is_empty(), "the roster started a recorder");
+    // The SSH connection drops: the terminal and the roster go.
+    drop(first);
+    // Students go on tapping at the door.
+    for i in 0..3 {
+        tap(&pcscd, "Door 00 00", i, &db);
+    }
+    wait_until("the three taps stored", || {
+        count(&db, "SELECT count(*) FROM taps") == 3
+    });
+    assert!(!process_gone(&recorder), "the recorder goes on");
+    // The instructor logs in again: the roster attaches, no question asked.
+    let second = Tmux::start("drop2", 80, 24, &run_command(&sandbox, &pcscd)).unwrap();
+    let screen = second.wait_for("Present 3");
+    for i in 0..3 {
+        assert!(
+            screen.contains(&format!("Student {i}")),
+            "student {i} shown:\n{screen}"
+        );
+    }
+    assert!(!screen.contains("Open session found"), "{screen}");
+    assert_eq!(
+        children(&second.taproll_pid()),
+        "",
+        "attached to the running recorder, started none"
+    );
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM marks WHERE mark = 'present'"),
+        3
+    );
+    // Stop: the recorder ends, cleanly, and its socket goes with it.
+    second.keys("q");
+    second.wait_for("Leave taproll?");
+    second.keys("s");
+    let screen = second.wait_for("DONE");
+    assert!(screen.contains("EXIT=0"), "{screen}");
+    wait_until("the recorder gone", || process_gone(&recorder));
+    let sockets = std::fs::read_dir(sandbox.path("run")).unwrap().count();
+    assert_eq!(sockets, 0, "the socket is removed");
+    let log = std::fs::read_dir(sandbox.path("state/taproll"))
+        .unwrap()
+        .map(|f| std::fs::read_to_string(f.unwrap().path()).unwrap())
+        .collect::<String>();
+    assert!(log.contains("a view asked to stop recording"), "{log}");
+    assert!(!log.contains("panicked"), "{log}");
+}
+
+#[test]
+fn two_rosters_see_each_tap_and_each_others_marks_and_leave_keeps_recording() {
+    let Some(pcscd) = Pcscd::start("Door") else {
+        return;
+    };
+    let sandbox = Sandbox::new();
+    sandbox.import_roster(5, "Networks");
+    let db = sandbox.path("taproll.db");
+    let one = Tmux::start("view1", 80, 24, &run_command(&sandbox, &pcscd)).unwrap();
+    one.wait_for("Door 00 00");
+    let recorder = children(&one.taproll_pid());
+    let two = Tmux::start("view2", 80, 24, &run_command(&sandbox, &pcscd)).unwrap();
+    two.wait_for("2 views");
+    one.wait_for("2 views");
+    // A tap: both rosters show it.
+    tap(&pcscd, "Door 00 00", 1, &db);
+    one.wait_for("STUDENT 1 — PRESENT");
+    two.wait_for("STUDENT 1 — PRESENT");
+    // A mark by hand in one shows in the other.
+    for key in ["/", "4", "Enter", "m", "e"] {
+        one.keys(key);
+    }
+    one.run(&["send-keys", "-t", "t", "-l", "dentist"]);
+    one.keys("Enter");
+    one.wait_for("Student 4                                 s000004      excused manual");
+    two.wait_for("Student 4                                 s000004      excused manual");
+    // The second roster leaves, the recorder goes on recording.
+    two.keys("q");
+    two.wait_for("Leave taproll?");
+    two.keys("l");
+    let screen = two.wait_for("DONE");
+    assert!(screen.contains("EXIT=0"), "{screen}");
+    wait_until("one view left", || !one.screen().contains("2 views"));
+    tap(&pcscd, "Door 00 00", 2, &db);
+    one.wait_for("STUDENT 2 — PRESENT");
+    assert_eq!(count(&db, "SELECT count(*) FROM taps"), 2);
+    assert!(!process_gone(&recorder));
+    // The first leaves too: nobody watches, the door still counts.
+    one.keys("q");
+    one.wait_for("Leave taproll?");
+    one.keys("l");
+    one.wait_for("DONE");
+    tap(&pcscd, "Door 00 00", 3, &db);
+    wait_until("the tap with no roster open stored", || {
+        count(&db, "SELECT count(*) FROM taps") == 3
+    });
+    assert!(!process_gone(&recorder), "left recording");
+}
+
+/// `taproll record` as systemd runs it: no terminal, standard input closed.
+fn record(sandbox: &Sandbox, scenario: &Path) -> std::process::Child {
+    sandbox
+        .taproll()
+        .env("TAPROLL_RUNTIME_DIR", sandbox.path("run"))
+        .args(["record", "--course", "Networks", "--db"])
+        .arg(sandbox.path("taproll.db"))
+        .arg("--scenario")
+        .arg(scenario)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn the_service_records_while_rosters_attach_and_detach_and_sigterm_stops_it() {
+    let sandbox = Sandbox::new();
+    sandbox.import_roster(40, "Networks");
+    // A tap every 150 ms for 6 s: the taps go on through every attach.
+    let mut scenario = String::new();
+    for i in 0..40u32 {
+        scenario.push_str(&format!(
+            "[[tap]]\nat_ms = {}\nuid = \"04{i:08X}\"\nhold_ms = 0\n",
+            i * 150
+        ));
+    }
+    let scenario = sandbox.write("taps.toml", &scenario);
+    let db = sandbox.path("taproll.db");
+    let mut service = record(&sandbox, &scenario);
+    wait_until("the service listening", || {
+        std::fs::read_dir(sandbox.path("run")).is_ok_and(|mut d| d.next().is_some())
+    });
+    let view = format!(
+        "XDG_STATE_HOME={state} TAPROLL_RUNTIME_DIR={run} {bin} run --db {db}; echo EXIT=$? DONE; sleep 60",
+        state = sandbox.path("state").display(),
+        run = sandbox.path("run").display(),
+        bin = env!("CARGO_BIN_EXE_taproll"),
+        db = db.display(),
+    );
+    let mut seen = Vec::new();
+    for round in 0..3 {
+        let tmux = Tmux::start(&format!("svc{round}"), 100, 30, &view).unwrap();
+        let screen = tmux.wait_for("rec: service");
+        seen.push(count(&db, "SELECT count(*) FROM taps"));
+        assert!(screen.contains("Networks"), "{screen}");
+        if round % 2 == 0 {
+            // Leaving a service's roster: it goes on.
+            tmux.keys("q");
+            tmux.wait_for("Leave taproll?");
+            tmux.keys("l");
+            tmux.wait_for("DONE");
+        }
+        // Else the connection drops.
+    }
+    wait_until("every tap stored", || {
+        count(&db, "SELECT count(*) FROM taps") == 40
+    });
+    assert!(service.try_wait().unwrap().is_none(), "the service goes on");
+    // systemd stops it.
+    let pid = service.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = service.wait().unwrap();
+    assert!(status.success(), "SIGTERM ends it cleanly: {status}");
+    assert_eq!(std::fs::read_dir(sandbox.path("run")).unwrap().count(), 0);
+    assert_eq!(count(&db, "SELECT count(*) FROM taps"), 40);
+    assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
+}
+
+#[test]
+fn a_database_with_an_event_newer_than_the_clock_starts_no_session() {
+    use taproll::store::Store;
+    let sandbox = Sandbox::new();
+    let db = sandbox.path("taproll.db");
+    {
+        // A session taken when the clock said 2100 (or this clock is stale).
+        let store = Store::open(&db).unwrap();
+        let future = crate::common::time("2100-01-01T09:00:00+01:00");
+        let course = store.ensure_course("Networks", &future).unwrap();
+        let session = store
+            .start_or_resume_session(&course, &future, &future)
+            .unwrap();
+        store.end_session(&session, &future).unwrap();
+    }
+    let scenario = sandbox.write("taps.toml", &crate::common::scenario(1, 10));
+    for headless in [true, false] {
+        let mut command = sandbox.taproll();
+        command
+            .env("TAPROLL_RUNTIME_DIR", sandbox.path("run"))
+            .args(["run", "--course", "Networks", "--db"])
+            .arg(&db)
+            .arg("--scenario")
+            .arg(&scenario)
+            .stdin(Stdio::null());
+        if headless {
+            command.arg("--headless");
+        }
+        let output = command.output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{stderr}");
+        assert!(stderr.contains("The clock says"), "{stderr}");
+        assert!(stderr.contains("2100"), "names the event's time: {stderr}");
+        assert!(stderr.contains("No session was started."), "{stderr}");
+    }
+    assert_eq!(count(&db, "SELECT count(*) FROM sessions"), 1);
+    assert_eq!(count(&db, "SELECT count(*) FROM taps"), 0);
+}
