@@ -13,6 +13,7 @@ pub mod config;
 pub mod console;
 pub mod demo;
 pub mod domain;
+pub mod door;
 pub mod engine;
 /// The typed events, shared with receivers (`taproll-wire`).
 pub use taproll_wire::events;

@@ -997,3 +997,159 @@ mod sync {
         assert_eq!(app.modal(), Some(&Modal::ConfirmEnd));
     }
 }
+
+/// The door display: the screen facing the students, at an SSH terminal's
+/// 80x24 and a large screen's 200x60.
+mod door {
+    use super::*;
+    use ratatui::style::Modifier;
+    use taproll::door::{Door, view};
+
+    const SIZES: [(u16, u16); 2] = [(80, 24), (200, 60)];
+
+    /// Attached to its recorder, with a reader, at 09:12:34.
+    fn door() -> Door {
+        let mut door = Door::new("Networks 101".into(), at("09:12:34"));
+        door.set_connected(true);
+        door.set_readers(vec!["ACS ACR122U 00 00".into()]);
+        door
+    }
+
+    fn tap(door: &mut Door, uid: &str, outcome: Outcome, student: Option<Student>) {
+        let record = TapRecord {
+            tap_id: 1,
+            tap_uuid: uuid::Uuid::nil(),
+            session_uuid: uuid::Uuid::nil(),
+            session_id: 7,
+            at: at("09:12:33"),
+            reader: "ACS ACR122U 00 00".into(),
+            uid: CardUid::parse(uid).unwrap(),
+            outcome,
+            student,
+        };
+        door.apply(&Update::Tap(record), at("09:12:34"));
+    }
+
+    fn render(door: &Door, width: u16, height: u16, theme: Theme) -> Terminal<TestBackend> {
+        let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+        terminal
+            .draw(|frame| view::render(door, theme, frame))
+            .unwrap();
+        terminal
+    }
+
+    /// The screen's text, row after row.
+    fn text(door: &Door, width: u16, height: u16) -> String {
+        render(door, width, height, COLOR).backend().to_string()
+    }
+
+    /// One snapshot per size: `{name}_{width}x{height}`.
+    fn snapshots(name: &str, door: &Door) {
+        for (width, height) in SIZES {
+            insta::assert_snapshot!(
+                format!("{name}_{width}x{height}"),
+                render(door, width, height, COLOR).backend()
+            );
+        }
+    }
+
+    #[test]
+    fn idle_invites_a_tap() {
+        snapshots("idle", &door());
+    }
+
+    #[test]
+    fn a_present_tap_says_welcome_with_the_name() {
+        let mut door = door();
+        tap(&mut door, "04A1B2C3", Outcome::Present, Some(student(7)));
+        snapshots("present", &door);
+    }
+
+    #[test]
+    fn an_unknown_card_asks_to_see_the_instructor() {
+        let mut door = door();
+        tap(&mut door, "04DEADBEEF0001", Outcome::Unknown, None);
+        snapshots("unknown_card", &door);
+    }
+
+    #[test]
+    fn a_tap_not_recorded_is_loud() {
+        let mut door = door();
+        let update = Update::NotRecorded {
+            reader: "ACS ACR122U 00 00".into(),
+            uid: CardUid::parse("04A1B2C3").unwrap(),
+            at: at("09:12:33"),
+            error: "database is locked".into(),
+        };
+        door.apply(&update, at("09:12:34"));
+        snapshots("not_recorded", &door);
+        // The whole screen in red, or in reverse video without colour.
+        let colored = render(&door, 80, 24, COLOR);
+        let cells = colored.backend().buffer().content();
+        assert!(cells.iter().all(|cell| cell.bg == Color::Red));
+        let plain = render(&door, 80, 24, Theme { color: false });
+        for cell in plain.backend().buffer().content() {
+            assert_eq!((cell.fg, cell.bg), (Color::Reset, Color::Reset), "{cell:?}");
+            assert!(cell.modifier.contains(Modifier::REVERSED), "{cell:?}");
+        }
+    }
+
+    #[test]
+    fn without_a_reader_it_does_not_invite_a_tap() {
+        let mut door = door();
+        door.set_readers(Vec::new());
+        snapshots("no_reader", &door);
+    }
+
+    #[test]
+    fn without_its_recorder_it_says_not_recording() {
+        let mut door = door();
+        door.set_connected(false);
+        for (width, height) in SIZES {
+            let screen = text(&door, width, height);
+            assert!(!screen.contains("Tap your card"), "{screen}");
+        }
+        assert!(text(&door, 80, 24).contains("Not recording — see the instructor"));
+    }
+
+    #[test]
+    fn back_to_tap_your_card_after_a_while() {
+        let mut door = door();
+        tap(&mut door, "04A1B2C3", Outcome::Present, Some(student(7)));
+        door.tick(at("09:12:34") + taproll::door::SHOWN_FOR);
+        assert_eq!(text(&door, 200, 60), text(&self::door(), 200, 60));
+    }
+
+    #[test]
+    fn a_name_too_long_for_big_letters_is_shown_whole_in_normal_ones() {
+        let name = "Wolfeschlegelsteinhausenbergerdorff-Lothringen";
+        for (width, height) in SIZES {
+            let mut door = door();
+            let mut holder = student(0);
+            holder.name = name.into();
+            tap(&mut door, "04A1B2C3", Outcome::Present, Some(holder));
+            let screen = text(&door, width, height);
+            assert!(screen.contains(name), "{screen}");
+        }
+    }
+
+    #[test]
+    fn a_name_the_font_cannot_draw_is_shown_in_normal_letters() {
+        let mut door = door();
+        let mut holder = student(0);
+        holder.name = "李小龍 Łukasz".into();
+        tap(&mut door, "04A1B2C3", Outcome::Present, Some(holder));
+        let screen = text(&door, 200, 60);
+        assert!(screen.contains("李小龍 Łukasz"), "{screen}");
+    }
+
+    #[test]
+    fn no_color_uses_no_colours_at_the_door_either() {
+        let mut door = door();
+        tap(&mut door, "04DEADBEEF0001", Outcome::Unknown, None);
+        let plain = render(&door, 80, 24, Theme { color: false });
+        for cell in plain.backend().buffer().content() {
+            assert_eq!((cell.fg, cell.bg), (Color::Reset, Color::Reset), "{cell:?}");
+        }
+    }
+}
