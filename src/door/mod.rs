@@ -5,10 +5,11 @@
 //!
 //! This is its state as plain data (`Door`) and its drawing (`view.rs`,
 //! with `layout.rs` and `font.rs`); no terminal and no I/O. The loop that
-//! feeds it engine updates and the clock lives elsewhere.
+//! feeds it the recorder's notices and the clock is `live.rs`.
 
 pub mod font;
 mod layout;
+pub mod live;
 mod message;
 pub mod view;
 

@@ -5,11 +5,10 @@ use super::{Plan, ReaderChoice, event_loop};
 use crate::cli_error::{CliError, Usage};
 use crate::reader::wedge::KeyboardWedge;
 use crate::recorder::spawn::{self, Spawned};
-use crate::recorder::{Attached, place};
+use crate::recorder::{Attached, attach, place};
 use crate::store::Store;
 use crate::tui::{self, Leaving, actions::Class};
 use std::ffi::OsString;
-use std::path::Path;
 use std::time::Duration;
 
 /// How long leaving with "stop" waits for the recorder to be gone (it
@@ -20,7 +19,7 @@ pub(super) fn run(plan: Plan) -> Result<(), CliError> {
     let uid = place::own_uid()?;
     let runtime = event_loop()?;
     runtime.block_on(async {
-        let (link, mut spawned) = match find_recorder(&plan.db, uid).await {
+        let (link, mut spawned) = match attach::find(&plan.db, uid).await {
             Some(link) => (link, None),
             None => {
                 let socket = place::recorder_folder(uid)?.join(place::socket_name(&plan.db));
@@ -67,21 +66,6 @@ pub(super) fn run(plan: Plan) -> Result<(), CliError> {
         reap(spawned);
         Ok(())
     })
-}
-
-/// A live recorder of `db`, if one answers in any of the folders.
-async fn find_recorder(db: &Path, uid: u32) -> Option<Attached> {
-    for socket in place::candidate_sockets(db, uid) {
-        if !socket.exists() {
-            continue;
-        }
-        match Attached::connect(&socket).await {
-            Ok(link) => return Some(link),
-            // Left by a recorder that was killed: the next one removes it.
-            Err(e) => tracing::info!(socket = %socket.display(), error = %e, "no recorder there"),
-        }
-    }
-    None
 }
 
 /// This command line again, as the recorder: the same config, database,

@@ -163,3 +163,18 @@ impl Attached {
         }
     }
 }
+
+/// The live recorder of `db`, if one answers in any of its folders.
+pub async fn find(db: &Path, uid: u32) -> Option<Attached> {
+    for socket in super::place::candidate_sockets(db, uid) {
+        if !socket.exists() {
+            continue;
+        }
+        match Attached::connect(&socket).await {
+            Ok(link) => return Some(link),
+            // Left by a recorder that was killed: the next one removes it.
+            Err(e) => tracing::debug!(socket = %socket.display(), error = %e, "no recorder there"),
+        }
+    }
+    None
+}
