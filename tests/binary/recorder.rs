@@ -283,3 +283,77 @@ fn a_database_with_an_event_newer_than_the_clock_starts_no_session() {
     assert_eq!(count(&db, "SELECT count(*) FROM sessions"), 1);
     assert_eq!(count(&db, "SELECT count(*) FROM taps"), 0);
 }
+
+/// The recorder runs as `nobody`; root (who may open any file, the socket
+/// too) connects: the recorder sees another uid on the socket and says
+/// nothing to it. Needs root and runuser; skipped loudly without them.
+#[test]
+fn the_socket_refuses_another_users_process() {
+    use std::io::Read;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let root = std::fs::metadata("/proc/self").unwrap().uid() == 0;
+    let runuser = Command::new("runuser").arg("--help").output().is_ok();
+    if !root || !runuser {
+        eprintln!("SKIPPED the_socket_refuses_another_users_process: needs root and runuser to run a recorder as another user (the check itself is unit-tested in recorder::place)");
+        return;
+    }
+    let sandbox = Sandbox::new();
+    // nobody's own folder, reachable through the sandbox.
+    std::fs::set_permissions(sandbox.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let home = sandbox.path("nobody");
+    std::fs::create_dir(&home).unwrap();
+    std::os::unix::fs::chown(&home, Some(65534), Some(65534)).unwrap();
+    let scenario = sandbox.write("taps.toml", "[[tap]]\nat_ms = 3600000\nuid = \"04A1B2C3\"\n");
+    std::fs::set_permissions(&scenario, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let mut recorder = Command::new("runuser")
+        .args(["-u", "nobody", "--", "env"])
+        .arg(format!("XDG_CONFIG_HOME={}/config", home.display()))
+        .arg(format!("XDG_STATE_HOME={}/state", home.display()))
+        .arg(format!("TAPROLL_RUNTIME_DIR={}/run", home.display()))
+        .arg(env!("CARGO_BIN_EXE_taproll"))
+        .args(["record", "--course", "Networks", "--db"])
+        .arg(home.join("taproll.db"))
+        .arg("--scenario")
+        .arg(&scenario)
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let run = home.join("run");
+    let socket = || {
+        std::fs::read_dir(&run)
+            .ok()
+            .and_then(|mut d| d.next())
+            .map(|e| e.unwrap().path())
+    };
+    wait_until("nobody's recorder listening", || {
+        socket().is_some() || recorder.try_wait().unwrap().is_some()
+    });
+    assert!(recorder.try_wait().unwrap().is_none(), "the recorder started");
+    let socket = socket().unwrap();
+    let folder = std::fs::metadata(&run).unwrap();
+    assert_eq!((folder.uid(), folder.mode() & 0o777), (65534, 0o700));
+    let file = std::fs::metadata(&socket).unwrap();
+    assert_eq!((file.uid(), file.mode() & 0o777), (65534, 0o600));
+    // Root gets through the file modes, not past the recorder.
+    let mut stream = std::os::unix::net::UnixStream::connect(&socket).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut said = Vec::new();
+    let read = stream.read_to_end(&mut said);
+    assert!(
+        read.is_ok() && said.is_empty(),
+        "the recorder said {:?} to another user ({read:?})",
+        String::from_utf8_lossy(&said)
+    );
+    crate::common::stop_process(recorder.id().to_string());
+    let status = recorder.wait().unwrap();
+    let log = std::fs::read_dir(home.join("state/taproll"))
+        .unwrap()
+        .map(|f| std::fs::read_to_string(f.unwrap().path()).unwrap())
+        .collect::<String>();
+    assert!(log.contains("refused a view of another user"), "{log}");
+    assert!(log.contains("uid=0"), "{log}");
+    assert!(status.success() || status.code().is_none(), "{status}");
+}
