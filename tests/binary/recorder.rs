@@ -294,7 +294,9 @@ fn the_socket_refuses_another_users_process() {
     let root = std::fs::metadata("/proc/self").unwrap().uid() == 0;
     let runuser = Command::new("runuser").arg("--help").output().is_ok();
     if !root || !runuser {
-        eprintln!("SKIPPED the_socket_refuses_another_users_process: needs root and runuser to run a recorder as another user (the check itself is unit-tested in recorder::place)");
+        eprintln!(
+            "SKIPPED the_socket_refuses_another_users_process: needs root and runuser to run a recorder as another user (the check itself is unit-tested in recorder::place)"
+        );
         return;
     }
     let sandbox = Sandbox::new();
@@ -303,7 +305,10 @@ fn the_socket_refuses_another_users_process() {
     let home = sandbox.path("nobody");
     std::fs::create_dir(&home).unwrap();
     std::os::unix::fs::chown(&home, Some(65534), Some(65534)).unwrap();
-    let scenario = sandbox.write("taps.toml", "[[tap]]\nat_ms = 3600000\nuid = \"04A1B2C3\"\n");
+    let scenario = sandbox.write(
+        "taps.toml",
+        "[[tap]]\nat_ms = 3600000\nuid = \"04A1B2C3\"\n",
+    );
     std::fs::set_permissions(&scenario, std::fs::Permissions::from_mode(0o644)).unwrap();
     let mut recorder = Command::new("runuser")
         .args(["-u", "nobody", "--", "env"])
@@ -329,7 +334,10 @@ fn the_socket_refuses_another_users_process() {
     wait_until("nobody's recorder listening", || {
         socket().is_some() || recorder.try_wait().unwrap().is_some()
     });
-    assert!(recorder.try_wait().unwrap().is_none(), "the recorder started");
+    assert!(
+        recorder.try_wait().unwrap().is_none(),
+        "the recorder started"
+    );
     let socket = socket().unwrap();
     let folder = std::fs::metadata(&run).unwrap();
     assert_eq!((folder.uid(), folder.mode() & 0o777), (65534, 0o700));
