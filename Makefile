@@ -32,6 +32,7 @@ bench:
 	$(CARGO) bench --locked --bench reports
 	$(CARGO) bench --locked --bench import
 	$(CARGO) bench --locked --bench sync
+	$(CARGO) bench --locked --bench recorder
 	$(CARGO) bench --locked -p taproll-server --bench ingest
 
 deps-build:
