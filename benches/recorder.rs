@@ -74,7 +74,7 @@ fn main() {
         .build()
         .unwrap();
     let (in_process, attached) = runtime.block_on(async {
-        let mut link = Attached::connect(&socket).await.unwrap();
+        let mut link = Attached::connect(&socket, uid).await.unwrap();
         let view_store = Store::open_read_only(&dir.path().join("recorder.db")).unwrap();
         let mut view_app = App::new(session_b, now(), Default::default());
         let mut single_app = App::new(session_a, now(), Default::default());

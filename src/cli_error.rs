@@ -118,6 +118,11 @@ pub enum Usage {
     #[error("taproll record has no screen: --headless does not go with it")]
     RecordHeadless,
     #[error(
+        "the roster needs a terminal (standard input and output are not one): \
+         use --headless for JSON lines, or taproll record to record with no screen"
+    )]
+    NoTerminal,
+    #[error(
         "the recorder of this database (pid {pid}) records \"{recording}\", not \"{asked}\": \
          leave its roster with s (stop recording), or use another --db"
     )]

@@ -16,6 +16,12 @@ use std::time::Duration;
 const STOP_WAIT: Duration = Duration::from_secs(15);
 
 pub(super) fn run(plan: Plan) -> Result<(), CliError> {
+    // Before a recorder is started for it: a roster that cannot be shown
+    // would leave one recording with nobody told.
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        return Err(Usage::NoTerminal.into());
+    }
     let uid = place::own_uid()?;
     let runtime = event_loop()?;
     runtime.block_on(async {
@@ -24,7 +30,7 @@ pub(super) fn run(plan: Plan) -> Result<(), CliError> {
             None => {
                 let socket = place::recorder_folder(uid)?.join(place::socket_name(&plan.db));
                 let spawned = spawn::recorder_for_view(recorder_args(&plan), &socket)?;
-                (Attached::connect(&socket).await?, Some(spawned))
+                (Attached::connect(&socket, uid).await?, Some(spawned))
             }
         };
         let welcome = link.welcome();

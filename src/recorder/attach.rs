@@ -34,6 +34,8 @@ pub enum AttachError {
     Protocol { found: u32 },
     #[error("the recorder's connection failed: {0}")]
     Io(#[from] std::io::Error),
+    #[error("{path} is served by a process of uid {found}, not this user's: not attached")]
+    Stranger { path: PathBuf, found: u32 },
 }
 
 pub struct Attached {
@@ -48,14 +50,22 @@ pub struct Attached {
 }
 
 impl Attached {
-    /// Attaches to the recorder listening at `path`.
-    pub async fn connect(path: &Path) -> Result<Self, AttachError> {
+    /// Attaches to the recorder listening at `path`, if it runs as `uid`:
+    /// a socket someone else put in our way gets no commands from us.
+    pub async fn connect(path: &Path, uid: u32) -> Result<Self, AttachError> {
         let stream = UnixStream::connect(path)
             .await
             .map_err(|source| AttachError::Connect {
                 path: path.to_path_buf(),
                 source,
             })?;
+        let peer = stream.peer_cred()?.uid();
+        if !super::place::peer_allowed(uid, peer) {
+            return Err(AttachError::Stranger {
+                path: path.to_path_buf(),
+                found: peer,
+            });
+        }
         let (read, writer) = stream.into_split();
         let (tx, mut incoming) = unbounded_channel();
         tokio::spawn(async move {
@@ -170,10 +180,11 @@ pub async fn find(db: &Path, uid: u32) -> Option<Attached> {
         if !socket.exists() {
             continue;
         }
-        match Attached::connect(&socket).await {
+        match Attached::connect(&socket, uid).await {
             Ok(link) => return Some(link),
-            // Left by a recorder that was killed: the next one removes it.
-            Err(e) => tracing::debug!(socket = %socket.display(), error = %e, "no recorder there"),
+            // Left by a recorder that was killed (the next one removes
+            // it), or not ours.
+            Err(e) => tracing::info!(socket = %socket.display(), error = %e, "no recorder there"),
         }
     }
     None

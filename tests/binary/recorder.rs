@@ -261,25 +261,39 @@ fn a_database_with_an_event_newer_than_the_clock_starts_no_session() {
         store.end_session(&session, &future).unwrap();
     }
     let scenario = sandbox.write("taps.toml", &crate::common::scenario(1, 10));
-    for headless in [true, false] {
-        let mut command = sandbox.taproll();
-        command
+    // Headless, and the recorder as a service: the recorder a roster
+    // starts is the same code (its refusal reaches the roster's terminal).
+    for how in ["run --headless", "record"] {
+        let output = sandbox
+            .taproll()
             .env("TAPROLL_RUNTIME_DIR", sandbox.path("run"))
-            .args(["run", "--course", "Networks", "--db"])
+            .args(how.split(' '))
+            .args(["--course", "Networks", "--db"])
             .arg(&db)
             .arg("--scenario")
             .arg(&scenario)
-            .stdin(Stdio::null());
-        if headless {
-            command.arg("--headless");
-        }
-        let output = command.output().unwrap();
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(!output.status.success(), "{stderr}");
         assert!(stderr.contains("The clock says"), "{stderr}");
         assert!(stderr.contains("2100"), "names the event's time: {stderr}");
         assert!(stderr.contains("No session was started."), "{stderr}");
     }
+    // The roster: the recorder it starts refuses, the roster says why.
+    let command = format!(
+        "XDG_STATE_HOME={state} TAPROLL_RUNTIME_DIR={run} {bin} run --course Networks --db {db} --scenario {scenario}; echo EXIT=$? DONE; sleep 60",
+        state = sandbox.path("state").display(),
+        run = sandbox.path("run").display(),
+        bin = env!("CARGO_BIN_EXE_taproll"),
+        db = db.display(),
+        scenario = scenario.display(),
+    );
+    let tmux = Tmux::start("clock", 100, 30, &command).unwrap();
+    let screen = tmux.wait_for("DONE");
+    assert!(screen.contains("The clock says"), "{screen}");
+    assert!(screen.contains("EXIT=1"), "{screen}");
     assert_eq!(count(&db, "SELECT count(*) FROM sessions"), 1);
     assert_eq!(count(&db, "SELECT count(*) FROM taps"), 0);
 }
