@@ -54,7 +54,7 @@ fn main() {
         runtime.block_on(async move {
             let listener = tokio::net::UnixListener::from_std(listener).unwrap();
             let sync = SyncHandle::off();
-            let recorder = Recorder {
+            let mut recorder = Recorder {
                 engine,
                 events,
                 reader_end: None,
@@ -64,9 +64,11 @@ fn main() {
                 clock: String::new(),
                 db_label: "bench".into(),
                 ends_when_idle: false,
+                ends_with_reader: false,
+                on_first_view: None,
                 uid,
             };
-            serve::serve(recorder, listener).await.unwrap()
+            serve::serve(&mut recorder, listener).await.unwrap()
         })
     });
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -152,9 +152,10 @@ pub struct DemoArgs {
     /// Database file [default: a new file in a temporary folder].
     #[arg(long, value_name = "FILE")]
     pub db: Option<PathBuf>,
-    /// Run as the recorder a roster started (taproll's own use).
-    #[arg(long, hide = true)]
-    pub recorder_for_view: bool,
+    /// Run as the recorder a roster started, listening at this socket
+    /// (taproll's own use).
+    #[arg(long, hide = true, value_name = "SOCKET")]
+    pub recorder_socket: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -192,9 +193,10 @@ pub struct RunArgs {
     /// Print one JSON line per event instead of showing the roster.
     #[arg(long)]
     pub headless: bool,
-    /// Run as the recorder a roster started (taproll's own use).
-    #[arg(long, hide = true)]
-    pub recorder_for_view: bool,
+    /// Run as the recorder a roster started, listening at this socket
+    /// (taproll's own use).
+    #[arg(long, hide = true, value_name = "SOCKET")]
+    pub recorder_socket: Option<PathBuf>,
 }
 
 fn parse_clock(text: &str) -> Result<chrono::NaiveTime, String> {

@@ -23,7 +23,7 @@ impl Command {
     /// The `[keys]` name and what the help overlay says.
     pub fn describe(self) -> (&'static str, &'static str) {
         match self {
-            Command::Quit => ("quit", "quit (asks first while a session is open)"),
+            Command::Quit => ("quit", "leave (asks: stop, or go on recording)"),
             Command::Help => ("help", "this help"),
             Command::Filter => ("filter", "filter by name or student id"),
             Command::Mark => ("mark", "mark the selected student by hand"),

@@ -50,6 +50,8 @@ struct Plan {
     /// A session starts only on a clock the system says is synchronised
     /// (where it can say).
     require_synced_clock: bool,
+    /// Where the recorder a roster started listens (the roster chose it).
+    socket: Option<PathBuf>,
 }
 
 enum ReaderChoice {
@@ -169,7 +171,8 @@ fn plan_demo(args: DemoArgs) -> Result<Plan, CliError> {
         starts_at: None,
         reader: ReaderChoice::Sim(demo::script()?),
         policy: Policy::default(),
-        role: Role::of(args.headless, args.recorder_for_view),
+        role: Role::of(args.headless, args.recorder_socket.is_some()),
+        socket: args.recorder_socket.clone(),
         // A new demo database has nothing to be behind, and the demo must
         // run on a laptop without network.
         require_synced_clock: false,
@@ -233,7 +236,8 @@ fn plan_run(args: RunArgs, config: &Config, dirs: Option<&Dirs>) -> Result<Plan,
         starts_at: args.starts_at,
         reader,
         policy,
-        role: Role::of(args.headless, args.recorder_for_view),
+        role: Role::of(args.headless, args.recorder_socket.is_some()),
+        socket: args.recorder_socket.clone(),
         require_synced_clock: config.session.require_synced_clock,
         demo: false,
         bell: config.feedback.bell.clone(),
@@ -434,9 +438,9 @@ fn start_logging(
 ) -> Option<tracing_appender::non_blocking::WorkerGuard> {
     // A service's standard error is the journal (systemd says so).
     if role == Role::Service && std::env::var_os("JOURNAL_STREAM").is_some() {
-        logging::init_journal(config.log.level);
+        let guard = logging::init_journal(config.log.level);
         install_panic_logger();
-        return None;
+        return Some(guard);
     }
     let dir: &Path = &dirs?.state_dir;
     match logging::init(dir, config.log.level) {

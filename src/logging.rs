@@ -40,8 +40,11 @@ pub fn init(dir: &Path, level: LogLevel) -> Result<WorkerGuard, String> {
 }
 
 /// Logs to standard error, for a service whose standard error is the
-/// journal: no colours, no time (the journal stamps each line).
-pub fn init_journal(level: LogLevel) {
+/// journal: no colours, no time (the journal stamps each line). Written
+/// from a thread of its own, as the file log is: a journal that stalls
+/// never holds up a tap. The guard flushes it on drop.
+pub fn init_journal(level: LogLevel) -> WorkerGuard {
+    let (writer, guard) = tracing_appender::non_blocking(std::io::stderr());
     let filter = Targets::new()
         .with_default(tracing_level(level))
         .with_target("ureq", tracing::Level::WARN)
@@ -50,12 +53,13 @@ pub fn init_journal(level: LogLevel) {
     let _ = tracing_subscriber::registry()
         .with(
             tracing_subscriber::fmt::layer()
-                .with_writer(std::io::stderr)
+                .with_writer(writer)
                 .with_ansi(false)
                 .without_time()
                 .with_filter(filter),
         )
         .try_init();
+    guard
 }
 
 fn tracing_level(level: LogLevel) -> tracing::Level {

@@ -262,6 +262,19 @@ fn quit_asks_first() {
     insta::assert_snapshot!(render(&mut app, 80, 24, COLOR).backend());
     let action = app.on_key(KeyEvent::from(KeyCode::Char('y')));
     assert_eq!(action, Action::Quit);
+    // s stops recording, l leaves it recording, other keys stay.
+    for (key, action) in [
+        ('s', Action::StopRecording),
+        ('l', Action::Leave),
+        ('n', Action::Redraw),
+    ] {
+        app.on_key(KeyEvent::from(KeyCode::Char('q')));
+        assert_eq!(
+            app.on_key(KeyEvent::from(KeyCode::Char(key))),
+            action,
+            "{key}"
+        );
+    }
 }
 
 #[test]

@@ -34,6 +34,8 @@ pub async fn run(db: &Path, uid: u32) -> Result<(), TuiError> {
         tokio::select! {
             notice = next_notice(&mut link) => match notice {
                 Ok(Notice::Update { update }) => door.apply(&update, now()),
+                // No reader is left to tap on: the door must not invite one.
+                Ok(Notice::ReaderEnded { problem: Some(_) }) => door.set_readers(Vec::new()),
                 Ok(Notice::Stopping) | Err(_) => {
                     tracing::warn!("door: the recorder is gone; trying again every second");
                     link = None;
@@ -74,7 +76,15 @@ pub async fn run(db: &Path, uid: u32) -> Result<(), TuiError> {
 /// Attaches to the recorder of `db`, if one is there, and starts the door
 /// afresh from its welcome: the course and the readers it has now.
 async fn attach_to(db: &Path, uid: u32, door: &mut Door) -> Option<Attached> {
-    let link = attach::find(db, uid).await?;
+    let link = match attach::find(db, uid).await {
+        Ok(link) => link?,
+        // Another build's recorder, say: the door says it is not
+        // recording, and the log says why.
+        Err(e) => {
+            tracing::warn!(error = %e, "door: cannot attach");
+            return None;
+        }
+    };
     let welcome = link.welcome();
     tracing::info!(pid = welcome.pid, "door: attached to the recorder");
     *door = Door::new(welcome.session.course.name.clone(), now());
@@ -82,6 +92,9 @@ async fn attach_to(db: &Path, uid: u32, door: &mut Door) -> Option<Attached> {
     door.set_readers(Vec::new());
     for event in &welcome.readers {
         door.apply(&Update::Reader(event.clone()), now());
+    }
+    if let Some(Some(_)) = welcome.reader_end {
+        door.set_readers(Vec::new());
     }
     Some(link)
 }

@@ -1,12 +1,15 @@
 //! The recorder: records into the database, serves its views on the
-//! socket, and has no terminal. Started by a view (`--recorder-for-view`)
+//! socket, and has no terminal. Started by a view (`--recorder-socket`)
 //! or as a service (`taproll record`).
 
-use super::{OpenClass, Plan, Role, SYNC_GRACE, event_loop, open_class, reader_end, start_reader};
+use super::{
+    OpenClass, Plan, ReaderChoice, Role, RunningReader, SYNC_GRACE, event_loop, open_class,
+    reader_end, start_reader,
+};
 use crate::cli_error::CliError;
 use crate::reader::now;
 use crate::recorder::place;
-use crate::recorder::serve::{self, Recorder};
+use crate::recorder::serve::{self, Ending, Recorder};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -27,35 +30,63 @@ pub(super) fn run(mut plan: Plan) -> Result<(), CliError> {
         None
     };
     let runtime = event_loop()?;
-    // The socket once the database is ours (its lock is held): a socket
-    // left by a recorder that was killed is stale and goes.
-    let socket = place::recorder_folder(uid)?.join(place::socket_name(&plan.db));
-    let listener = runtime.block_on(async { bind(&socket) })?;
-    let socket_file = RemoveOnDrop(socket.clone());
-    // A view's demo ends with its scenario; a service waits for views.
-    let ends_when_idle =
-        plan.role == Role::RecorderForView && matches!(plan.reader, super::ReaderChoice::Sim(_));
     let end = reader_end(&plan.reader);
-    let (reader, events, wedge) = start_reader(plan.reader, false)?;
+    let service = plan.role == Role::Service;
+    // A scenario a roster asked for plays once that roster watches; any
+    // other reader records from now on, whoever watches.
+    let (reader, events, wedge, on_first_view) = match plan.reader {
+        ReaderChoice::Sim(script) if !service => {
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+            let start: Box<dyn FnOnce() + Send> = Box::new(move || {
+                if let Err(e) = script.spawn(tx) {
+                    tracing::error!(error = %e, "cannot start the scenario");
+                }
+            });
+            (RunningReader::Thread, rx, None, Some(start))
+        }
+        choice => {
+            let (reader, events, wedge) = start_reader(choice, false)?;
+            (reader, events, wedge, None)
+        }
+    };
+    // The socket last, once the database is ours (its lock is held) and
+    // the reader runs: a view that can attach finds a recorder recording.
+    let socket = match plan.socket.take() {
+        Some(socket) => socket,
+        None => place::recorder_folder(uid)?.join(place::socket_name(&plan.db)),
+    };
+    let listener = match runtime.block_on(async { bind(&socket) }) {
+        Ok(listener) => listener,
+        Err(e) => {
+            reader.stop();
+            return Err(e);
+        }
+    };
+    let socket_file = RemoveOnDrop(socket.clone());
     tracing::info!(socket = %socket.display(), pid = std::process::id(), "recorder started");
-    let recorder = Recorder {
+    let mut recorder = Recorder {
         engine,
         events,
         reader_end: end,
         sync: sync.status(),
-        service: plan.role == Role::Service,
+        service,
         resume_until,
         clock: clock_word(clock),
         db_label: plan.db.display().to_string(),
-        ends_when_idle,
+        // A scenario's recorder ends when it is over and nobody watches.
+        ends_when_idle: on_first_view.is_some(),
+        ends_with_reader: service,
+        on_first_view,
         uid,
     };
-    let ending = runtime.block_on(serve::serve(recorder, listener));
+    let ending = runtime.block_on(serve::serve(&mut recorder, listener));
     // No view can attach any more: a new run starts a recorder of its own.
     drop(socket_file);
-    // A view's wedge reader sent into this channel; nothing more comes.
-    drop(wedge);
+    // The reader stops, and what it read until then is recorded.
     reader.stop();
+    drop(wedge);
+    serve::drain(&mut recorder);
+    drop(recorder);
     // The last taps and the end of the session, to a server that answers.
     sync.finish(SYNC_GRACE);
     let ending = ending.map_err(|source| CliError::Start {
@@ -63,15 +94,26 @@ pub(super) fn run(mut plan: Plan) -> Result<(), CliError> {
         source,
     })?;
     tracing::info!(?ending, "recorder ended");
-    Ok(())
+    match ending {
+        Ending::ReaderStopped => Err(CliError::ReaderStopped),
+        Ending::Stopped | Ending::Signal | Ending::Idle => Ok(()),
+    }
 }
 
 /// Listens at `path`, private to this user (the folder is already 0700).
+/// A socket there that answers belongs to a live recorder (of the same
+/// database under another name): refused. One that does not is stale.
 fn bind(path: &Path) -> Result<tokio::net::UnixListener, CliError> {
     let failed = |source| CliError::Start {
         what: "recorder's socket",
         source,
     };
+    if std::os::unix::net::UnixStream::connect(path).is_ok() {
+        return Err(failed(std::io::Error::new(
+            std::io::ErrorKind::AddrInUse,
+            format!("another recorder listens at {}", path.display()),
+        )));
+    }
     match std::fs::remove_file(path) {
         Ok(()) => tracing::info!(socket = %path.display(), "a stale recorder socket removed"),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}

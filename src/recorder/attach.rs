@@ -59,6 +59,21 @@ impl Attached {
                 path: path.to_path_buf(),
                 source,
             })?;
+        Self::attach(stream, path, uid).await
+    }
+
+    /// `connect` on a connection made already (the one that found a new
+    /// recorder listening).
+    pub async fn from_std(
+        stream: std::os::unix::net::UnixStream,
+        path: &Path,
+        uid: u32,
+    ) -> Result<Self, AttachError> {
+        stream.set_nonblocking(true)?;
+        Self::attach(UnixStream::from_std(stream)?, path, uid).await
+    }
+
+    async fn attach(stream: UnixStream, path: &Path, uid: u32) -> Result<Self, AttachError> {
         let peer = stream.peer_cred()?.uid();
         if !super::place::peer_allowed(uid, peer) {
             return Err(AttachError::Stranger {
@@ -174,18 +189,22 @@ impl Attached {
     }
 }
 
-/// The live recorder of `db`, if one answers in any of its folders.
-pub async fn find(db: &Path, uid: u32) -> Option<Attached> {
+/// The live recorder of `db`, if one answers in any of its folders. A
+/// socket nobody listens at (its recorder was killed; the next one removes
+/// it) is passed over; a recorder that answers wrongly (another build, not
+/// this user's, stuck) is the error, not a reason to start a second one.
+pub async fn find(db: &Path, uid: u32) -> Result<Option<Attached>, AttachError> {
     for socket in super::place::candidate_sockets(db, uid) {
         if !socket.exists() {
             continue;
         }
         match Attached::connect(&socket, uid).await {
-            Ok(link) => return Some(link),
-            // Left by a recorder that was killed (the next one removes
-            // it), or not ours.
-            Err(e) => tracing::info!(socket = %socket.display(), error = %e, "no recorder there"),
+            Ok(link) => return Ok(Some(link)),
+            Err(e @ AttachError::Connect { .. }) => {
+                tracing::info!(socket = %socket.display(), error = %e, "no recorder there")
+            }
+            Err(e) => return Err(e),
         }
     }
-    None
+    Ok(None)
 }

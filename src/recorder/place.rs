@@ -46,9 +46,20 @@ pub fn peer_allowed(own_uid: u32, peer_uid: u32) -> bool {
     own_uid == peer_uid
 }
 
-/// The socket's file name for a database: a hash of its full path.
+/// The socket's file name for a database: a hash of its full path, the
+/// folder resolved (`..`, symlinks) and the file's own name as given, so it
+/// is the same before the file exists (a first run) and after. The writer
+/// lock goes by that name too (`<db>.lock`).
 pub fn socket_name(db: &Path) -> String {
-    let full = std::fs::canonicalize(db).unwrap_or_else(|_| absolute(db));
+    let folder = match db.parent() {
+        Some(folder) if !folder.as_os_str().is_empty() => folder,
+        _ => Path::new("."),
+    };
+    let folder = std::fs::canonicalize(folder).unwrap_or_else(|_| absolute(folder));
+    let full = match db.file_name() {
+        Some(name) => folder.join(name),
+        None => absolute(db),
+    };
     let digest = Sha256::digest(full.as_os_str().as_encoded_bytes());
     let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
     format!("recorder-{hex}.sock")
@@ -58,14 +69,24 @@ fn absolute(path: &Path) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
-/// The folder a recorder puts its socket in, made private if new.
+/// The folder a recorder puts its socket in, made private if new: the
+/// first that can be (a login's runtime folder is gone after its logout;
+/// the next one serves then).
 pub fn recorder_folder(uid: u32) -> Result<PathBuf, PlaceError> {
-    let dir = folders(uid)
-        .into_iter()
-        .next()
-        .unwrap_or_else(|| fallback(uid));
-    make_private(&dir, uid)?;
-    Ok(dir)
+    let mut first_error = None;
+    for dir in folders(uid) {
+        match make_private(&dir, uid) {
+            Ok(()) => return Ok(dir),
+            Err(e) => {
+                tracing::warn!(folder = %dir.display(), error = %e, "recorder: this folder will not do");
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    Err(first_error.unwrap_or(PlaceError::Create {
+        path: fallback(uid),
+        source: std::io::Error::other("no folder to try"),
+    }))
 }
 
 /// Where a view looks for a recorder of `db`, in order.
@@ -111,12 +132,13 @@ fn make_private(dir: &Path, uid: u32) -> Result<(), PlaceError> {
             path: dir.to_path_buf(),
             source,
         })?;
-    let meta = std::fs::metadata(dir).map_err(|source| PlaceError::Create {
+    // Not followed: a link someone put there could lead anywhere.
+    let meta = std::fs::symlink_metadata(dir).map_err(|source| PlaceError::Create {
         path: dir.to_path_buf(),
         source,
     })?;
     let mode = meta.permissions().mode() & 0o777;
-    if meta.uid() != uid || mode & 0o077 != 0 {
+    if !meta.is_dir() || meta.uid() != uid || mode & 0o077 != 0 {
         return Err(PlaceError::NotPrivate {
             path: dir.to_path_buf(),
             owner: meta.uid(),
@@ -149,6 +171,11 @@ mod tests {
             socket_name(&dir.path().join("./class.db"))
         );
         assert_ne!(socket_name(&db), socket_name(&other));
+        // Before the file exists and after: one name.
+        let later = dir.path().join("./later.db");
+        let before = socket_name(&later);
+        std::fs::write(dir.path().join("later.db"), b"").unwrap();
+        assert_eq!(before, socket_name(&dir.path().join("later.db")));
         assert!(socket_name(&db).len() < 40, "fits a socket path");
     }
 
@@ -161,6 +188,12 @@ mod tests {
         std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o755)).unwrap();
         let error = make_private(&open, uid).unwrap_err();
         assert!(error.to_string().contains("not private"), "{error}");
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(dir.path(), &link).unwrap();
+        assert!(
+            make_private(&link, uid).is_err(),
+            "a symlink is not followed"
+        );
         let private = dir.path().join("private");
         make_private(&private, uid).unwrap();
         let mode = std::fs::metadata(&private).unwrap().permissions().mode() & 0o777;

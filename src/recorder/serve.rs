@@ -42,6 +42,12 @@ pub struct Recorder {
     /// End once the reader stream has ended and no view is left (a demo's
     /// recorder, whose scenario is over).
     pub ends_when_idle: bool,
+    /// End (as a failure) when the reader stream ends with a problem: a
+    /// service, which systemd then starts again.
+    pub ends_with_reader: bool,
+    /// Started when the first view attaches: a scenario, which is there to
+    /// be watched from its first tap.
+    pub on_first_view: Option<Box<dyn FnOnce() + Send>>,
     /// This process's uid: only its views may attach.
     pub uid: u32,
 }
@@ -55,9 +61,17 @@ pub enum Ending {
     Signal,
     /// Its scenario is over and no view is left.
     Idle,
+    /// The reader stream ended with a problem (`ends_with_reader`).
+    ReaderStopped,
 }
 
-pub async fn serve(mut recorder: Recorder, listener: UnixListener) -> std::io::Result<Ending> {
+/// How long a stopping recorder gives its views to hear it.
+const FAREWELL: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Runs until a view says stop, a signal, or (see `Recorder`) the reader's
+/// end. The reader events still on their way are the caller's to record
+/// after it has stopped the reader (`drain`).
+pub async fn serve(recorder: &mut Recorder, listener: UnixListener) -> std::io::Result<Ending> {
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sigint = signal(SignalKind::interrupt())?;
     let mut sighup = signal(SignalKind::hangup())?;
@@ -68,7 +82,12 @@ pub async fn serve(mut recorder: Recorder, listener: UnixListener) -> std::io::R
         reader_end: None,
         views: 0,
         notices,
+        connections: Vec::new(),
     };
+    // Accepting paused after a failure (out of file descriptors, say).
+    let mut accept_paused = false;
+    let accept_pause = tokio::time::sleep(std::time::Duration::ZERO);
+    tokio::pin!(accept_pause);
     let mut reader_open = true;
     let deadline = recorder.resume_until.map(until_instant);
     let resume_timer = tokio::time::sleep_until(deadline.unwrap_or_else(tokio::time::Instant::now));
@@ -86,20 +105,35 @@ pub async fn serve(mut recorder: Recorder, listener: UnixListener) -> std::io::R
                         None => tracing::info!("the scenario has played to its end"),
                     }
                     state.reader_end = Some(problem.clone());
+                    let stopped = problem.is_some() && recorder.ends_with_reader;
                     state.tell(Notice::ReaderEnded { problem });
+                    if stopped {
+                        break Ending::ReaderStopped;
+                    }
                     if recorder.ends_when_idle && state.views == 0 {
                         break Ending::Idle;
                     }
                 }
             },
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => state.attach(&recorder, stream, &requests_tx),
+            accepted = listener.accept(), if !accept_paused => match accepted {
+                Ok((stream, _)) => {
+                    if state.attach(recorder, stream, &requests_tx)
+                        && let Some(start) = recorder.on_first_view.take()
+                    {
+                        start();
+                    }
+                }
                 Err(e) => {
-                    // Out of file descriptors, say: wait, do not spin.
+                    // Out of file descriptors, say: wait, do not spin, and
+                    // go on recording meanwhile.
                     tracing::warn!(error = %e, "recorder: cannot accept a view");
-                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                    accept_paused = true;
+                    accept_pause
+                        .as_mut()
+                        .reset(tokio::time::Instant::now() + std::time::Duration::from_millis(200));
                 }
             },
+            () = &mut accept_pause, if accept_paused => accept_paused = false,
             Some(request) = requests.recv() => match request {
                 Request::Command { command, reply } => {
                     let was_asking = recorder.engine.asking();
@@ -143,8 +177,30 @@ pub async fn serve(mut recorder: Recorder, listener: UnixListener) -> std::io::R
         }
     };
     tracing::info!(?ending, "recorder stopping");
+    // A view's wedge taps already sent are recorded, not dropped.
+    while let Ok(request) = requests.try_recv() {
+        if let Request::Reader(event) = request {
+            state.reader_event(&mut recorder.engine, event);
+        }
+    }
     state.tell(Notice::Stopping);
+    // Each view hears it before the connections close with the loop.
+    let farewell = async {
+        for connection in state.connections.drain(..) {
+            let _ = connection.await;
+        }
+    };
+    let _ = tokio::time::timeout(FAREWELL, farewell).await;
     Ok(ending)
+}
+
+/// Records the reader events still in the channel, once the reader has
+/// stopped: a card read (and beeped for) just before the stop counts.
+pub fn drain(recorder: &mut Recorder) {
+    while let Ok(event) = recorder.events.try_recv() {
+        let update = recorder.engine.handle(event);
+        tracing::debug!(?update, "recorder: recorded on the way out");
+    }
 }
 
 /// The recorder's own state, apart from the engine.
@@ -154,6 +210,8 @@ struct State {
     reader_end: Option<Option<String>>,
     views: usize,
     notices: broadcast::Sender<Notice>,
+    /// The views' connection tasks, to let them say goodbye.
+    connections: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl State {
@@ -178,22 +236,23 @@ impl State {
         self.tell(Notice::Update { update });
     }
 
+    /// Whether the view was let in.
     fn attach(
         &mut self,
         recorder: &Recorder,
         stream: tokio::net::UnixStream,
         requests: &tokio::sync::mpsc::UnboundedSender<Request>,
-    ) {
+    ) -> bool {
         let peer = stream.peer_cred().map(|cred| cred.uid());
         match peer {
             Ok(uid) if peer_allowed(recorder.uid, uid) => {}
             Ok(uid) => {
                 tracing::warn!(uid, "recorder: refused a view of another user");
-                return;
+                return false;
             }
             Err(e) => {
                 tracing::warn!(error = %e, "recorder: cannot tell who a view is; refused");
-                return;
+                return false;
             }
         }
         self.views += 1;
@@ -214,12 +273,14 @@ impl State {
         self.tell(Notice::Views { count: self.views });
         // Subscribed now, so the view misses nothing after its welcome.
         let notices = self.notices.subscribe();
-        tokio::spawn(connection::serve_view(
+        self.connections.retain(|c| !c.is_finished());
+        self.connections.push(tokio::spawn(connection::serve_view(
             stream,
             welcome,
             notices,
             requests.clone(),
-        ));
+        )));
+        true
     }
 }
 

@@ -1,11 +1,13 @@
 //! A view with no recorder to attach to starts one: the same command line,
-//! re-run as a recorder of its own (`--recorder-for-view`), in a process
-//! group of its own, with no terminal, so a hang-up of the view's terminal
-//! (a dropped SSH connection) never reaches it. The view waits until it
-//! listens, or relays its error if it could not start.
+//! re-run as a recorder of its own (`--recorder-socket PATH`: the view
+//! chooses where it listens), in a process group of its own, with no
+//! terminal, so a hang-up of the view's terminal (a dropped SSH connection)
+//! never reaches it. The view waits until it listens, or relays its error
+//! if it could not start. Its first connection is the view's own.
 
 use std::ffi::OsString;
 use std::io::Read;
+use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -30,13 +32,17 @@ pub struct Spawned {
     pub child: Child,
 }
 
-/// Starts `taproll <args> --recorder-for-view` and waits until `socket`
-/// accepts connections.
-pub fn recorder_for_view(args: Vec<OsString>, socket: &Path) -> Result<Spawned, SpawnError> {
+/// Starts `taproll <args> --recorder-socket SOCKET` and waits until it
+/// accepts a connection there: the view's, returned with it.
+pub fn recorder_for_view(
+    args: Vec<OsString>,
+    socket: &Path,
+) -> Result<(Spawned, UnixStream), SpawnError> {
     let exe = std::env::current_exe().map_err(SpawnError::Start)?;
     let mut child = Command::new(exe)
         .args(args)
-        .arg("--recorder-for-view")
+        .arg("--recorder-socket")
+        .arg(socket)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         // Read until it listens, then closed: its later messages go to the log.
@@ -46,10 +52,12 @@ pub fn recorder_for_view(args: Vec<OsString>, socket: &Path) -> Result<Spawned, 
         .map_err(SpawnError::Start)?;
     let deadline = Instant::now() + START_WAIT;
     loop {
-        if std::os::unix::net::UnixStream::connect(socket).is_ok() {
+        // Its socket is new: one left by a recorder that was killed does
+        // not answer (and the new recorder removes it before it listens).
+        if let Ok(stream) = UnixStream::connect(socket) {
             // Dropping our end of its stderr: it writes to the log from now on.
             drop(child.stderr.take());
-            return Ok(Spawned { child });
+            return Ok((Spawned { child }, stream));
         }
         if let Some(status) = child.try_wait().map_err(SpawnError::Start)? {
             let mut message = String::new();

@@ -9,7 +9,8 @@ use crate::store::UnclaimedTap;
 pub enum Action {
     None,
     Redraw,
-    /// The class is over: leave (and stop a recorder started for this view).
+    /// Leave the usual way: stop a recorder this roster started; leave a
+    /// service recording.
     Quit,
     /// Stop recording and leave: the recorder ends, the session stays open.
     StopRecording,

@@ -49,8 +49,8 @@ pub async fn perform(
 ) -> Flow {
     match action {
         Action::None | Action::Redraw => {}
-        // The class is over (its session ended): a recorder started for
-        // this view stops with it; a service goes on for the next class.
+        // The usual way out: a recorder started for this roster stops with
+        // it; a service goes on, for the door and the next class.
         Action::Quit if app.recorder().service => return Flow::Left,
         Action::Quit | Action::StopRecording => return stop(app, class).await,
         Action::Leave => return Flow::Left,

@@ -126,6 +126,13 @@ impl App {
         &self.recorder
     }
 
+    /// The readers as a new recorder will tell them.
+    pub fn clear_readers(&mut self) {
+        self.readers.clear();
+        self.reader_problem = None;
+        self.scenario_finished = false;
+    }
+
     pub fn set_views(&mut self, views: usize) {
         self.recorder.views = views;
     }

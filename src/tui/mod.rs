@@ -26,7 +26,7 @@ use crate::config::Cue;
 use crate::engine::Update;
 use crate::reader::wedge::KeyboardWedge;
 use crate::reader::{ReaderEvent, now};
-use crate::recorder::Notice;
+use crate::recorder::{Notice, Welcome};
 use crate::report::export::ExportSettings;
 use action::Action;
 use actions::{Class, Flow, reload_roster};
@@ -54,6 +54,11 @@ pub struct TuiOptions {
     pub keys: crate::keymap::Keymap,
     /// The end-of-session report: where and in which formats it is saved.
     pub export: ExportSettings,
+    /// The database, to find its recorder again when it is gone (a
+    /// restarted service).
+    pub db: std::path::PathBuf,
+    /// Said in the banner at the start (flags a running recorder ignores).
+    pub note: Option<String>,
 }
 
 /// How a view ended.
@@ -85,21 +90,15 @@ pub async fn run(mut class: Class, options: TuiOptions) -> Result<Leaving, TuiEr
         resume_question: welcome.resume_until.map(|until| until - started),
     };
     let mut app = App::new(welcome.session.clone(), started, setup);
-    app.set_sync(welcome.sync.clone());
-    app.set_recorder(app::RecorderInfo {
-        pid: welcome.pid,
-        service: welcome.service,
-        views: welcome.views,
-        clock: welcome.clock.clone(),
-        gone: None,
-    });
-    for event in welcome.readers {
-        app.apply(Update::Reader(event));
-    }
-    if let Some(problem) = welcome.reader_end {
-        app.reader_stream_ended(problem);
+    adopt(&mut app, &welcome);
+    if let Some(note) = options.note.clone() {
+        app.set_banner(banner::Banner::Info {
+            headline: "Attached to the running recorder".into(),
+            detail: note,
+        });
     }
     reload_roster(&mut app, &class.store);
+    let uid = crate::recorder::place::own_uid().unwrap_or(u32::MAX);
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
     let mut sigint = signal(SignalKind::interrupt())?;
@@ -182,6 +181,9 @@ pub async fn run(mut class: Class, options: TuiOptions) -> Result<Leaving, TuiEr
             _ = clock.tick() => {
                 let action = app.tick(now());
                 actions::perform(action, &mut app, &mut class, &options.export).await;
+                if !attached {
+                    attached = reattach(&mut app, &mut class, &options.db, uid).await;
+                }
                 dirty = true;
             }
             _ = sigterm.recv() => break Leaving::Left,
@@ -194,6 +196,45 @@ pub async fn run(mut class: Class, options: TuiOptions) -> Result<Leaving, TuiEr
     };
     tracing::info!(?leaving, "TUI closed");
     Ok(leaving)
+}
+
+/// The recorder's welcome, applied: its session, the push, the readers.
+fn adopt(app: &mut App, welcome: &Welcome) {
+    app.set_session(welcome.session.clone());
+    app.set_sync(welcome.sync.clone());
+    app.set_recorder(app::RecorderInfo {
+        pid: welcome.pid,
+        service: welcome.service,
+        views: welcome.views,
+        clock: welcome.clock.clone(),
+        gone: None,
+    });
+    app.clear_readers();
+    for event in &welcome.readers {
+        app.apply(Update::Reader(event.clone()));
+    }
+    if let Some(problem) = welcome.reader_end.clone() {
+        app.reader_stream_ended(problem);
+    }
+}
+
+/// A recorder is back (a service restarted by systemd, say): attach to it.
+async fn reattach(app: &mut App, class: &mut Class, db: &std::path::Path, uid: u32) -> bool {
+    let Ok(Some(link)) = crate::recorder::attach::find(db, uid).await else {
+        return false;
+    };
+    tracing::info!(
+        pid = link.welcome().pid,
+        "the roster attached to the recorder again"
+    );
+    adopt(app, link.welcome());
+    class.link = link;
+    app.set_banner(banner::Banner::Info {
+        headline: "Recording again".into(),
+        detail: "attached to the recorder".into(),
+    });
+    reload_roster(app, &class.store);
+    true
 }
 
 /// What the recorder told every view, applied to this one.

@@ -88,12 +88,14 @@ impl Modal {
             },
             // Neither s nor l is a hex digit: a wedge reader's typing
             // never answers it.
+            // q q (or y, or Ctrl-C) is the usual way out: it stops a
+            // recorder this roster started, and leaves a service recording
+            // (`Action::Quit`); s and l say which.
             Modal::ConfirmQuit => match code {
-                KeyCode::Char('s' | 'S' | 'y' | 'Y' | 'q') => {
-                    DialogKey::Then(Action::StopRecording)
-                }
+                KeyCode::Char('y' | 'Y' | 'q') => DialogKey::Then(Action::Quit),
+                KeyCode::Char('s' | 'S') => DialogKey::Then(Action::StopRecording),
                 KeyCode::Char('l' | 'L') => DialogKey::Then(Action::Leave),
-                _ if ctrl_c => DialogKey::Then(Action::StopRecording),
+                _ if ctrl_c => DialogKey::Then(Action::Quit),
                 _ => DialogKey::Close,
             },
             Modal::Mark(dialog) => dialog::mark_key(dialog, code),

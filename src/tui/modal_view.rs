@@ -29,7 +29,7 @@ pub fn render(
         Modal::Filter => return,
         Modal::Help => return render_help(keys, theme, frame),
         Modal::Sync => return sync_view::render(sync, now, theme, frame),
-        Modal::ConfirmQuit => return render_confirm_quit(theme, frame),
+        Modal::ConfirmQuit => return render_confirm_quit(theme, frame, &Leaving::default()),
         Modal::Mark(dialog) => (" Mark by hand ", mark_lines(dialog, theme)),
         Modal::Assign(dialog) => (" Unknown card ", assign_lines(dialog, theme)),
         Modal::Unclaimed(dialog) => (" Unclaimed taps ", unclaimed_lines(dialog, theme)),
@@ -316,7 +316,31 @@ fn render_help(keys: &Keymap, theme: Theme, frame: &mut Frame) {
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }
 
-fn render_confirm_quit(theme: Theme, frame: &mut Frame) {
+/// What leaving means for this roster: the quit question says it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Leaving {
+    /// The recorder is the service: q leaves it recording.
+    pub service: bool,
+    /// The cards are typed into this roster (a keyboard-wedge reader): with
+    /// no roster open, nothing reads them.
+    pub keyboard_reader: bool,
+}
+
+pub fn render_confirm_quit(theme: Theme, frame: &mut Frame, leaving: &Leaving) {
+    let (stop, leave) = match (leaving.service, leaving.keyboard_reader) {
+        (true, _) => (
+            " stop the recording service (until the next boot)",
+            " leave it recording (q): cards still count",
+        ),
+        (false, false) => (
+            " stop recording and quit (q)",
+            " leave it recording: cards still count",
+        ),
+        (false, true) => (
+            " stop recording and quit (q)",
+            " leave it running: cards typed here count only with a roster open",
+        ),
+    };
     let lines = vec![
         Line::from(" Leave taproll?"),
         Line::styled(
@@ -324,20 +348,14 @@ fn render_confirm_quit(theme: Theme, frame: &mut Frame) {
             theme.dim(),
         ),
         Line::default(),
-        Line::from(vec![
-            Span::styled(" s", theme.title()),
-            Span::raw(" stop recording and quit"),
-        ]),
-        Line::from(vec![
-            Span::styled(" l", theme.title()),
-            Span::raw(" leave it recording: cards still count"),
-        ]),
+        Line::from(vec![Span::styled(" s", theme.title()), Span::raw(stop)]),
+        Line::from(vec![Span::styled(" l", theme.title()), Span::raw(leave)]),
         Line::from(vec![
             Span::styled(" n", theme.title()),
             Span::raw(" stay here"),
         ]),
     ];
-    let area = popup(frame.area(), 60, lines.len() as u16 + 2);
+    let area = popup(frame.area(), 72, lines.len() as u16 + 2);
     frame.render_widget(Clear, area);
     frame.render_widget(Paragraph::new(lines).block(Block::bordered()), area);
 }

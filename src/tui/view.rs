@@ -29,8 +29,16 @@ pub fn render(app: &App, theme: Theme, frame: &mut Frame) {
     render_roster(app, theme, frame, table);
     render_banner(app, theme, frame, banner);
     render_status(app, theme, frame, status);
-    if let Some(modal) = app.modal() {
-        modal_view::render(modal, app.now(), app.keys(), app.sync(), theme, frame);
+    match app.modal() {
+        Some(Modal::ConfirmQuit) => {
+            let leaving = modal_view::Leaving {
+                service: app.recorder().service,
+                keyboard_reader: app.wedge_typed().is_some(),
+            };
+            modal_view::render_confirm_quit(theme, frame, &leaving);
+        }
+        Some(modal) => modal_view::render(modal, app.now(), app.keys(), app.sync(), theme, frame),
+        None => {}
     }
 }
 

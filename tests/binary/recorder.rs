@@ -31,8 +31,9 @@ fn count(db: &Path, sql: &str) -> i64 {
 /// the exit status and DONE.
 fn run_command(sandbox: &Sandbox, pcscd: &Pcscd) -> String {
     format!(
-        "PCSCLITE_CSOCK_NAME={socket} XDG_STATE_HOME={state} TAPROLL_RUNTIME_DIR={run} {bin} run --reader pcsc --course Networks --db {db}; echo EXIT=$? DONE; sleep 60",
+        "PCSCLITE_CSOCK_NAME={socket} XDG_CONFIG_HOME={config} XDG_STATE_HOME={state} TAPROLL_RUNTIME_DIR={run} {bin} run --reader pcsc --course Networks --db {db}; echo EXIT=$? DONE; sleep 60",
         socket = pcscd.socket().display(),
+        config = sandbox.path("config").display(),
         state = sandbox.path("state").display(),
         run = sandbox.path("run").display(),
         bin = env!("CARGO_BIN_EXE_taproll"),
@@ -204,7 +205,8 @@ fn the_service_records_while_rosters_attach_and_detach_and_sigterm_stops_it() {
         std::fs::read_dir(sandbox.path("run")).is_ok_and(|mut d| d.next().is_some())
     });
     let view = format!(
-        "XDG_STATE_HOME={state} TAPROLL_RUNTIME_DIR={run} {bin} run --db {db}; echo EXIT=$? DONE; sleep 60",
+        "XDG_CONFIG_HOME={config} XDG_STATE_HOME={state} TAPROLL_RUNTIME_DIR={run} {bin} run --db {db}; echo EXIT=$? DONE; sleep 60",
+        config = sandbox.path("config").display(),
         state = sandbox.path("state").display(),
         run = sandbox.path("run").display(),
         bin = env!("CARGO_BIN_EXE_taproll"),
@@ -283,7 +285,8 @@ fn a_database_with_an_event_newer_than_the_clock_starts_no_session() {
     }
     // The roster: the recorder it starts refuses, the roster says why.
     let command = format!(
-        "XDG_STATE_HOME={state} TAPROLL_RUNTIME_DIR={run} {bin} run --course Networks --db {db} --scenario {scenario}; echo EXIT=$? DONE; sleep 60",
+        "XDG_CONFIG_HOME={config} XDG_STATE_HOME={state} TAPROLL_RUNTIME_DIR={run} {bin} run --course Networks --db {db} --scenario {scenario}; echo EXIT=$? DONE; sleep 60",
+        config = sandbox.path("config").display(),
         state = sandbox.path("state").display(),
         run = sandbox.path("run").display(),
         bin = env!("CARGO_BIN_EXE_taproll"),
@@ -325,7 +328,7 @@ fn the_socket_refuses_another_users_process() {
     );
     std::fs::set_permissions(&scenario, std::fs::Permissions::from_mode(0o644)).unwrap();
     let mut recorder = Command::new("runuser")
-        .args(["-u", "nobody", "--", "env"])
+        .args(["-u", "nobody", "--", "env", "-u", "JOURNAL_STREAM"])
         .arg(format!("XDG_CONFIG_HOME={}/config", home.display()))
         .arg(format!("XDG_STATE_HOME={}/state", home.display()))
         .arg(format!("TAPROLL_RUNTIME_DIR={}/run", home.display()))
@@ -378,4 +381,110 @@ fn the_socket_refuses_another_users_process() {
     assert!(log.contains("refused a view of another user"), "{log}");
     assert!(log.contains("uid=0"), "{log}");
     assert!(status.success() || status.code().is_none(), "{status}");
+}
+
+/// The door display attached to a service: a tap shows the student's name
+/// and what was recorded. The tap comes over the socket as a view's
+/// keyboard-wedge reader sends it, so the test decides when it happens.
+#[test]
+fn the_door_shows_the_student_who_tapped() {
+    use std::io::Write;
+    use taproll::reader::ReaderEvent;
+    use taproll::recorder::protocol::ToRecorder;
+    let sandbox = Sandbox::new();
+    sandbox.import_roster(3, "Networks");
+    let db = sandbox.path("taproll.db");
+    let mut service = sandbox
+        .taproll()
+        .env("TAPROLL_RUNTIME_DIR", sandbox.path("run"))
+        .args([
+            "record", "--reader", "wedge", "--course", "Networks", "--db",
+        ])
+        .arg(&db)
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let socket = || {
+        std::fs::read_dir(sandbox.path("run"))
+            .ok()
+            .and_then(|mut d| d.next())
+            .map(|e| e.unwrap().path())
+    };
+    wait_until("the service listening", || socket().is_some());
+    // Too small for big letters: the words are plain text on screen.
+    let door = format!(
+        "XDG_CONFIG_HOME={config} XDG_STATE_HOME={state} TAPROLL_RUNTIME_DIR={run} {bin} door --db {db}; echo EXIT=$? DONE; sleep 60",
+        config = sandbox.path("config").display(),
+        state = sandbox.path("state").display(),
+        run = sandbox.path("run").display(),
+        bin = env!("CARGO_BIN_EXE_taproll"),
+        db = db.display(),
+    );
+    let tmux = Tmux::start("door", 40, 12, &door).unwrap();
+    tmux.wait_for("Networks");
+    tmux.wait_for("Tap your card");
+    let mut view = std::os::unix::net::UnixStream::connect(socket().unwrap()).unwrap();
+    let tap = ToRecorder::Reader {
+        event: ReaderEvent::Card {
+            reader: "Front door".into(),
+            uid: taproll::domain::CardUid::parse("0400000001").unwrap(),
+            at: taproll::domain::now(),
+        },
+    };
+    let mut line = serde_json::to_vec(&tap).unwrap();
+    line.push(b'\n');
+    view.write_all(&line).unwrap();
+    let screen = tmux.wait_for("Student 1");
+    assert!(screen.contains("present"), "{screen}");
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM taps WHERE reader = 'Front door'"),
+        1
+    );
+    // The recorder stops: the door says it is not recording, and stays.
+    crate::common::stop_process(service.id().to_string());
+    assert!(service.wait().unwrap().success());
+    tmux.wait_for("Not recording");
+    assert!(!tmux.screen().contains("DONE"));
+}
+
+/// Under systemd the log goes to standard error, which is the journal.
+#[test]
+fn the_service_logs_to_the_journal_when_systemd_says_so() {
+    let sandbox = Sandbox::new();
+    sandbox.import_roster(1, "Networks");
+    let scenario = sandbox.write(
+        "taps.toml",
+        "[[tap]]\nat_ms = 0\nuid = \"0400000000\"\nhold_ms = 0\n",
+    );
+    let db = sandbox.path("taproll.db");
+    let service = sandbox
+        .taproll()
+        .env("TAPROLL_RUNTIME_DIR", sandbox.path("run"))
+        .env("JOURNAL_STREAM", "8:12345")
+        .args(["record", "--course", "Networks", "--db"])
+        .arg(&db)
+        .arg("--scenario")
+        .arg(&scenario)
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until("the tap stored", || {
+        count(&db, "SELECT count(*) FROM taps") == 1
+    });
+    crate::common::stop_process(service.id().to_string());
+    let output = service.wait_with_output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let journal = String::from_utf8_lossy(&output.stderr);
+    assert!(journal.contains("recorder started"), "{journal}");
+    assert!(journal.contains("tap recorded"), "{journal}");
+    assert!(journal.contains("recorder ended"), "{journal}");
+    assert!(
+        !journal.contains('\x1b'),
+        "no colours in the journal: {journal}"
+    );
+    assert!(
+        !sandbox.path("state/taproll").exists(),
+        "no log file beside the journal"
+    );
 }

@@ -44,7 +44,9 @@ impl Sandbox {
             .env_remove("TAPROLL_CONFIG")
             .env_remove("TAPROLL_DB")
             .env_remove("TAPROLL_READER")
-            .env_remove("TAPROLL_SYNC_TOKEN");
+            .env_remove("TAPROLL_SYNC_TOKEN")
+            // Under a CI runner that systemd started: logs go to the files.
+            .env_remove("JOURNAL_STREAM");
         command
     }
 }
@@ -54,14 +56,16 @@ impl Sandbox {
 /// holding a database lock in it, so no test leaves a process behind.
 impl Drop for Sandbox {
     fn drop(&mut self) {
-        for pid in lock_holders(self.dir.path()) {
+        for pid in lock_holders(self.dir.path(), &self.dir.path().to_string_lossy()) {
             stop_process(pid);
         }
     }
 }
 
-/// The pids in the `.lock` files under `dir` whose process is a taproll.
-fn lock_holders(dir: &std::path::Path) -> Vec<String> {
+/// The pids in the `.lock` files under `dir` whose process is a taproll of
+/// this sandbox (its command line names the sandbox: a pid reused by
+/// another process is left alone).
+fn lock_holders(dir: &std::path::Path, sandbox: &str) -> Vec<String> {
     let mut pids = Vec::new();
     let mut folders = vec![dir.to_path_buf()];
     while let Some(folder) = folders.pop() {
@@ -74,7 +78,8 @@ fn lock_holders(dir: &std::path::Path) -> Vec<String> {
             {
                 let pid = pid.trim().to_string();
                 let command = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-                if !pid.is_empty() && String::from_utf8_lossy(&command).contains("taproll") {
+                let command = String::from_utf8_lossy(&command);
+                if !pid.is_empty() && command.contains("taproll") && command.contains(sandbox) {
                     pids.push(pid);
                 }
             }
