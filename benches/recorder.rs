@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use taproll::domain::{CardUid, Session};
 use taproll::engine::{Engine, Update};
 use taproll::reader::{ReaderEvent, now};
-use taproll::recorder::serve::{self, Recorder};
+use taproll::recorder::serve::{self, Listening, Recorder};
 use taproll::recorder::{Attached, Notice};
 use taproll::rules::Policy;
 use taproll::store::Store;
@@ -42,17 +42,17 @@ fn main() {
     let (engine, session_b) = class(&dir.path().join("recorder.db"));
     let socket = dir.path().join("recorder.sock");
     let (taps, events) = tokio::sync::mpsc::unbounded_channel();
-    // Bound before the view connects; handed to the recorder's runtime.
-    let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
-    listener.set_nonblocking(true).unwrap();
     let uid = taproll::recorder::place::own_uid().unwrap();
+    let listener_socket = socket.clone();
+    let (ready_tx, ready) = std::sync::mpsc::channel();
     let recorder = std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
         runtime.block_on(async move {
-            let listener = tokio::net::UnixListener::from_std(listener).unwrap();
+            let listening = Listening::bind(&listener_socket).unwrap();
+            ready_tx.send(()).unwrap();
             let sync = SyncHandle::off();
             let mut recorder = Recorder {
                 engine,
@@ -67,10 +67,13 @@ fn main() {
                 ends_with_reader: false,
                 on_first_view: None,
                 uid,
+                socket_name: "recorder.sock".into(),
             };
-            serve::serve(&mut recorder, listener).await.unwrap()
+            serve::serve(&mut recorder, listening).await.unwrap()
         })
     });
+    // The view connects once the recorder listens.
+    ready.recv().unwrap();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -9,9 +9,7 @@ use super::{
 use crate::cli_error::CliError;
 use crate::reader::now;
 use crate::recorder::place;
-use crate::recorder::serve::{self, Ending, Recorder};
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use crate::recorder::serve::{self, Ending, Listening, Recorder};
 
 pub(super) fn run(mut plan: Plan) -> Result<(), CliError> {
     let uid = place::own_uid()?;
@@ -55,15 +53,17 @@ pub(super) fn run(mut plan: Plan) -> Result<(), CliError> {
         Some(socket) => socket,
         None => place::recorder_folder(uid)?.join(place::socket_name(&plan.db)),
     };
-    let listener = match runtime.block_on(async { bind(&socket) }) {
-        Ok(listener) => listener,
-        Err(e) => {
+    let listening = match runtime.block_on(async { Listening::bind(&socket) }) {
+        Ok(listening) => listening,
+        Err(source) => {
             reader.stop();
-            return Err(e);
+            return Err(CliError::Start {
+                what: "recorder's socket",
+                source,
+            });
         }
     };
-    let socket_file = RemoveOnDrop(socket.clone());
-    tracing::info!(socket = %socket.display(), pid = std::process::id(), "recorder started");
+    tracing::info!(socket = %listening.path().display(), pid = std::process::id(), "recorder started");
     let mut recorder = Recorder {
         engine,
         events,
@@ -78,10 +78,11 @@ pub(super) fn run(mut plan: Plan) -> Result<(), CliError> {
         ends_with_reader: service,
         on_first_view,
         uid,
+        socket_name: place::socket_name(&plan.db),
     };
-    let ending = runtime.block_on(serve::serve(&mut recorder, listener));
-    // No view can attach any more: a new run starts a recorder of its own.
-    drop(socket_file);
+    // Its socket is gone when it returns: a new run starts a recorder of
+    // its own.
+    let ending = runtime.block_on(serve::serve(&mut recorder, listening));
     // The reader stops, and what it read until then is recorded.
     reader.stop();
     drop(wedge);
@@ -97,39 +98,6 @@ pub(super) fn run(mut plan: Plan) -> Result<(), CliError> {
     match ending {
         Ending::ReaderStopped => Err(CliError::ReaderStopped),
         Ending::Stopped | Ending::Signal | Ending::Idle => Ok(()),
-    }
-}
-
-/// Listens at `path`, private to this user (the folder is already 0700).
-/// A socket there that answers belongs to a live recorder (of the same
-/// database under another name): refused. One that does not is stale.
-fn bind(path: &Path) -> Result<tokio::net::UnixListener, CliError> {
-    let failed = |source| CliError::Start {
-        what: "recorder's socket",
-        source,
-    };
-    if std::os::unix::net::UnixStream::connect(path).is_ok() {
-        return Err(failed(std::io::Error::new(
-            std::io::ErrorKind::AddrInUse,
-            format!("another recorder listens at {}", path.display()),
-        )));
-    }
-    match std::fs::remove_file(path) {
-        Ok(()) => tracing::info!(socket = %path.display(), "a stale recorder socket removed"),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(failed(e)),
-    }
-    let listener = tokio::net::UnixListener::bind(path).map_err(failed)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(failed)?;
-    Ok(listener)
-}
-
-/// The socket goes with the recorder, however it ends.
-struct RemoveOnDrop(PathBuf);
-
-impl Drop for RemoveOnDrop {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
     }
 }
 

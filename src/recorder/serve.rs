@@ -10,6 +10,8 @@ use crate::domain::Timestamp;
 use crate::engine::{Engine, Update};
 use crate::reader::{ReaderEvent, now};
 use crate::sync::SyncStatus;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
 use tokio::net::UnixListener;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
@@ -50,6 +52,9 @@ pub struct Recorder {
     pub on_first_view: Option<Box<dyn FnOnce() + Send>>,
     /// This process's uid: only its views may attach.
     pub uid: u32,
+    /// The socket's file name (`place::socket_name`), to listen again
+    /// under it when the folder was taken away.
+    pub socket_name: String,
 }
 
 /// Why the recorder ended.
@@ -65,13 +70,88 @@ pub enum Ending {
     ReaderStopped,
 }
 
+/// How often the recorder looks whether its socket is still there.
+const SOCKET_CHECK: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The recorder's socket: listening, and the file it listens at, removed
+/// when it is dropped.
+pub struct Listening {
+    listener: UnixListener,
+    path: PathBuf,
+    inode: u64,
+}
+
+impl Listening {
+    /// Listens at `path`, private to this user (its folder is 0700). A
+    /// socket there that answers belongs to a live recorder (of the same
+    /// database under another name): refused. One that does not is stale.
+    pub fn bind(path: &Path) -> std::io::Result<Self> {
+        if std::os::unix::net::UnixStream::connect(path).is_ok() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::AddrInUse,
+                format!("another recorder listens at {}", path.display()),
+            ));
+        }
+        match std::fs::remove_file(path) {
+            Ok(()) => tracing::info!(socket = %path.display(), "a stale recorder socket removed"),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+        let listener = UnixListener::bind(path)?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        let inode = std::fs::symlink_metadata(path)?.ino();
+        Ok(Self {
+            listener,
+            path: path.to_path_buf(),
+            inode,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The socket file is still ours (not removed, not replaced).
+    fn still_there(&self) -> bool {
+        std::fs::symlink_metadata(&self.path).is_ok_and(|m| m.ino() == self.inode)
+    }
+}
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        if self.still_there() {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// The socket file went (its folder was removed at a logout, or someone
+/// deleted it): listen at the socket's place as a new view would look for
+/// it. Until that works, the old listener goes on serving the views
+/// attached and the recorder goes on recording.
+fn listen_again(recorder: &Recorder, old: Listening) -> Listening {
+    let again = super::place::recorder_folder(recorder.uid)
+        .map_err(std::io::Error::other)
+        .and_then(|folder| Listening::bind(&folder.join(&recorder.socket_name)));
+    match again {
+        Ok(listening) => {
+            tracing::warn!(was = %old.path.display(), now = %listening.path.display(), "recorder: the socket was gone; listening again");
+            listening
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "recorder: the socket is gone and cannot be made again; views cannot attach");
+            old
+        }
+    }
+}
+
 /// How long a stopping recorder gives its views to hear it.
 const FAREWELL: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// Runs until a view says stop, a signal, or (see `Recorder`) the reader's
 /// end. The reader events still on their way are the caller's to record
 /// after it has stopped the reader (`drain`).
-pub async fn serve(recorder: &mut Recorder, listener: UnixListener) -> std::io::Result<Ending> {
+pub async fn serve(recorder: &mut Recorder, mut listening: Listening) -> std::io::Result<Ending> {
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sigint = signal(SignalKind::interrupt())?;
     let mut sighup = signal(SignalKind::hangup())?;
@@ -84,6 +164,10 @@ pub async fn serve(recorder: &mut Recorder, listener: UnixListener) -> std::io::
         notices,
         connections: Vec::new(),
     };
+    // The socket is looked at now and then: a login's runtime folder goes
+    // at its logout, and a view must still find the recorder.
+    let mut socket_check = tokio::time::interval(SOCKET_CHECK);
+    socket_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // Accepting paused after a failure (out of file descriptors, say).
     let mut accept_paused = false;
     let accept_pause = tokio::time::sleep(std::time::Duration::ZERO);
@@ -115,7 +199,12 @@ pub async fn serve(recorder: &mut Recorder, listener: UnixListener) -> std::io::
                     }
                 }
             },
-            accepted = listener.accept(), if !accept_paused => match accepted {
+            _ = socket_check.tick() => {
+                if !listening.still_there() {
+                    listening = listen_again(recorder, listening);
+                }
+            }
+            accepted = listening.listener.accept(), if !accept_paused => match accepted {
                 Ok((stream, _)) => {
                     if state.attach(recorder, stream, &requests_tx)
                         && let Some(start) = recorder.on_first_view.take()

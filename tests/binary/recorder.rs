@@ -488,3 +488,35 @@ fn the_service_logs_to_the_journal_when_systemd_says_so() {
         "no log file beside the journal"
     );
 }
+
+/// A login's runtime folder goes at its logout, the recorder's socket with
+/// it: the recorder listens again, and a view finds it.
+#[test]
+fn a_recorder_whose_socket_was_removed_listens_again() {
+    use std::io::{BufRead, BufReader};
+    let sandbox = Sandbox::new();
+    sandbox.import_roster(1, "Networks");
+    let scenario = sandbox.write(
+        "idle.toml",
+        "[[tap]]\nat_ms = 3600000\nuid = \"0400000000\"\n",
+    );
+    let mut service = record(&sandbox, &scenario);
+    let run = sandbox.path("run");
+    let socket = || {
+        std::fs::read_dir(&run)
+            .ok()
+            .and_then(|mut d| d.next())
+            .map(|e| e.unwrap().path())
+    };
+    wait_until("the service listening", || socket().is_some());
+    let first = socket().unwrap();
+    std::fs::remove_dir_all(&run).unwrap();
+    wait_until("the socket made again", || socket().is_some());
+    assert_eq!(socket().unwrap(), first, "where a view looks for it");
+    let view = std::os::unix::net::UnixStream::connect(&first).unwrap();
+    let mut welcome = String::new();
+    BufReader::new(view).read_line(&mut welcome).unwrap();
+    assert!(welcome.contains("\"welcome\""), "{welcome}");
+    crate::common::stop_process(service.id().to_string());
+    assert!(service.wait().unwrap().success());
+}
