@@ -66,6 +66,7 @@ fn main() {
                 ends_when_idle: false,
                 ends_with_reader: false,
                 on_first_view: None,
+                on_session_end: None,
                 uid,
                 socket_name: "recorder.sock".into(),
             };

@@ -48,6 +48,53 @@ pub enum Command {
     },
     /// Push the queued events to the server now; exits 0 when none wait.
     Sync(SyncArgs),
+    /// Copy the database into a dated, checked file (while a class records,
+    /// too); the oldest beyond backup.keep go.
+    Backup(BackupArgs),
+    /// Put a backup in place of the database (not while it is recording);
+    /// the database it replaces is kept beside it.
+    Restore(RestoreArgs),
+    /// Check the set-up: pcscd, the readers, the database, the clock, the
+    /// config, the push. Exit status: 0 all well, 1 warnings, 2 problems.
+    Doctor(DoctorArgs),
+    /// Print shell completions: bash, zsh or fish.
+    Completions {
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+    /// Write the man pages into FOLDER (for packages).
+    #[command(hide = true)]
+    Man { folder: PathBuf },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+#[derive(Args, Debug)]
+pub struct BackupArgs {
+    /// The folder to copy into [default: backup.folder, else `backups` beside the database].
+    #[arg(long, value_name = "DIR")]
+    pub to: Option<PathBuf>,
+    #[command(flatten)]
+    pub files: FileArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct RestoreArgs {
+    /// The backup to put in place.
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub files: FileArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub files: FileArgs,
 }
 
 #[derive(Args, Debug)]

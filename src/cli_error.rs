@@ -54,6 +54,12 @@ pub enum CliError {
     #[error(transparent)]
     Clock(#[from] crate::clock::ClockError),
     #[error(transparent)]
+    Backup(#[from] crate::backup::BackupError),
+    /// `taproll doctor` found warnings (1) or problems (2); its report is
+    /// printed already.
+    #[error("taproll doctor found something to fix (above)")]
+    Doctor(u8),
+    #[error(transparent)]
     Spawn(#[from] crate::recorder::spawn::SpawnError),
     #[error(transparent)]
     Attach(#[from] crate::recorder::AttachError),

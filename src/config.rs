@@ -22,6 +22,31 @@ pub struct Config {
     pub keys: Keymap,
     pub report: ReportConfig,
     pub sync: SyncConfig,
+    pub backup: BackupConfig,
+}
+
+/// Copies of the database (`taproll backup`).
+#[derive(Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct BackupConfig {
+    /// Where backups go; default `backups` beside the database. A folder
+    /// named here must exist (a USB stick's mount point): taproll never
+    /// makes it, or an unmounted stick's backups would fill the SD card.
+    pub folder: Option<PathBuf>,
+    /// How many backups are kept; the oldest go.
+    pub keep: u32,
+    /// Take one when a session ends.
+    pub after_session: bool,
+}
+
+impl Default for BackupConfig {
+    fn default() -> Self {
+        Self {
+            folder: None,
+            keep: 14,
+            after_session: false,
+        }
+    }
 }
 
 /// The push to a server (`docs/protocol.md`); off without `server`.
@@ -364,6 +389,11 @@ fn validate(config: &Config, file: &Path, text: &str) -> Result<(), ConfigError>
         (1..=3600).contains(&config.sync.retry_max_seconds),
         "sync.retry_max_seconds",
         "must be between 1 and 3600 seconds",
+    )?;
+    check(
+        (1..=10_000).contains(&config.backup.keep),
+        "backup.keep",
+        "must be between 1 and 10000",
     )?;
     if let Some((key, message)) = config.keys.problem() {
         return Err(toml_file::invalid_value(file, text, &key, message).into());

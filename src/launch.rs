@@ -18,7 +18,7 @@ use crate::rules::Policy;
 use crate::settings::{database_path, export_settings, load_config, sync_settings};
 use crate::store::Store;
 use crate::sync::{SyncHandle, SyncSettings};
-use crate::{commands, headless, logging};
+use crate::{commands, headless, logging, maintenance};
 
 mod door;
 mod record;
@@ -52,6 +52,8 @@ struct Plan {
     require_synced_clock: bool,
     /// Where the recorder a roster started listens (the roster chose it).
     socket: Option<PathBuf>,
+    /// A backup at the end of each session (`[backup] after_session`).
+    backup: Option<crate::backup::BackupPlan>,
 }
 
 enum ReaderChoice {
@@ -113,6 +115,11 @@ pub fn main(cli: Cli) -> Result<(), CliError> {
             return commands::sessions(course.as_deref(), &files, dirs.as_ref());
         }
         Command::Sync(args) => return crate::sync_command::run(args, dirs.as_ref()),
+        Command::Backup(args) => return maintenance::backup(args, dirs.as_ref()),
+        Command::Restore(args) => return maintenance::restore(args, dirs.as_ref()),
+        Command::Doctor(args) => return crate::doctor::run(args, dirs.as_ref()),
+        Command::Completions { shell } => return maintenance::completions(shell),
+        Command::Man { folder } => return maintenance::man_pages(&folder),
         Command::Demo(args) => (plan_demo(args)?, config::Loaded::default()),
         Command::Run(args) => {
             let loaded = load_config(&args.files, dirs.as_ref())?;
@@ -176,6 +183,7 @@ fn plan_demo(args: DemoArgs) -> Result<Plan, CliError> {
         // A new demo database has nothing to be behind, and the demo must
         // run on a laptop without network.
         require_synced_clock: false,
+        backup: None,
         demo: true,
         bell: Vec::new(),
         resume_question: chrono::Duration::seconds(
@@ -225,6 +233,10 @@ fn plan_run(args: RunArgs, config: &Config, dirs: Option<&Dirs>) -> Result<Plan,
         debounce: chrono::Duration::seconds(config.session.debounce_seconds.into()),
     };
     let sync = sync_settings(config, dirs, &db)?;
+    let backup = config
+        .backup
+        .after_session
+        .then(|| crate::settings::backup_plan(&config.backup, &db, None));
     Ok(Plan {
         sync,
         export: export_settings(&config.report, &db),
@@ -239,6 +251,7 @@ fn plan_run(args: RunArgs, config: &Config, dirs: Option<&Dirs>) -> Result<Plan,
         role: Role::of(args.headless, args.recorder_socket.is_some()),
         socket: args.recorder_socket.clone(),
         require_synced_clock: config.session.require_synced_clock,
+        backup,
         demo: false,
         bell: config.feedback.bell.clone(),
         resume_question: chrono::Duration::seconds(config.session.resume_question_seconds.into()),

@@ -4,6 +4,7 @@
 //! `engine` (asks `rules`, commits through `store`) → `tui` or `headless`
 //! (shows what was committed).
 
+pub mod backup;
 pub mod cli;
 pub mod cli_error;
 pub mod clock;
@@ -12,6 +13,7 @@ pub mod commands;
 pub mod config;
 pub mod console;
 pub mod demo;
+pub mod doctor;
 pub mod domain;
 pub mod door;
 pub mod engine;
@@ -23,6 +25,7 @@ pub mod import;
 pub mod keymap;
 pub mod launch;
 pub mod logging;
+pub mod maintenance;
 pub mod paths;
 pub mod reader;
 pub mod recorder;

@@ -24,6 +24,8 @@ fn main() -> ExitCode {
     match taproll::launch::main(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) if error.is_closed_pipe() => ExitCode::SUCCESS,
+        // Its report said it all; the status is for scripts.
+        Err(CliError::Doctor(status)) => ExitCode::from(status),
         Err(error) => fail(&error),
     }
 }

@@ -65,3 +65,18 @@ pub fn sync_settings(
         .transpose()
         .map_err(|message| Usage::Sync(message).into())
 }
+
+/// Where backups of `db` go (`--to`, else `[backup]`, else `backups`
+/// beside the database) and how many are kept.
+pub fn backup_plan(
+    config: &crate::config::BackupConfig,
+    db: &Path,
+    to: Option<PathBuf>,
+) -> crate::backup::BackupPlan {
+    let named = to.or_else(|| config.folder.clone());
+    crate::backup::BackupPlan {
+        make_folder: named.is_none(),
+        folder: named.unwrap_or_else(|| db.parent().unwrap_or(Path::new(".")).join("backups")),
+        keep: config.keep as usize,
+    }
+}

@@ -77,6 +77,12 @@ pub(super) fn run(mut plan: Plan) -> Result<(), CliError> {
         ends_when_idle: on_first_view.is_some(),
         ends_with_reader: service,
         on_first_view,
+        on_session_end: plan.backup.take().map(|backup| {
+            let db = plan.db.clone();
+            let hook: Box<dyn Fn() + Send> =
+                Box::new(move || crate::maintenance::after_session(&db, backup.clone()));
+            hook
+        }),
         uid,
         socket_name: place::socket_name(&plan.db),
     };

@@ -50,6 +50,9 @@ pub struct Recorder {
     /// Started when the first view attaches: a scenario, which is there to
     /// be watched from its first tap.
     pub on_first_view: Option<Box<dyn FnOnce() + Send>>,
+    /// Called when a session ends (`[backup] after_session`); it must not
+    /// make the loop wait.
+    pub on_session_end: Option<Box<dyn Fn() + Send>>,
     /// This process's uid: only its views may attach.
     pub uid: u32,
     /// The socket's file name (`place::socket_name`), to listen again
@@ -226,7 +229,14 @@ pub async fn serve(recorder: &mut Recorder, mut listening: Listening) -> std::io
             Some(request) = requests.recv() => match request {
                 Request::Command { command, reply } => {
                     let was_asking = recorder.engine.asking();
+                    let before = recorder.engine.session().clone();
                     let answer = recorder.engine.execute(command);
+                    let after = recorder.engine.session();
+                    let ended = after.id != before.id
+                        || (before.ended_at.is_none() && after.ended_at.is_some());
+                    if ended && let Some(hook) = &recorder.on_session_end {
+                        hook();
+                    }
                     if was_asking && !recorder.engine.asking() {
                         state.tell(Notice::Resumed);
                     }

@@ -1,6 +1,7 @@
 //! The SQLite store: the record of truth. One writer process per database
 //! file, enforced with a lock file next to it.
 
+mod backup;
 mod examine;
 mod import;
 mod lock;

@@ -11,6 +11,7 @@
 mod backoff;
 mod client;
 mod keyed;
+mod probe;
 mod push;
 mod secret;
 mod sender;
@@ -21,6 +22,7 @@ mod verdict;
 
 pub use backoff::Backoff;
 pub use client::{Authorities, Timeouts};
+pub use probe::probe;
 pub use push::{Pusher, Step};
 pub use secret::TOKEN_VARIABLE;
 pub use sender::SyncHandle;

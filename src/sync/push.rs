@@ -266,7 +266,7 @@ struct OneBatch {
 
 /// A `taproll_wire::protocol::Batch` in JSON, from events already in JSON
 /// (each is made once, and measured for the byte limit).
-fn batch_body(device_id: Uuid, now: &Timestamp, events: &[String]) -> String {
+pub(super) fn batch_body(device_id: Uuid, now: &Timestamp, events: &[String]) -> String {
     format!(
         r#"{{"protocol":{},"device_id":"{device_id}","sent_at":"{}","events":[{}]}}"#,
         taproll_wire::protocol::PROTOCOL_VERSION,
