@@ -43,10 +43,13 @@ pub struct Taken {
     pub removed: Vec<PathBuf>,
 }
 
-/// `<stem>-YYYY-MM-DD-HHMMSS.db`: sorts by time, says whose it is.
+/// `<stem>-YYYY-MM-DD-HHMMSS-mmm.db`: sorts by time, says whose it is;
+/// the milliseconds keep two backups of one second apart.
 pub fn file_name(db: &Path, at: &Timestamp) -> String {
-    format!("{}-{}.db", stem(db), at.format("%Y-%m-%d-%H%M%S"))
+    format!("{}-{}.db", stem(db), at.format(NAME_TIME))
 }
+
+const NAME_TIME: &str = "%Y-%m-%d-%H%M%S-%3f";
 
 fn stem(db: &Path) -> String {
     db.file_stem()
@@ -62,7 +65,7 @@ fn is_backup_of(name: &str, db: &Path) -> bool {
     else {
         return false;
     };
-    chrono::NaiveDateTime::parse_from_str(rest, "%Y-%m-%d-%H%M%S").is_ok()
+    chrono::NaiveDateTime::parse_from_str(rest, NAME_TIME).is_ok()
 }
 
 /// Of `names` (one folder's files), the backups of `db` to remove so that
@@ -164,11 +167,7 @@ pub fn restore(db: &Path, file: &Path, at: &Timestamp) -> Result<PathBuf, Backup
         Some(folder) if !folder.as_os_str().is_empty() => folder.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let kept = folder.join(format!(
-        "{}-replaced-{}.db",
-        stem(db),
-        at.format("%Y-%m-%d-%H%M%S")
-    ));
+    let kept = folder.join(format!("{}-replaced-{}.db", stem(db), at.format(NAME_TIME)));
     let write_error = |source| BackupError::Write {
         folder: folder.clone(),
         source,
@@ -207,14 +206,14 @@ mod tests {
     fn a_backup_is_named_after_its_database_and_time() {
         let name = file_name(
             Path::new("/data/taproll.db"),
-            &at("2026-11-30T09:15:03+01:00"),
+            &at("2026-11-30T09:15:03.042+01:00"),
         );
-        assert_eq!(name, "taproll-2026-11-30-091503.db");
+        assert_eq!(name, "taproll-2026-11-30-091503-042.db");
         assert!(is_backup_of(&name, Path::new("taproll.db")));
         assert!(!is_backup_of(&name, Path::new("other.db")));
         assert!(!is_backup_of("taproll-notes.db", Path::new("taproll.db")));
         assert!(!is_backup_of(
-            "taproll-replaced-2026-11-30-091503.db",
+            "taproll-replaced-2026-11-30-091503-042.db",
             Path::new("taproll.db")
         ));
     }
@@ -222,16 +221,19 @@ mod tests {
     #[test]
     fn the_oldest_beyond_keep_go_and_nothing_else() {
         let names: Vec<String> = [
-            "taproll-2026-11-28-090000.db",
-            "taproll-2026-11-30-090000.db",
-            "taproll-2026-11-29-090000.db",
+            "taproll-2026-11-28-090000-000.db",
+            "taproll-2026-11-30-090000-000.db",
+            "taproll-2026-11-29-090000-000.db",
             "notes.txt",
-            "other-2026-11-01-090000.db",
+            "other-2026-11-01-090000-000.db",
         ]
         .map(String::from)
         .to_vec();
         let db = Path::new("taproll.db");
-        assert_eq!(to_remove(&names, db, 2), ["taproll-2026-11-28-090000.db"]);
+        assert_eq!(
+            to_remove(&names, db, 2),
+            ["taproll-2026-11-28-090000-000.db"]
+        );
         assert_eq!(to_remove(&names, db, 5), Vec::<String>::new());
         // Keeping none would remove the one just made: at least one stays.
         assert_eq!(to_remove(&names, db, 0).len(), 2);

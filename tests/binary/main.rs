@@ -8,6 +8,7 @@
 mod common;
 
 mod cli;
+mod maintenance;
 mod recorder;
 mod reports;
 mod robustness;
