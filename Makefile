@@ -15,7 +15,12 @@ TEST_PACKAGES := $(BUILD_PACKAGES) pcscd vsmartcard-vpcd tmux postgresql
 # sync benchmark measures the sender's memory with GNU time.
 BENCH_PACKAGES := $(TEST_PACKAGES) pcsc-tools sqlite3 time
 
-.PHONY: demo test bench deps-build deps-test
+# Cross-building the arm64 package on an amd64 machine: the cross compiler,
+# the arm64 libpcsclite, qemu to run what was built, and Rust's arm64 std.
+CROSS_PACKAGES := gcc-aarch64-linux-gnu libc6-dev-arm64-cross libpcsclite-dev:arm64 qemu-user file
+ARCH ?= $(shell dpkg --print-architecture)
+
+.PHONY: demo test bench deps-build deps-test deps-cross deb package-check
 
 demo: deps-build
 	$(CARGO) run --release --locked -- demo
@@ -35,8 +40,24 @@ bench:
 	$(CARGO) bench --locked --bench recorder
 	$(CARGO) bench --locked -p taproll-server --bench ingest
 
+# The Debian packages of taproll and taproll-server: make deb [ARCH=arm64].
+deb: deps-build $(if $(filter arm64,$(ARCH)),deps-cross)
+	packaging/deb.sh $(ARCH)
+
+# CI: both architectures' packages built, checked, installed, run.
+package-check: deps-build deps-cross
+	packaging/check.sh
+
 deps-build:
 	@$(call apt_install,$(BUILD_PACKAGES))
+
+deps-cross:
+	@if ! dpkg --print-foreign-architectures | grep -qx arm64; then \
+		if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi; \
+		$$sudo dpkg --add-architecture arm64; \
+	fi
+	@$(call apt_install,$(CROSS_PACKAGES))
+	rustup target add aarch64-unknown-linux-gnu
 
 deps-test:
 	@$(call apt_install,$(TEST_PACKAGES))
