@@ -25,7 +25,10 @@ arm64)
 esac
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 
-cargo build --locked --profile dist --target "$target" -p taproll -p taproll-server
+# One build each: built together, the server's features of shared crates
+# (tokio's, serde's, tracing's) would be unified into the classroom app.
+cargo build --locked --profile dist --target "$target" -p taproll
+cargo build --locked --profile dist --target "$target" -p taproll-server
 # Man pages and completions come from the program itself, run here.
 cargo build --locked -p taproll
 host_taproll=target/debug/taproll
