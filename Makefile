@@ -17,7 +17,7 @@ BENCH_PACKAGES := $(TEST_PACKAGES) pcsc-tools sqlite3 time
 
 # Cross-building the arm64 package on an amd64 machine: the cross compiler,
 # the arm64 libpcsclite, qemu to run what was built, and Rust's arm64 std.
-CROSS_PACKAGES := gcc-aarch64-linux-gnu libc6-dev-arm64-cross libpcsclite-dev:arm64 qemu-user file
+CROSS_PACKAGES := gcc-aarch64-linux-gnu libc6-dev-arm64-cross libpcsclite-dev:arm64 qemu-user file man-db
 ARCH ?= $(shell dpkg --print-architecture)
 
 .PHONY: demo test bench deps-build deps-test deps-cross deb package-check

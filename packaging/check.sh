@@ -62,20 +62,25 @@ env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
 /usr/bin/taproll --version | grep -qx "taproll $version"
 man -w taproll
 man -w taproll-doctor
-if command -v systemd-analyze >/dev/null && [ -d /run/systemd/system ]; then
-	systemd-analyze verify /lib/systemd/system/taproll-record@.service
+# An instance of the template, as an admin enables it (works without a
+# running systemd: it reads the files).
+if command -v systemd-analyze >/dev/null; then
+	systemd-analyze verify taproll-record@pi.service
 else
-	echo "check: systemd is not running here: systemd-analyze verify skipped"
+	echo "check: no systemd-analyze here: the unit was not verified"
 fi
+# The CI machine is left as it was.
+env DEBIAN_FRONTEND=noninteractive apt-get purge -y taproll
 
 # The arm64 program under qemu: a demo class to its end, and its report.
 arm=$work/arm64/usr/bin/taproll
 qemu-aarch64 "$arm" --version | grep -qx "taproll $version"
 db=$work/demo.db
 HOME=$work XDG_STATE_HOME=$work/state qemu-aarch64 "$arm" demo --headless --db "$db" > "$work/demo.jsonl"
-taps=$(grep -c '"event":"tap"' "$work/demo.jsonl")
-present=$(grep -c '"outcome":"present"' "$work/demo.jsonl")
-late=$(grep -c '"outcome":"late"' "$work/demo.jsonl")
+# grep -c says 0 with status 1: not a failure here, the counts are checked.
+taps=$(grep -c '"event":"tap"' "$work/demo.jsonl" || true)
+present=$(grep -c '"outcome":"present"' "$work/demo.jsonl" || true)
+late=$(grep -c '"outcome":"late"' "$work/demo.jsonl" || true)
 echo "arm64 demo under qemu: $taps taps, $present present, $late late"
 # The demo's scenario: 28 taps, 20 students on time and 5 late.
 [ "$taps" -eq 28 ] && [ "$present" -eq 20 ] && [ "$late" -eq 5 ]
@@ -83,6 +88,6 @@ HOME=$work qemu-aarch64 "$arm" report --db "$db" --format csv > "$work/report.cs
 head -3 "$work/report.csv"
 grep -q 'Student no,Name,Section,Status' "$work/report.csv"
 # The report says what the taps said.
-[ "$(grep -c ',present,' "$work/report.csv")" -eq "$present" ]
-[ "$(grep -c ',late,' "$work/report.csv")" -eq "$late" ]
+[ "$(grep -c ',present,' "$work/report.csv" || true)" -eq "$present" ]
+[ "$(grep -c ',late,' "$work/report.csv" || true)" -eq "$late" ]
 echo "packages: ok"

@@ -5,18 +5,20 @@
 # needs). Usage: packaging/deb.sh [amd64|arm64]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The modes in the packages are the install's, not the builder's umask's.
+umask 022
 
 arch=${1:-$(dpkg --print-architecture)}
 case $arch in
-amd64) target=x86_64-unknown-linux-gnu; objdump=objdump ;;
+amd64) target=x86_64-unknown-linux-gnu; objdump=objdump; cross=() ;;
 arm64)
 	target=aarch64-unknown-linux-gnu
 	objdump=aarch64-linux-gnu-objdump
 	# The C parts (SQLite, ring) with the cross compiler; the pcsc crate
 	# links the arm64 libpcsclite (the linker is in .cargo/config.toml).
-	export CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc
-	export AR_aarch64_unknown_linux_gnu=aarch64-linux-gnu-ar
-	export PCSC_LIB_DIR=/usr/lib/aarch64-linux-gnu
+	cross=(env CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc
+		AR_aarch64_unknown_linux_gnu=aarch64-linux-gnu-ar
+		PCSC_LIB_DIR=/usr/lib/aarch64-linux-gnu)
 	;;
 *)
 	echo "deb.sh: ARCH must be amd64 or arm64, not $arch" >&2
@@ -27,8 +29,8 @@ version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 
 # One build each: built together, the server's features of shared crates
 # (tokio's, serde's, tracing's) would be unified into the classroom app.
-cargo build --locked --profile dist --target "$target" -p taproll
-cargo build --locked --profile dist --target "$target" -p taproll-server
+"${cross[@]}" cargo build --locked --profile dist --target "$target" -p taproll
+"${cross[@]}" cargo build --locked --profile dist-server --target "$target" -p taproll-server
 # Man pages and completions come from the program itself, run here.
 cargo build --locked -p taproll
 host_taproll=target/debug/taproll
@@ -84,6 +86,8 @@ install -D -m 0644 packaging/taproll-nfc.conf "$root/lib/modprobe.d/taproll-nfc.
 install -D -m 0644 config.example.toml "$root/usr/share/doc/taproll/examples/config.toml"
 install -D -m 0644 README.md "$root/usr/share/doc/taproll/README.md"
 install -D -m 0755 packaging/taproll.postinst "$root/DEBIAN/postinst"
+install -D -m 0755 packaging/taproll.prerm "$root/DEBIAN/prerm"
+install -D -m 0755 packaging/taproll.postrm "$root/DEBIAN/postrm"
 package taproll \
 	"libc6 (>= $(glibc_needed "$root/usr/bin/taproll")), libpcsclite1, pcscd, libccid" \
 	"classroom attendance with NFC student cards
@@ -93,7 +97,7 @@ package taproll \
 
 # taproll-server: the receiving server, its unit and its docs.
 root=$work/taproll-server
-install -D -m 0755 "target/$target/dist/taproll-server" "$root/usr/bin/taproll-server"
+install -D -m 0755 "target/$target/dist-server/taproll-server" "$root/usr/bin/taproll-server"
 install -D -m 0644 assets/taproll-server.service "$root/lib/systemd/system/taproll-server.service"
 install -D -m 0644 docs/server.md "$root/usr/share/doc/taproll-server/server.md"
 install -D -m 0644 docs/protocol.md "$root/usr/share/doc/taproll-server/protocol.md"

@@ -43,10 +43,33 @@ pub struct Taken {
     pub removed: Vec<PathBuf>,
 }
 
-/// `<stem>-YYYY-MM-DD-HHMMSS-mmm.db`: sorts by time, says whose it is;
-/// the milliseconds keep two backups of one second apart.
+/// `<stem>-<host>-YYYY-MM-DD-HHMMSS-mmm.db`: says whose it is (several
+/// Pis may share one USB stick) and when; the milliseconds keep two
+/// backups of one second apart.
 pub fn file_name(db: &Path, at: &Timestamp) -> String {
-    format!("{}-{}.db", stem(db), at.format(NAME_TIME))
+    format!("{}-{}.db", prefix(db), at.format(NAME_TIME))
+}
+
+/// What every backup of `db` on this machine starts with.
+fn prefix(db: &Path) -> String {
+    format!("{}-{}", stem(db), host())
+}
+
+/// This machine's name, made safe for a file name.
+fn host() -> String {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let name: String = name
+        .trim()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if name.is_empty() { "host".into() } else { name }
 }
 
 const NAME_TIME: &str = "%Y-%m-%d-%H%M%S-%3f";
@@ -56,10 +79,11 @@ fn stem(db: &Path) -> String {
         .map_or_else(|| "taproll".into(), |s| s.to_string_lossy().into_owned())
 }
 
-/// Whether `name` is one of `db`'s backups (`file_name`'s shape).
+/// Whether `name` is one of this machine's backups of `db`
+/// (`file_name`'s shape).
 fn is_backup_of(name: &str, db: &Path) -> bool {
     let Some(rest) = name
-        .strip_prefix(&stem(db))
+        .strip_prefix(&prefix(db))
         .and_then(|r| r.strip_prefix('-'))
         .and_then(|r| r.strip_suffix(".db"))
     else {
@@ -69,12 +93,30 @@ fn is_backup_of(name: &str, db: &Path) -> bool {
 }
 
 /// Of `names` (one folder's files), the backups of `db` to remove so that
-/// the newest `keep` stay.
-pub fn to_remove(names: &[String], db: &Path, keep: usize) -> Vec<String> {
-    let mut backups: Vec<&String> = names.iter().filter(|n| is_backup_of(n, db)).collect();
+/// `keep` stay: the one just made (`newest`), whatever its name says (a
+/// Pi that booted with an old time names it as if older), and the newest
+/// of the others.
+pub fn to_remove(names: &[String], db: &Path, keep: usize, newest: &str) -> Vec<String> {
+    let mut backups: Vec<&String> = names
+        .iter()
+        .filter(|n| n.as_str() != newest && is_backup_of(n, db))
+        .collect();
     backups.sort();
-    let extra = backups.len().saturating_sub(keep.max(1));
+    let extra = backups.len().saturating_sub(keep.max(1) - 1);
     backups.into_iter().take(extra).cloned().collect()
+}
+
+/// Copies a crash or a killed run left behind: never whole, never named.
+fn remove_partials(folder: &Path) {
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') && name.contains(".partial") {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// Copies the database at `db` into `plan.folder` (it may be recording
@@ -96,42 +138,19 @@ pub fn take(db: &Path, plan: &BackupPlan, at: &Timestamp) -> Result<Taken, Backu
             .create(&plan.folder)
             .map_err(write_error)?;
     }
-    let store = Store::open_read_only(db)?;
+    let store = Store::open_to_copy(db)?;
+    remove_partials(&plan.folder);
     let name = file_name(db, at);
-    let file = plan.folder.join(&name);
-    let partial = plan.folder.join(format!(".{name}.partial"));
-    // Private from the first byte: it holds every student's name.
-    OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&partial)
-        .map_err(write_error)?;
-    let copied = store.copy_to(&partial);
-    let problems = match copied {
-        Ok(problems) => problems,
-        Err(e) => {
-            let _ = std::fs::remove_file(&partial);
-            return Err(e.into());
-        }
-    };
-    if !problems.is_empty() {
-        let _ = std::fs::remove_file(&partial);
+    let copy = Partial::write(&store, &plan.folder, &name)?;
+    if !copy.problems.is_empty() {
         return Err(BackupError::Damaged {
             db: db.to_path_buf(),
-            problems: problems.join("; "),
+            problems: copy.problems.join("; "),
         });
     }
-    // On disk before it has its name, and the name on disk before the
-    // old ones go: a power cut leaves a whole backup or none.
-    std::fs::File::open(&partial)
-        .and_then(|f| f.sync_all())
-        .map_err(write_error)?;
-    std::fs::rename(&partial, &file).map_err(write_error)?;
-    sync_folder(&plan.folder).map_err(write_error)?;
+    let file = copy.publish()?;
     let bytes = std::fs::metadata(&file).map_err(write_error)?.len();
-    let removed = rotate(db, plan).map_err(write_error)?;
+    let removed = rotate(db, plan, &name);
     Ok(Taken {
         file,
         bytes,
@@ -139,59 +158,135 @@ pub fn take(db: &Path, plan: &BackupPlan, at: &Timestamp) -> Result<Taken, Backu
     })
 }
 
-fn rotate(db: &Path, plan: &BackupPlan) -> std::io::Result<Vec<PathBuf>> {
-    let names: Vec<String> = std::fs::read_dir(&plan.folder)?
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
+/// Removes the backups beyond `keep`. The new one is safe already: a
+/// failure here is logged, not the backup's failure.
+fn rotate(db: &Path, plan: &BackupPlan, newest: &str) -> Vec<PathBuf> {
+    let names: Vec<String> = match std::fs::read_dir(&plan.folder) {
+        Ok(entries) => entries
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, "backup: cannot list the folder to remove old backups");
+            return Vec::new();
+        }
+    };
     let mut removed = Vec::new();
-    for name in to_remove(&names, db, plan.keep) {
+    for name in to_remove(&names, db, plan.keep, newest) {
         let path = plan.folder.join(&name);
-        std::fs::remove_file(&path)?;
-        removed.push(path);
+        match std::fs::remove_file(&path) {
+            Ok(()) => removed.push(path),
+            // Another rotation took it first.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                tracing::warn!(file = %path.display(), error = %e, "backup: cannot remove an old backup")
+            }
+        }
     }
-    Ok(removed)
+    removed
 }
 
 fn sync_folder(folder: &Path) -> std::io::Result<()> {
     std::fs::File::open(folder)?.sync_all()
 }
 
+/// A copy written under a hidden name, checked, not yet given its own.
+struct Partial {
+    path: PathBuf,
+    folder: PathBuf,
+    name: String,
+    /// What `integrity_check` found wrong with it; none when whole.
+    problems: Vec<String>,
+}
+
+impl Partial {
+    fn write(store: &Store, folder: &Path, name: &str) -> Result<Self, BackupError> {
+        let path = folder.join(format!(".{name}.partial"));
+        let write_error = |source| BackupError::Write {
+            folder: folder.to_path_buf(),
+            source,
+        };
+        // Private from the first byte: it holds every student's name.
+        OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(write_error)?;
+        let mut partial = Self {
+            path,
+            folder: folder.to_path_buf(),
+            name: name.to_string(),
+            problems: Vec::new(),
+        };
+        // On an error the partial file goes with `partial` (Drop).
+        partial.problems = store.copy_to(&partial.path)?;
+        Ok(partial)
+    }
+
+    /// On disk before it has its name, and the name on disk before
+    /// anything relies on it: a power cut leaves a whole copy or none.
+    fn publish(mut self) -> Result<PathBuf, BackupError> {
+        let write_error = |source| BackupError::Write {
+            folder: self.folder.clone(),
+            source,
+        };
+        let file = self.folder.join(&self.name);
+        std::fs::File::open(&self.path)
+            .and_then(|f| f.sync_all())
+            .map_err(write_error)?;
+        std::fs::rename(&self.path, &file).map_err(write_error)?;
+        sync_folder(&self.folder).map_err(write_error)?;
+        self.path = PathBuf::new();
+        Ok(file)
+    }
+}
+
+impl Drop for Partial {
+    /// A copy that was not published goes.
+    fn drop(&mut self) {
+        if !self.path.as_os_str().is_empty() {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// What a restore did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Restored {
+    /// The database it replaced, kept beside it; `None`: there was none.
+    pub kept: Option<PathBuf>,
+    /// What was wrong with the replaced database (it is kept all the same).
+    pub kept_problems: Vec<String>,
+}
+
 /// Puts the backup `file` in place of the database at `db`. Refused while
 /// a recorder (any taproll writing) holds the database; the database it
-/// replaces is first kept beside it, as a backup of its own, whose path is
-/// returned.
-pub fn restore(db: &Path, file: &Path, at: &Timestamp) -> Result<PathBuf, BackupError> {
+/// replaces is first kept beside it, as a checked copy of its own.
+pub fn restore(db: &Path, file: &Path, at: &Timestamp) -> Result<Restored, BackupError> {
+    let existed = db.exists();
     let mut store = Store::open(db)?;
     let folder = match db.parent() {
         Some(folder) if !folder.as_os_str().is_empty() => folder.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let kept = folder.join(format!("{}-replaced-{}.db", stem(db), at.format(NAME_TIME)));
-    let write_error = |source| BackupError::Write {
-        folder: folder.clone(),
-        source,
+    let mut restored = Restored {
+        kept: None,
+        kept_problems: Vec::new(),
     };
-    OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&kept)
-        .map_err(write_error)?;
-    let problems = store.copy_to(&kept)?;
-    if !problems.is_empty() {
-        // The database in use is damaged: it is kept all the same (it is
-        // what there was), and the restore goes on.
-        tracing::warn!(
-            problems = problems.join("; "),
-            "restore: the replaced database is damaged"
-        );
+    if existed {
+        let name = format!("{}-replaced-{}.db", stem(db), at.format(NAME_TIME));
+        let copy = Partial::write(&store, &folder, &name)?;
+        // A damaged database is kept all the same: it is what there was.
+        restored.kept_problems = copy.problems.clone();
+        restored.kept = Some(copy.publish()?);
     }
     store.replace_with(file)?;
     drop(store);
     // A backup of an older taproll is brought up to date now, not in class.
     Store::open(db)?;
-    Ok(kept)
+    Ok(restored)
 }
 
 #[cfg(test)]
@@ -208,10 +303,17 @@ mod tests {
             Path::new("/data/taproll.db"),
             &at("2026-11-30T09:15:03.042+01:00"),
         );
-        assert_eq!(name, "taproll-2026-11-30-091503-042.db");
+        assert_eq!(name, format!("taproll-{}-2026-11-30-091503-042.db", host()));
         assert!(is_backup_of(&name, Path::new("taproll.db")));
         assert!(!is_backup_of(&name, Path::new("other.db")));
         assert!(!is_backup_of("taproll-notes.db", Path::new("taproll.db")));
+        assert!(
+            !is_backup_of(
+                "taproll-otherpi-2026-11-30-091503-042.db",
+                Path::new("taproll.db")
+            ),
+            "another Pi's backups on a shared stick are not ours to remove"
+        );
         assert!(!is_backup_of(
             "taproll-replaced-2026-11-30-091503-042.db",
             Path::new("taproll.db")
@@ -220,22 +322,29 @@ mod tests {
 
     #[test]
     fn the_oldest_beyond_keep_go_and_nothing_else() {
-        let names: Vec<String> = [
-            "taproll-2026-11-28-090000-000.db",
-            "taproll-2026-11-30-090000-000.db",
-            "taproll-2026-11-29-090000-000.db",
-            "notes.txt",
-            "other-2026-11-01-090000-000.db",
-        ]
-        .map(String::from)
-        .to_vec();
         let db = Path::new("taproll.db");
+        let ours = |time: &str| format!("taproll-{}-{time}.db", host());
+        let names: Vec<String> = vec![
+            ours("2026-11-28-090000-000"),
+            ours("2026-11-30-090000-000"),
+            ours("2026-11-29-090000-000"),
+            "notes.txt".into(),
+            "taproll-otherpi-2026-11-01-090000-000.db".into(),
+        ];
+        let newest = ours("2026-11-30-090000-000");
         assert_eq!(
-            to_remove(&names, db, 2),
-            ["taproll-2026-11-28-090000-000.db"]
+            to_remove(&names, db, 2, &newest),
+            [ours("2026-11-28-090000-000")]
         );
-        assert_eq!(to_remove(&names, db, 5), Vec::<String>::new());
-        // Keeping none would remove the one just made: at least one stays.
-        assert_eq!(to_remove(&names, db, 0).len(), 2);
+        assert_eq!(to_remove(&names, db, 5, &newest), Vec::<String>::new());
+        // Keeping none would remove the one just made: it always stays.
+        assert_eq!(to_remove(&names, db, 0, &newest).len(), 2);
+        // A Pi that booted with an old clock: the new one is named oldest.
+        let stale = ours("2020-01-01-000000-000");
+        let mut with_stale = names.clone();
+        with_stale.push(stale.clone());
+        let removed = to_remove(&with_stale, db, 2, &stale);
+        assert!(!removed.contains(&stale), "{removed:?}");
+        assert_eq!(removed.len(), 2);
     }
 }

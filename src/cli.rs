@@ -25,7 +25,7 @@ pub enum Command {
     /// roster left recording), the roster attaches to it.
     Run(RunArgs),
     /// Record with no roster on screen, for a service started at boot
-    /// (assets/taproll-record.service); `taproll run` attaches to it.
+    /// (assets/taproll-record@.service); `taproll run` attaches to it.
     Record(RunArgs),
     /// The screen by the door, for the students: "Tap your card", then
     /// their name and what was recorded. Attaches to the recorder of the

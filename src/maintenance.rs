@@ -32,19 +32,28 @@ pub fn backup(args: BackupArgs, dirs: Option<&Dirs>) -> Result<(), CliError> {
 pub fn restore(args: RestoreArgs, dirs: Option<&Dirs>) -> Result<(), CliError> {
     let config = load_config(&args.files, dirs)?.config;
     let db = database_path(&args.files, &config, dirs)?;
-    let kept = backup::restore(&db, &args.file, &now())?;
-    console::print(format!(
-        "Restored {} into {}\nThe database it replaced is kept as {}\n",
-        args.file.display(),
-        db.display(),
-        kept.display()
-    ))
-    .map_err(CliError::Output)
+    let restored = backup::restore(&db, &args.file, &now())?;
+    let mut text = format!("Restored {} into {}\n", args.file.display(), db.display());
+    if let Some(kept) = &restored.kept {
+        text.push_str(&format!(
+            "The database it replaced is kept as {}\n",
+            kept.display()
+        ));
+    }
+    if !restored.kept_problems.is_empty() {
+        text.push_str(&format!(
+            "(it was damaged: {})\n",
+            restored.kept_problems.join("; ")
+        ));
+    }
+    console::print(text).map_err(CliError::Output)
 }
 
 /// A backup at the end of a session, when `[backup] after_session` asks:
-/// on a thread of its own (the room never waits), logged.
-pub fn after_session(db: &Path, plan: backup::BackupPlan) {
+/// on a thread of its own (the room never waits), logged. The recorder
+/// waits for it before it exits (the last class of the day, then a
+/// shutdown).
+pub fn after_session(db: &Path, plan: backup::BackupPlan) -> Option<std::thread::JoinHandle<()>> {
     let db = db.to_path_buf();
     let spawned = std::thread::Builder::new()
         .name("backup".into())
@@ -53,8 +62,12 @@ pub fn after_session(db: &Path, plan: backup::BackupPlan) {
             Err(BackupError::NoFolder(folder)) => tracing::warn!(folder = %folder.display(), "no backup at the end of the session: its folder is not there (a USB stick not mounted?)"),
             Err(e) => tracing::error!(error = %e, "the backup at the end of the session FAILED"),
         });
-    if let Err(e) = spawned {
-        tracing::error!(error = %e, "cannot start the backup at the end of the session");
+    match spawned {
+        Ok(thread) => Some(thread),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start the backup at the end of the session");
+            None
+        }
     }
 }
 
@@ -78,9 +91,17 @@ pub fn man_pages(folder: &Path) -> Result<(), CliError> {
     std::fs::create_dir_all(folder).map_err(failed)?;
     let command = Cli::command();
     write_page(folder, "taproll", command.clone()).map_err(failed)?;
-    for sub in command.get_subcommands().filter(|s| !s.is_hide_set()) {
+    for sub in command
+        .get_subcommands()
+        .filter(|s| !s.is_hide_set() && s.get_name() != "help")
+    {
         let name = format!("taproll-{}", sub.get_name());
-        let page = sub.clone().name(name.clone());
+        // The synopsis reads `taproll run ...`, the command one types.
+        let page = sub
+            .clone()
+            .name(name.clone())
+            .bin_name(format!("taproll {}", sub.get_name()))
+            .version(env!("CARGO_PKG_VERSION"));
         write_page(folder, &name, page).map_err(failed)?;
     }
     Ok(())

@@ -73,7 +73,10 @@ pub fn backup_plan(
     db: &Path,
     to: Option<PathBuf>,
 ) -> crate::backup::BackupPlan {
-    let named = to.or_else(|| config.folder.clone());
+    // A relative backup.folder is beside the database, not wherever
+    // taproll was started (the service starts in /).
+    let beside = db.parent().unwrap_or(Path::new("."));
+    let named = to.or_else(|| config.folder.as_ref().map(|folder| beside.join(folder)));
     crate::backup::BackupPlan {
         make_folder: named.is_none(),
         folder: named.unwrap_or_else(|| db.parent().unwrap_or(Path::new(".")).join("backups")),

@@ -12,6 +12,27 @@ use crate::store::Store;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
+/// How long doctor waits for pcscd (which may accept and never answer)
+/// and for `df` (a hung mount).
+const PCSCD_PATIENCE: std::time::Duration = std::time::Duration::from_secs(10);
+const DF_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// `work`'s result if it comes within `limit`; its thread is left behind
+/// otherwise (doctor exits soon after).
+fn within<T: Send + 'static>(
+    limit: std::time::Duration,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Option<T> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("doctor-check".into())
+        .spawn(move || {
+            let _ = tx.send(work());
+        })
+        .ok()?;
+    rx.recv_timeout(limit).ok()
+}
+
 /// Below this much free space the database's folder is a problem; below
 /// ten times as much, a warning. A class writes a few hundred KiB.
 const LOW_DISK_BYTES: u64 = 50 * 1024 * 1024;
@@ -67,7 +88,23 @@ fn readers(config: &Config, findings: &mut Vec<Finding>) {
         ));
         return;
     }
-    match list::list() {
+    match within(PCSCD_PATIENCE, list::list) {
+        None => {
+            findings.push(Finding::problem(
+                "pcscd",
+                format!(
+                    "no answer from the PC/SC service in {} s",
+                    PCSCD_PATIENCE.as_secs()
+                ),
+                "sudo systemctl restart pcscd",
+            ));
+        }
+        Some(listed) => readers_listed(listed, findings),
+    }
+}
+
+fn readers_listed(listed: Result<Vec<list::ReaderInfo>, ListError>, findings: &mut Vec<Finding>) {
+    match listed {
         Ok(readers) => {
             findings.push(Finding::ok("pcscd", "running, reachable"));
             let names: Vec<String> = readers
@@ -106,8 +143,17 @@ fn kernel_modules(findings: &mut Vec<Finding>) {
         .filter_map(|line| line.split_whitespace().next())
         .filter(|name| matches!(*name, "pn533_usb" | "pn533" | "nfc"))
         .collect();
+    let takes_readers = loaded.iter().any(|m| m.starts_with("pn533"));
     if loaded.is_empty() {
         findings.push(Finding::ok("modules", "no kernel NFC driver in the way"));
+    } else if !takes_readers {
+        // The NFC core alone (a laptop's own NFC chip, say): no ACR122U
+        // is taken by it, but pn533 would load on top of it.
+        findings.push(Finding::warning(
+            "modules",
+            "the kernel's nfc module is loaded (not pn533)",
+            "if an ACR122U is not seen, blacklist pn533_usb, pn533 and nfc (README: Troubleshooting)",
+        ));
     } else {
         findings.push(Finding::problem(
             "modules",
@@ -227,11 +273,15 @@ fn disk(db: &Path, findings: &mut Vec<Finding>) {
 
 /// Free bytes in `folder`'s file system, from POSIX `df -Pk`.
 fn free_bytes(folder: &Path) -> Option<u64> {
-    let output = std::process::Command::new("df")
-        .arg("-Pk")
-        .arg(folder)
-        .output()
-        .ok()?;
+    let folder = folder.to_path_buf();
+    let output = within(DF_PATIENCE, move || {
+        std::process::Command::new("df")
+            .arg("-Pk")
+            .arg(&folder)
+            .stdin(std::process::Stdio::null())
+            .output()
+    })?
+    .ok()?;
     let text = String::from_utf8_lossy(&output.stdout);
     let kib: u64 = text
         .lines()

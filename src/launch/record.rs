@@ -64,6 +64,9 @@ pub(super) fn run(mut plan: Plan) -> Result<(), CliError> {
         }
     };
     tracing::info!(socket = %listening.path().display(), pid = std::process::id(), "recorder started");
+    // The backups at the ends of sessions, waited for before exiting.
+    let backups: std::sync::Arc<std::sync::Mutex<Vec<std::thread::JoinHandle<()>>>> =
+        Default::default();
     let mut recorder = Recorder {
         engine,
         events,
@@ -79,8 +82,14 @@ pub(super) fn run(mut plan: Plan) -> Result<(), CliError> {
         on_first_view,
         on_session_end: plan.backup.take().map(|backup| {
             let db = plan.db.clone();
-            let hook: Box<dyn Fn() + Send> =
-                Box::new(move || crate::maintenance::after_session(&db, backup.clone()));
+            let backups = std::sync::Arc::clone(&backups);
+            let hook: Box<dyn Fn() + Send> = Box::new(move || {
+                if let Some(thread) = crate::maintenance::after_session(&db, backup.clone())
+                    && let Ok(mut threads) = backups.lock()
+                {
+                    threads.push(thread);
+                }
+            });
             hook
         }),
         uid,
@@ -96,6 +105,7 @@ pub(super) fn run(mut plan: Plan) -> Result<(), CliError> {
     drop(recorder);
     // The last taps and the end of the session, to a server that answers.
     sync.finish(SYNC_GRACE);
+    finish_backups(&backups);
     let ending = ending.map_err(|source| CliError::Start {
         what: "recorder's signal handlers",
         source,
@@ -114,4 +124,27 @@ fn clock_word(clock: crate::clock::ClockState) -> String {
         crate::clock::ClockState::Synchronised => String::new(),
         other => other.status().to_string(),
     }
+}
+
+/// How long an exiting recorder waits for a backup still being written (a
+/// service gets 30 s from systemd in all).
+const BACKUP_GRACE: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Waits for the end-of-session backups still running, for a while.
+fn finish_backups(backups: &std::sync::Mutex<Vec<std::thread::JoinHandle<()>>>) {
+    let Ok(mut threads) = backups.lock() else {
+        return;
+    };
+    let deadline = std::time::Instant::now() + BACKUP_GRACE;
+    while threads.iter().any(|t| !t.is_finished()) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let unfinished = threads.iter().filter(|t| !t.is_finished()).count();
+    if unfinished > 0 {
+        tracing::error!(
+            unfinished,
+            "a backup at the end of a session was still running; it is given up"
+        );
+    }
+    threads.clear();
 }

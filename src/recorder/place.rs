@@ -4,9 +4,10 @@
 //! itself 0600), named after the database it records into, so a view finds
 //! the recorder of its database and two classes on one machine never meet.
 //! The folder is the first of: `$TAPROLL_RUNTIME_DIR` (the systemd unit sets
-//! it to `/run/taproll`), `$XDG_RUNTIME_DIR/taproll` (a login's own),
-//! `/tmp/taproll-<uid>`. A view looks in all of them, and in `/run/taproll`,
-//! so an instructor's SSH login finds the service's recorder.
+//! it to `/run/taproll/USER`), `$XDG_RUNTIME_DIR/taproll` (a login's own),
+//! `/tmp/taproll-<uid>`. A view looks in all of them, and in
+//! `/run/taproll/$USER` (the service `taproll-record@USER` sets that), so an
+//! instructor's SSH login finds the service's recorder.
 
 use sha2::{Digest, Sha256};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
@@ -93,6 +94,10 @@ pub fn recorder_folder(uid: u32) -> Result<PathBuf, PlaceError> {
 pub fn candidate_sockets(db: &Path, uid: u32) -> Vec<PathBuf> {
     let name = socket_name(db);
     let mut dirs = folders(uid);
+    // The service's (taproll-record@USER): the login's own name.
+    if let Some(user) = std::env::var_os("USER").filter(|u| !u.is_empty()) {
+        dirs.push(Path::new("/run/taproll").join(user));
+    }
     dirs.push(PathBuf::from("/run/taproll"));
     dirs.push(fallback(uid));
     dirs.dedup();

@@ -232,8 +232,10 @@ pub async fn serve(recorder: &mut Recorder, mut listening: Listening) -> std::io
                     let before = recorder.engine.session().clone();
                     let answer = recorder.engine.execute(command);
                     let after = recorder.engine.session();
-                    let ended = after.id != before.id
-                        || (before.ended_at.is_none() && after.ended_at.is_some());
+                    // The session open before is over now: ended, or ended
+                    // and a new one started (once, not for both steps).
+                    let ended = before.ended_at.is_none()
+                        && (after.id != before.id || after.ended_at.is_some());
                     if ended && let Some(hook) = &recorder.on_session_end {
                         hook();
                     }

@@ -12,6 +12,21 @@ use std::time::{Duration, Instant};
 const BUSY_FOR: Duration = Duration::from_secs(10);
 
 impl Store {
+    /// Opens the database at `path` to copy it, through SQLite alone. Not
+    /// `open_read_only`: that first looks at the file with a plain open and
+    /// close, and closing any descriptor of a file drops every POSIX lock
+    /// the process holds on it, the recorder's own included (a backup at
+    /// the end of a session runs inside the recorder).
+    pub fn open_to_copy(path: &Path) -> Result<Self> {
+        let conn = reader(path, false).map_err(|e| super::located(path, e))?;
+        check_ours(&conn, path)?;
+        Ok(Self {
+            conn,
+            _lock: None,
+            on_commit: None,
+        })
+    }
+
     /// Copies the database into the SQLite file at `dest` (new or empty),
     /// in one step: one read transaction over the whole copy, so it is the
     /// database as of one commit whatever the recorder writes meanwhile

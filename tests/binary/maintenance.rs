@@ -132,11 +132,22 @@ fn backups_beyond_keep_go_and_a_stick_not_mounted_is_said() {
     );
     assert!(!stick.exists(), "a configured folder is never made");
     std::fs::create_dir(&stick).unwrap();
+    let mut made = Vec::new();
     for _ in 0..3 {
-        assert!(backup().status.success());
+        let output = backup();
+        assert!(output.status.success());
+        let said = String::from_utf8_lossy(&output.stdout).into_owned();
+        let file = said
+            .split(" to ")
+            .nth(1)
+            .unwrap()
+            .split(" (")
+            .next()
+            .unwrap();
+        made.push(PathBuf::from(file));
     }
-    let files = backups(&stick);
-    assert_eq!(files.len(), 2, "{files:?}");
+    // The newest two stay, the first goes.
+    assert_eq!(backups(&stick), made[1..].to_vec());
 }
 
 #[test]
@@ -356,5 +367,73 @@ fn completions_and_man_pages_are_printed_for_packages() {
     assert!(
         !folder.join("taproll-man.1").exists(),
         "the hidden command has no page"
+    );
+}
+
+/// `[backup] after_session`: one backup when a session ends, taken by the
+/// recorder, finished before it exits.
+#[test]
+fn the_recorder_takes_one_backup_when_a_session_ends() {
+    use std::io::Write;
+    let sandbox = Sandbox::new();
+    sandbox.import_roster(2, "Networks");
+    let db = sandbox.path("taproll.db");
+    let folder = sandbox.path("backups");
+    let config = sandbox.write("config.toml", "[backup]\nafter_session = true\nkeep = 10\n");
+    let mut recorder = sandbox
+        .taproll()
+        .env("TAPROLL_RUNTIME_DIR", sandbox.path("run"))
+        .args([
+            "record", "--course", "Networks", "--reader", "wedge", "--db",
+        ])
+        .arg(&db)
+        .arg("--config")
+        .arg(&config)
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let socket = || {
+        std::fs::read_dir(sandbox.path("run"))
+            .ok()
+            .and_then(|mut d| d.next())
+            .map(|e| e.unwrap().path())
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while socket().is_none() {
+        assert!(Instant::now() < deadline, "the recorder never listened");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let stream = std::os::unix::net::UnixStream::connect(socket().unwrap()).unwrap();
+    let mut view = stream.try_clone().unwrap();
+    let mut answers = BufReader::new(stream).lines();
+    let mut ask = |id: u32, command: &str| {
+        writeln!(
+            view,
+            r#"{{"type":"command","id":{id},"command":{{"command":"{command}"}}}}"#
+        )
+        .unwrap();
+        // Notices come too: read on to this command's reply.
+        loop {
+            let line = answers.next().unwrap().unwrap();
+            if line.contains(&format!(r#""type":"reply","id":{id}"#)) {
+                return line;
+            }
+        }
+    };
+    let ended = ask(1, "end_session");
+    assert!(ended.contains(r#""reply":"session""#), "{ended}");
+    // A new session after an ended one ends nothing: no second backup.
+    let new = ask(2, "new_session");
+    assert!(new.contains(r#""reply":"session""#), "{new}");
+    crate::common::stop_process(recorder.id().to_string());
+    assert!(recorder.wait().unwrap().success());
+    let files = backups(&folder);
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert_eq!(
+        count(
+            &files[0],
+            "SELECT count(*) FROM sessions WHERE ended_at IS NOT NULL"
+        ),
+        1
     );
 }
