@@ -2,7 +2,7 @@
 # Builds the Debian packages into dist/: taproll (the classroom app) and
 # taproll-server (the receiving server), for ARCH amd64 or arm64. arm64 is
 # cross-built on an amd64 machine (`make deps-cross` installs what that
-# needs). Usage: packaging/deb.sh [amd64|arm64]
+# needs). Usage: [ONLY=taproll] packaging/deb.sh [amd64|arm64]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The modes in the packages are the install's, not the builder's umask's.
@@ -30,7 +30,9 @@ version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 # One build each: built together, the server's features of shared crates
 # (tokio's, serde's, tracing's) would be unified into the classroom app.
 "${cross[@]}" cargo build --locked --profile dist --target "$target" -p taproll
-"${cross[@]}" cargo build --locked --profile dist-server --target "$target" -p taproll-server
+if [ "${ONLY:-}" != taproll ]; then
+	"${cross[@]}" cargo build --locked --profile dist-server --target "$target" -p taproll-server
+fi
 # Man pages and completions come from the program itself, run here.
 cargo build --locked -p taproll
 host_taproll=target/debug/taproll
@@ -96,6 +98,10 @@ package taproll \
  and the LMS; an optional push to a taproll server."
 
 # taproll-server: the receiving server, its unit and its docs.
+if [ "${ONLY:-}" = taproll ]; then
+	ls -l dist/*_"$arch".deb
+	exit 0
+fi
 root=$work/taproll-server
 install -D -m 0755 "target/$target/dist-server/taproll-server" "$root/usr/bin/taproll-server"
 install -D -m 0644 assets/taproll-server.service "$root/lib/systemd/system/taproll-server.service"

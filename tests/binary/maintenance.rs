@@ -6,7 +6,6 @@ use crate::common::Sandbox;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::{Duration, Instant};
 
 fn count(db: &Path, sql: &str) -> i64 {
     let conn = rusqlite::Connection::open(db).unwrap();
@@ -190,11 +189,7 @@ fn a_restore_puts_a_backup_back_and_keeps_what_it_replaced_but_not_while_recordi
         .stdin(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while std::fs::read_dir(sandbox.path("run")).map_or(true, |mut d| d.next().is_none()) {
-        assert!(Instant::now() < deadline, "the recorder never listened");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    sandbox.wait_for_recorder();
     let restore = || {
         sandbox
             .taproll()
@@ -392,18 +387,7 @@ fn the_recorder_takes_one_backup_when_a_session_ends() {
         .stdin(Stdio::null())
         .spawn()
         .unwrap();
-    let socket = || {
-        std::fs::read_dir(sandbox.path("run"))
-            .ok()
-            .and_then(|mut d| d.next())
-            .map(|e| e.unwrap().path())
-    };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while socket().is_none() {
-        assert!(Instant::now() < deadline, "the recorder never listened");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let stream = std::os::unix::net::UnixStream::connect(socket().unwrap()).unwrap();
+    let stream = std::os::unix::net::UnixStream::connect(sandbox.wait_for_recorder()).unwrap();
     let mut view = stream.try_clone().unwrap();
     let mut answers = BufReader::new(stream).lines();
     let mut ask = |id: u32, command: &str| {

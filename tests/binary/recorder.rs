@@ -201,9 +201,7 @@ fn the_service_records_while_rosters_attach_and_detach_and_sigterm_stops_it() {
     let scenario = sandbox.write("taps.toml", &scenario);
     let db = sandbox.path("taproll.db");
     let mut service = record(&sandbox, &scenario);
-    wait_until("the service listening", || {
-        std::fs::read_dir(sandbox.path("run")).is_ok_and(|mut d| d.next().is_some())
-    });
+    sandbox.wait_for_recorder();
     let view = format!(
         "XDG_CONFIG_HOME={config} XDG_STATE_HOME={state} TAPROLL_RUNTIME_DIR={run} {bin} run --db {db}; echo EXIT=$? DONE; sleep 60",
         config = sandbox.path("config").display(),
@@ -404,13 +402,7 @@ fn the_door_shows_the_student_who_tapped() {
         .stdin(Stdio::null())
         .spawn()
         .unwrap();
-    let socket = || {
-        std::fs::read_dir(sandbox.path("run"))
-            .ok()
-            .and_then(|mut d| d.next())
-            .map(|e| e.unwrap().path())
-    };
-    wait_until("the service listening", || socket().is_some());
+    let socket = sandbox.wait_for_recorder();
     // Too small for big letters: the words are plain text on screen.
     let door = format!(
         "XDG_CONFIG_HOME={config} XDG_STATE_HOME={state} TAPROLL_RUNTIME_DIR={run} {bin} door --db {db}; echo EXIT=$? DONE; sleep 60",
@@ -423,7 +415,7 @@ fn the_door_shows_the_student_who_tapped() {
     let tmux = Tmux::start("door", 40, 12, &door).unwrap();
     tmux.wait_for("Networks");
     tmux.wait_for("Tap your card");
-    let mut view = std::os::unix::net::UnixStream::connect(socket().unwrap()).unwrap();
+    let mut view = std::os::unix::net::UnixStream::connect(&socket).unwrap();
     let tap = ToRecorder::Reader {
         event: ReaderEvent::Card {
             reader: "Front door".into(),
@@ -501,18 +493,10 @@ fn a_recorder_whose_socket_was_removed_listens_again() {
         "[[tap]]\nat_ms = 3600000\nuid = \"0400000000\"\n",
     );
     let mut service = record(&sandbox, &scenario);
-    let run = sandbox.path("run");
-    let socket = || {
-        std::fs::read_dir(&run)
-            .ok()
-            .and_then(|mut d| d.next())
-            .map(|e| e.unwrap().path())
-    };
-    wait_until("the service listening", || socket().is_some());
-    let first = socket().unwrap();
-    std::fs::remove_dir_all(&run).unwrap();
-    wait_until("the socket made again", || socket().is_some());
-    assert_eq!(socket().unwrap(), first, "where a view looks for it");
+    let first = sandbox.wait_for_recorder();
+    std::fs::remove_dir_all(sandbox.path("run")).unwrap();
+    let again = sandbox.wait_for_recorder();
+    assert_eq!(again, first, "where a view looks for it");
     let view = std::os::unix::net::UnixStream::connect(&first).unwrap();
     let mut welcome = String::new();
     BufReader::new(view).read_line(&mut welcome).unwrap();

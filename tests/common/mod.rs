@@ -114,6 +114,32 @@ pub fn stop_process(pid: String) {
 }
 
 impl Sandbox {
+    /// The recorder's socket in `<sandbox>/run` (the tests' recorders get
+    /// `TAPROLL_RUNTIME_DIR` there), if it is there.
+    pub fn recorder_socket(&self) -> Option<PathBuf> {
+        std::fs::read_dir(self.path("run"))
+            .ok()?
+            .flatten()
+            .map(|e| e.path())
+            .next()
+    }
+
+    /// Waits (60 s at most) until a recorder listens in `<sandbox>/run`.
+    pub fn wait_for_recorder(&self) -> PathBuf {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            if let Some(socket) = self.recorder_socket() {
+                return socket;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no recorder listened in {}",
+                self.path("run").display()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
     /// A roster of `students` students (`s000000`, ...), each with a card
     /// (`0400000000`, ...), imported by the real binary into the sandbox's
     /// `taproll.db` for `course`: two events each, queued for the push.
