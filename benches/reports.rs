@@ -45,10 +45,12 @@ fn main() {
         Format::Md,
         Format::Json,
     ] {
-        let size = report::render(&model, format, &canvas).unwrap().len();
+        let size = report::render(&model, format, &canvas, &Default::default())
+            .unwrap()
+            .len();
         let whole = time(|| {
             let model = report::load(&store, &selection, &zone).unwrap();
-            report::render(&model, format, &canvas).unwrap();
+            report::render(&model, format, &canvas, &Default::default()).unwrap();
         });
         println!(
             "| {} (read + write the bytes) | {} | {} | {} kB |",
@@ -59,7 +61,7 @@ fn main() {
         );
     }
     let file = dir.path().join("course.xlsx");
-    let bytes = report::render(&model, Format::Xlsx, &canvas).unwrap();
+    let bytes = report::render(&model, Format::Xlsx, &canvas, &Default::default()).unwrap();
     let write = time(|| {
         report::output::write_file(&file, &bytes, true).unwrap();
     });

@@ -116,6 +116,9 @@ pub enum Usage {
     XlsxToTerminal,
     #[error("sync.server: {0}")]
     Sync(String),
+    /// `privacy.uids = "hash"` without its key.
+    #[error("privacy.uids = \"hash\" needs the card key: {0}")]
+    Privacy(String),
     #[error(
         "the push is off: no sync.server in {}; set it (config.example.toml shows how)",
         .0.as_deref().map_or("the config (there is no config file)".to_string(), |f| f.display().to_string())

@@ -8,8 +8,9 @@ use crate::console;
 use crate::domain::CardUid;
 use crate::import::{self, Refusal};
 use crate::paths::Dirs;
+use crate::privacy::UidExport;
 use crate::report::{self, Format, Selection, Zone, output};
-use crate::settings::{database_path, load_config};
+use crate::settings::{database_path, export_uids, load_config};
 use crate::store::{ImportOptions, ImportOutcome, Store};
 use crate::text::sanitize_for_terminal as clean;
 use std::fmt::Write as _;
@@ -42,8 +43,10 @@ pub fn roster(command: RosterCommand, dirs: Option<&Dirs>) -> Result<(), CliErro
         }
         RosterCommand::List { course, files } => {
             let config = load_config(&files, dirs)?.config;
-            let store = Store::open_read_only(&database_path(&files, &config, dirs)?)?;
-            console::print(list(&store, course.as_deref())?).map_err(CliError::Output)
+            let db = database_path(&files, &config, dirs)?;
+            let uids = export_uids(&config, dirs, &db)?;
+            let store = Store::open_read_only(&db)?;
+            console::print(list(&store, course.as_deref(), &uids)?).map_err(CliError::Output)
         }
     }
 }
@@ -113,8 +116,9 @@ fn refused(file: &Path, lines: &[Refusal]) -> CliError {
     }
 }
 
-/// The students of one course, or of every course.
-pub fn list(store: &Store, course: Option<&str>) -> Result<String, CliError> {
+/// The students of one course, or of every course; their cards as `uids`
+/// says, as in an export.
+pub fn list(store: &Store, course: Option<&str>, uids: &UidExport) -> Result<String, CliError> {
     let courses = match course {
         Some(name) => vec![
             store
@@ -137,7 +141,7 @@ pub fn list(store: &Store, course: Option<&str>) -> Result<String, CliError> {
             let cards: Vec<String> = s
                 .cards
                 .iter()
-                .map(|c| CardUid::parse(c).map_or_else(|_| c.clone(), |uid| uid.to_string()))
+                .map(|c| CardUid::parse(c).map_or_else(|_| c.clone(), |uid| uids.text(&uid)))
                 .collect();
             let _ = writeln!(
                 out,
@@ -254,9 +258,11 @@ pub fn report(args: ReportArgs, dirs: Option<&Dirs>) -> Result<(), CliError> {
     if let Some(path) = &args.output {
         output::check_target(path, args.force).map_err(report::ReportError::from)?;
     }
-    let store = Store::open_read_only(&database_path(&args.files, &config, dirs)?)?;
+    let db = database_path(&args.files, &config, dirs)?;
+    let uids = export_uids(&config, dirs, &db)?;
+    let store = Store::open_read_only(&db)?;
     let report = report::load(&store, &selection, &zone)?;
-    let bytes = report::render(&report, format, &config.report.canvas)?;
+    let bytes = report::render(&report, format, &config.report.canvas, &uids)?;
     match &args.output {
         Some(path) => {
             output::write_file(path, &bytes, args.force).map_err(report::ReportError::from)?;

@@ -23,6 +23,31 @@ pub struct Config {
     pub report: ReportConfig,
     pub sync: SyncConfig,
     pub backup: BackupConfig,
+    pub privacy: PrivacyConfig,
+}
+
+/// What leaves the database. Screens and logs always show card UIDs masked;
+/// this says how exports write them.
+#[derive(Deserialize, Debug, Clone, PartialEq, Eq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct PrivacyConfig {
+    /// Card UIDs in reports, the end-of-session export, the headless JSON
+    /// lines and `taproll roster list`.
+    pub uids: ExportUids,
+}
+
+/// How exports write a card's UID (`privacy.uids`).
+#[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ExportUids {
+    /// `04:A1:…:F6`: tells cards apart on a page, cannot open a door.
+    #[default]
+    Masked,
+    /// The keyed hash the push sends (`sync.card_uids = "keyed"`), cut to
+    /// 16 hex digits: the same card gives the same value in every export.
+    Hash,
+    /// The whole UID, as stored.
+    Full,
 }
 
 /// Copies of the database (`taproll backup`).
@@ -421,6 +446,23 @@ mod tests {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config.example.toml");
         let loaded = load(Some(&path), None).unwrap();
         assert_eq!(loaded.config, Config::default());
+    }
+
+    #[test]
+    fn export_uids_are_masked_unless_the_file_says_otherwise() {
+        assert_eq!(Config::default().privacy.uids, ExportUids::Masked);
+        for (text, uids) in [("hash", ExportUids::Hash), ("full", ExportUids::Full)] {
+            let file = format!("[privacy]\nuids = \"{text}\"\n");
+            let config: Config = toml_file::parse(Path::new("c.toml"), &file).unwrap();
+            assert_eq!(config.privacy.uids, uids);
+        }
+        let error = toml_file::parse::<Config>(Path::new("c.toml"), "[privacy]\nuids = \"raw\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with("c.toml, line 2, key `privacy.uids`: ") && error.contains("masked"),
+            "{error}"
+        );
     }
 
     #[test]

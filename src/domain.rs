@@ -9,9 +9,9 @@ pub fn now() -> Timestamp {
 }
 
 /// A card's UID in canonical form: uppercase hex, no separators (`04A1B2C3`).
-#[derive(
-    Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, serde::Serialize, serde::Deserialize,
-)]
+/// A UID opens doors and pays for lunch on many campuses: screens and logs
+/// show it [`masked`](CardUid::masked), and so does its `Debug`.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct CardUid(String);
 
@@ -102,9 +102,36 @@ impl CardUid {
     pub fn as_hex(&self) -> &str {
         &self.0
     }
+
+    /// For screens and logs: enough to tell cards apart, too little to copy
+    /// one. The first two bytes and the last (`04:A1:…:F6`); of 3 or 4
+    /// bytes the first and the last (`04:…:C3`). At least one byte is
+    /// always hidden: of 2 bytes only the first shows, of 1 none.
+    pub fn masked(&self) -> String {
+        let bytes: Vec<&str> = (0..self.0.len())
+            .step_by(2)
+            .filter_map(|i| self.0.get(i..i + 2))
+            .collect();
+        let (head, tail) = match bytes.len() {
+            0 | 1 => (0, 0),
+            2 => (1, 0),
+            3 | 4 => (1, 1),
+            _ => (2, 1),
+        };
+        let mut shown: Vec<&str> = bytes[..head].to_vec();
+        shown.push("…");
+        shown.extend_from_slice(&bytes[bytes.len() - tail..]);
+        shown.join(":")
+    }
 }
 
-/// Shown to people as `04:A1:B2:C3`.
+/// Masked: a `{:?}` in a log line must not write a whole UID either.
+impl fmt::Debug for CardUid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CardUid({})", self.masked())
+    }
+}
+
 /// For the views' socket: a UID travels as its hex and is checked again.
 impl TryFrom<String> for CardUid {
     type Error = UidError;
@@ -119,6 +146,9 @@ impl From<CardUid> for String {
     }
 }
 
+/// The whole UID as people write it, `04:A1:B2:C3`: for parsing round
+/// trips and for messages about a UID the user typed (a roster file, the
+/// config). Screens and logs use [`CardUid::masked`].
 impl fmt::Display for CardUid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (i, pair) in self.0.as_bytes().chunks(2).enumerate() {
@@ -337,6 +367,20 @@ mod tests {
         assert_eq!(uid.as_hex(), "04A10B00FF1080");
         assert_eq!(uid.to_string(), "04:A1:0B:00:FF:10:80");
         assert_eq!(CardUid::from_bytes(&[]), Err(UidError::Empty));
+    }
+
+    #[test]
+    fn a_masked_uid_shows_the_ends_and_never_the_whole() {
+        let masked = |hex: &str| CardUid::parse(hex).unwrap().masked();
+        assert_eq!(masked("04"), "…");
+        assert_eq!(masked("04C3"), "04:…");
+        assert_eq!(masked("04A1C3"), "04:…:C3");
+        assert_eq!(masked("04A1B2C3"), "04:…:C3");
+        assert_eq!(masked("04A1B2C3D4E5F6"), "04:A1:…:F6");
+        assert_eq!(masked("04A1B2C3D4E5F6071809"), "04:A1:…:09");
+        let uid = CardUid::parse("04A1B2C3D4E5F6").unwrap();
+        assert_eq!(format!("{uid:?}"), "CardUid(04:A1:…:F6)");
+        assert_eq!(uid.to_string(), "04:A1:B2:C3:D4:E5:F6", "Display is whole");
     }
 
     #[test]

@@ -126,14 +126,14 @@ impl Engine {
                 tracing::info!(
                     tap = record.tap_id,
                     reader = %record.reader,
-                    uid = %record.uid,
+                    uid = %record.uid.masked(),
                     outcome = record.outcome.as_str(),
                     "tap recorded"
                 );
                 Update::Tap(record)
             }
             Err(e) => {
-                tracing::error!(reader = %reader, uid = %uid, error = %e, "tap NOT recorded");
+                tracing::error!(reader = %reader, uid = %uid.masked(), error = %e, "tap NOT recorded");
                 Update::NotRecorded {
                     reader,
                     uid,
@@ -342,6 +342,6 @@ impl Engine {
 
 fn log_failure<T>(what: &str, result: &store::Result<T>) {
     if let Err(e) = result {
-        tracing::error!(error = %e, "could not {what}");
+        tracing::error!(error = %e.for_log(), "could not {what}");
     }
 }

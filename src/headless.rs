@@ -3,6 +3,7 @@
 
 use crate::domain::{Outcome, Session, TapRecord, Timestamp, rfc3339};
 use crate::engine::{Engine, Update};
+use crate::privacy::UidExport;
 use crate::reader::{ReaderEvent, now};
 use crate::sync::{Link, SyncStatus};
 use serde::Serialize;
@@ -65,11 +66,12 @@ impl Line {
         }
     }
 
-    pub fn tap(record: &TapRecord) -> Self {
+    /// `uids`: how the card's UID is written (`[privacy] uids`).
+    pub fn tap(record: &TapRecord, uids: &UidExport) -> Self {
         Self {
             session: Some(record.session_uuid.to_string()),
             reader: Some(record.reader.clone()),
-            uid: Some(record.uid.as_hex().to_string()),
+            uid: Some(uids.data(&record.uid)),
             outcome: Some(record.outcome.as_str()),
             student_no: record.student.as_ref().map(|s| s.student_no.clone()),
             name: record.student.as_ref().map(|s| s.name.clone()),
@@ -84,10 +86,10 @@ impl Line {
 
     /// The line for an engine update; `None` for events that are not news
     /// (a repeat tap, a card lifted off the reader).
-    pub fn from_update(update: &Update) -> Option<Self> {
+    pub fn from_update(update: &Update, uids: &UidExport) -> Option<Self> {
         match update {
             Update::Tap(record) if record.outcome == Outcome::Repeat => None,
-            Update::Tap(record) => Some(Self::tap(record)),
+            Update::Tap(record) => Some(Self::tap(record, uids)),
             Update::NotRecorded {
                 reader,
                 uid,
@@ -95,7 +97,7 @@ impl Line {
                 error,
             } => Some(Self {
                 reader: Some(reader.clone()),
-                uid: Some(uid.as_hex().to_string()),
+                uid: Some(uids.data(uid)),
                 message: Some(error.clone()),
                 ..Self::new("not_recorded", at)
             }),
@@ -200,11 +202,13 @@ pub enum Ending {
     Signal,
 }
 
-/// Runs until the reader stream ends or SIGINT, SIGTERM or SIGHUP arrives.
+/// Runs until the reader stream ends or SIGINT, SIGTERM or SIGHUP arrives;
+/// card UIDs in the lines as `uids` says (the lines are an export).
 pub async fn run(
     mut engine: Engine,
     mut events: UnboundedReceiver<ReaderEvent>,
     mut sync: watch::Receiver<SyncStatus>,
+    uids: &UidExport,
     out: &mut impl Write,
 ) -> std::io::Result<Ending> {
     let mut sigterm = signal(SignalKind::terminate())?;
@@ -224,7 +228,7 @@ pub async fn run(
             event = events.recv() => match event {
                 Some(event) => {
                     let update = engine.handle(event);
-                    if let Some(line) = Line::from_update(&update) {
+                    if let Some(line) = Line::from_update(&update, uids) {
                         emit(out, &line)?;
                     }
                 }

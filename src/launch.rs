@@ -10,12 +10,13 @@ use crate::config::{self, Config, Cue, ReaderBackend};
 use crate::demo;
 use crate::engine::Engine;
 use crate::paths::Dirs;
+use crate::privacy::UidExport;
 use crate::reader::pcsc::{PcscReader, ReaderFilter};
 use crate::reader::wedge::{self, KeyboardWedge, WedgeConfig};
 use crate::reader::{self, ReaderEvent, sim::Script};
 use crate::report::export::ExportSettings;
 use crate::rules::Policy;
-use crate::settings::{database_path, export_settings, load_config, sync_settings};
+use crate::settings::{database_path, export_settings, export_uids, load_config, sync_settings};
 use crate::store::Store;
 use crate::sync::{SyncHandle, SyncSettings};
 use crate::{commands, headless, logging, maintenance};
@@ -167,7 +168,8 @@ fn plan_demo(args: DemoArgs) -> Result<Plan, CliError> {
         folder: Some(db.parent().unwrap_or(Path::new(".")).join("reports")),
         ..Default::default()
     };
-    let export = export_settings(&report, &db);
+    // The demo reads no config: its exports keep the default, masked.
+    let export = export_settings(&report, &db, UidExport::Masked);
     Ok(Plan {
         export,
         db,
@@ -239,7 +241,7 @@ fn plan_run(args: RunArgs, config: &Config, dirs: Option<&Dirs>) -> Result<Plan,
         .then(|| crate::settings::backup_plan(&config.backup, &db, None));
     Ok(Plan {
         sync,
-        export: export_settings(&config.report, &db),
+        export: export_settings(&config.report, &db, export_uids(config, dirs, &db)?),
         db,
         keys: config.keys.clone(),
         label: args.label,
@@ -362,7 +364,13 @@ fn run_headless(mut plan: Plan) -> Result<(), CliError> {
     let runtime = event_loop()?;
     let (reader, events, _wedge) = start_reader(plan.reader, true)?;
     let mut stdout = std::io::stdout().lock();
-    let ending = runtime.block_on(headless::run(engine, events, sync.status(), &mut stdout));
+    let ending = runtime.block_on(headless::run(
+        engine,
+        events,
+        sync.status(),
+        &plan.export.uids,
+        &mut stdout,
+    ));
     // A scenario or standard input may end; a PC/SC reader thread may not.
     let result = match (ending, &reader) {
         (Err(e), _) => {

@@ -27,6 +27,7 @@ pub mod launch;
 pub mod logging;
 pub mod maintenance;
 pub mod paths;
+pub mod privacy;
 pub mod reader;
 pub mod recorder;
 pub mod report;

@@ -5,8 +5,9 @@
 
 use crate::cli::FileArgs;
 use crate::cli_error::{CliError, Usage};
-use crate::config::{self, Config, ReportConfig};
+use crate::config::{self, Config, ExportUids, ReportConfig};
 use crate::paths::Dirs;
+use crate::privacy::UidExport;
 use crate::report::export::ExportSettings;
 use crate::sync::SyncSettings;
 use std::path::{Path, PathBuf};
@@ -32,10 +33,10 @@ pub fn database_path(
     }
 }
 
-/// The end-of-session export from the `[report]` config; the folder
-/// defaults to `~/taproll-reports`, else (no home) a `reports` folder
-/// beside the database.
-pub fn export_settings(config: &ReportConfig, db: &Path) -> ExportSettings {
+/// The end-of-session export from the `[report]` config, card UIDs as
+/// `uids` says; the folder defaults to `~/taproll-reports`, else (no home)
+/// a `reports` folder beside the database.
+pub fn export_settings(config: &ReportConfig, db: &Path, uids: UidExport) -> ExportSettings {
     let folder = config.folder.clone().unwrap_or_else(|| {
         directories::BaseDirs::new()
             .map(|dirs| dirs.home_dir().join("taproll-reports"))
@@ -46,22 +47,42 @@ pub fn export_settings(config: &ReportConfig, db: &Path) -> ExportSettings {
         formats: config.formats.clone(),
         zone: config.zone(),
         canvas: config.canvas.clone(),
+        uids,
+    }
+}
+
+/// How exports write card UIDs (`[privacy] uids`). Hashes take the push's
+/// card key, so a card gives one value in both; it is read, or made
+/// (0600), only when hashes are asked for.
+pub fn export_uids(config: &Config, dirs: Option<&Dirs>, db: &Path) -> Result<UidExport, CliError> {
+    Ok(match config.privacy.uids {
+        ExportUids::Masked => UidExport::Masked,
+        ExportUids::Hash => {
+            let file = crate::sync::card_key_file(&config.sync, &data_dir(dirs, db));
+            UidExport::Hash(crate::sync::load_or_make_key(&file).map_err(Usage::Privacy)?)
+        }
+        ExportUids::Full => UidExport::Full,
+    })
+}
+
+/// Where the card key is kept by default: the data folder, else (no home)
+/// beside the database.
+fn data_dir(dirs: Option<&Dirs>, db: &Path) -> PathBuf {
+    match dirs {
+        Some(dirs) => dirs.data_dir.clone(),
+        None => db.parent().unwrap_or(Path::new(".")).to_path_buf(),
     }
 }
 
 /// `[sync]` for this run; `None` when it names no server. The card key is
-/// kept in the data folder (beside the database without one).
+/// kept in the data folder (`data_dir`).
 pub fn sync_settings(
     config: &Config,
     dirs: Option<&Dirs>,
     db: &Path,
 ) -> Result<Option<SyncSettings>, CliError> {
-    let data_dir = match dirs {
-        Some(dirs) => dirs.data_dir.clone(),
-        None => db.parent().unwrap_or(Path::new(".")).to_path_buf(),
-    };
     let token = std::env::var(crate::sync::TOKEN_VARIABLE).ok();
-    SyncSettings::resolve(&config.sync, token, &data_dir)
+    SyncSettings::resolve(&config.sync, token, &data_dir(dirs, db))
         .transpose()
         .map_err(|message| Usage::Sync(message).into())
 }

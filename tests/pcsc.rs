@@ -30,8 +30,16 @@ struct Taproll {
     state: PathBuf,
 }
 
+/// The cases tell cards apart by the lines' `uid`: whole UIDs, not the
+/// masked default. A case's own `--config` ends with this too.
+const WHOLE_UIDS: &str = "\n[privacy]\nuids = \"full\"\n";
+
 impl Taproll {
     fn start(sandbox: &Sandbox, pcscd: &Pcscd, extra: &[&str]) -> Self {
+        if !extra.contains(&"--config") {
+            std::fs::create_dir_all(sandbox.path("config/taproll")).unwrap();
+            sandbox.write("config/taproll/config.toml", WHOLE_UIDS);
+        }
         let started = pcscd.mark();
         let db = sandbox.path("taproll.db");
         let mut child = sandbox
@@ -453,7 +461,10 @@ fn only_readers_matching_the_configured_name_are_watched() {
         return;
     };
     let sandbox = Sandbox::new();
-    let config = sandbox.write("config.toml", "[reader]\nname = \"door 00 01\"\n");
+    let config = sandbox.write(
+        "config.toml",
+        &format!("[reader]\nname = \"door 00 01\"\n{WHOLE_UIDS}"),
+    );
     let taproll = Taproll::start(&sandbox, &pcscd, &["--config", config.to_str().unwrap()]);
     taproll.expect_watching(&pcscd, &["Door 00 01"]);
     let ignored = Card::insert(pcscd.port("Door 00 00"), &[4, 1, 1, 1], Behaviour::GiveUid);
@@ -573,7 +584,10 @@ fn reader_led_feedback_is_sent_only_when_configured() {
     };
     const GET_UID: [u8; 5] = [0xFF, 0xCA, 0, 0, 0];
     let sandbox = Sandbox::new();
-    let config = sandbox.write("config.toml", "[feedback]\nreader_led = true\n");
+    let config = sandbox.write(
+        "config.toml",
+        &format!("[feedback]\nreader_led = true\n{WHOLE_UIDS}"),
+    );
     let taproll = Taproll::start(&sandbox, &pcscd, &["--config", config.to_str().unwrap()]);
     taproll.expect_watching(&pcscd, &["Door 00 00"]);
     let card = Card::insert(pcscd.port("Door 00 00"), &[4, 5, 6, 7], Behaviour::GiveUid);
@@ -728,7 +742,7 @@ fn a_tap_on_a_pcsc_reader_reaches_taproll_server_on_postgres() {
     let config = sandbox.write(
         "config.toml",
         &format!(
-            "[sync]\nserver = \"http://127.0.0.1:{port}\"\ntoken_file = \"{}\"\nretry_max_seconds = 1\n",
+            "[sync]\nserver = \"http://127.0.0.1:{port}\"\ntoken_file = \"{}\"\nretry_max_seconds = 1\n{WHOLE_UIDS}",
             token_file.display()
         ),
     );

@@ -37,6 +37,7 @@ pub struct WedgeConfig {
     pub bytes: u8,
 }
 
+/// What was typed is kept [`masked_typed`]: these messages reach the screen.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum WedgeError {
     #[error("`{0}` is not a decimal card number")]
@@ -61,7 +62,7 @@ pub fn normalise(typed: &str, config: &WedgeConfig) -> Result<CardUid, WedgeErro
     };
     if bytes.len() > want {
         return Err(WedgeError::TooLong {
-            typed: typed.to_string(),
+            typed: masked_typed(typed),
             bytes: want as u8,
         });
     }
@@ -94,17 +95,29 @@ fn hex_bytes(typed: &str) -> Result<Vec<u8>, WedgeError> {
 
 fn decimal_bytes(typed: &str) -> Result<Vec<u8>, WedgeError> {
     if typed.is_empty() || !typed.chars().all(|c| c.is_ascii_digit()) {
-        return Err(WedgeError::NotDecimal(typed.to_string()));
+        return Err(WedgeError::NotDecimal(masked_typed(typed)));
     }
     let value: u128 = typed
         .parse()
-        .map_err(|_| WedgeError::NotDecimal(typed.to_string()))?;
+        .map_err(|_| WedgeError::NotDecimal(masked_typed(typed)))?;
     let bytes = value.to_be_bytes();
     let first = bytes
         .iter()
         .position(|b| *b != 0)
         .unwrap_or(bytes.len() - 1);
     Ok(bytes[first..].to_vec())
+}
+
+/// What a reader typed, for screens and logs: a card number in any
+/// spelling is as good as its UID, so only its first two characters and
+/// its length show (`04… (14)`), like a masked UID.
+pub fn masked_typed(typed: &str) -> String {
+    let count = typed.chars().count();
+    match count {
+        0 => String::new(),
+        1 | 2 => format!("… ({count})"),
+        _ => format!("{}… ({count})", typed.chars().take(2).collect::<String>()),
+    }
 }
 
 /// The reader event for one typed line.
@@ -175,7 +188,7 @@ impl KeyboardWedge {
         let typed = std::mem::take(&mut self.typed);
         if self.events.send(event(&typed, &self.config)).is_err() {
             // Only when the front end that reads the channel is gone.
-            tracing::warn!(typed = %typed, "a keyboard-wedge tap after the reader channel closed");
+            tracing::warn!(typed = %masked_typed(&typed), "a keyboard-wedge tap after the reader channel closed");
         }
     }
 }
@@ -285,16 +298,14 @@ mod tests {
         };
         assert_eq!(
             normalise("12ab", &decimal),
-            Err(WedgeError::NotDecimal("12ab".into()))
+            Err(WedgeError::NotDecimal("12… (4)".into()))
         );
         let four = WedgeConfig {
             bytes: 4,
             ..WedgeConfig::default()
         };
-        assert!(matches!(
-            normalise("04A1B2C3D4", &four),
-            Err(WedgeError::TooLong { .. })
-        ));
+        let too_long = normalise("04A1B2C3D4", &four).unwrap_err().to_string();
+        assert_eq!(too_long, "`04… (10)` does not fit in 4 bytes");
         assert!(matches!(
             normalise("xyz", &WedgeConfig::default()),
             Err(WedgeError::Uid(_))

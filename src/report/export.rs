@@ -4,6 +4,7 @@
 
 use super::model::Content;
 use super::{CanvasOptions, Format, ReportError, Selection, Zone, load, output, render};
+use crate::privacy::UidExport;
 use crate::store::Store;
 use std::path::{Path, PathBuf};
 
@@ -14,6 +15,8 @@ pub struct ExportSettings {
     pub formats: Vec<Format>,
     pub zone: Zone,
     pub canvas: CanvasOptions,
+    /// How card UIDs are written (`[privacy] uids`).
+    pub uids: UidExport,
 }
 
 impl ExportSettings {
@@ -54,7 +57,7 @@ pub fn export_session(
         failed: Vec::new(),
     };
     for format in &settings.formats {
-        let result = render(&report, *format, &settings.canvas)
+        let result = render(&report, *format, &settings.canvas, &settings.uids)
             .and_then(|bytes| write_new(&settings.folder, &stem, format.suffix(), &bytes));
         match result {
             Ok(path) => exported.written.push(path),

@@ -4,12 +4,16 @@
 
 use super::model::{Content, CourseReport, Report, SessionReport, StudentTotals};
 use crate::domain::{Mark, MarkSource, rfc3339};
+use crate::privacy::UidExport;
 use serde_json::{Value, json};
 use std::fmt::Write as _;
 
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2: `uid` is written as `[privacy] uids` says (masked by default); 1
+/// wrote the whole UID.
+pub const SCHEMA_VERSION: u32 = 2;
 
-pub fn render(report: &Report) -> Result<Vec<u8>, serde_json::Error> {
+/// `uids`: how the unknown taps' cards are written.
+pub fn render(report: &Report, uids: &UidExport) -> Result<Vec<u8>, serde_json::Error> {
     let mut value = json!({
         "schema": "taproll-report",
         "schema_version": SCHEMA_VERSION,
@@ -18,11 +22,11 @@ pub fn render(report: &Report) -> Result<Vec<u8>, serde_json::Error> {
     match &report.content {
         Content::Session(s) => {
             value["kind"] = "session".into();
-            value["session"] = session(s);
+            value["session"] = session(s, uids);
         }
         Content::Course(c) => {
             value["kind"] = "course".into();
-            value["course"] = course(c);
+            value["course"] = course(c, uids);
         }
     }
     let mut text = escape_controls(&serde_json::to_string_pretty(&value)?);
@@ -49,7 +53,7 @@ fn escape_controls(json: &str) -> String {
     out
 }
 
-fn session(s: &SessionReport) -> Value {
+fn session(s: &SessionReport, uids: &UidExport) -> Value {
     let t = &s.totals;
     json!({
         "id": s.id,
@@ -79,7 +83,7 @@ fn session(s: &SessionReport) -> Value {
         })).collect::<Vec<_>>(),
         "unknown_taps": s.unknown_taps.iter().map(|tap| json!({
             "at": rfc3339(&tap.at),
-            "uid": tap.uid.as_hex(),
+            "uid": uids.data(&tap.uid),
             "reader": tap.reader,
             "random_id": tap.random_id,
             "claimed_by": tap.claimed_by.as_ref().map(|(no, name)| json!({
@@ -90,13 +94,13 @@ fn session(s: &SessionReport) -> Value {
     })
 }
 
-fn course(c: &CourseReport) -> Value {
+fn course(c: &CourseReport, uids: &UidExport) -> Value {
     json!({
         "name": c.course,
         "from": c.from.map(|d| d.to_string()),
         "to": c.to.map(|d| d.to_string()),
         "students": c.students.iter().map(student_totals).collect::<Vec<_>>(),
-        "sessions": c.sessions.iter().map(session).collect::<Vec<_>>(),
+        "sessions": c.sessions.iter().map(|s| session(s, uids)).collect::<Vec<_>>(),
     })
 }
 

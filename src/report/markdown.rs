@@ -4,10 +4,11 @@ use super::cell::{self, Table};
 use super::model::{Content, Report};
 use super::tables;
 use super::terminal::{heading, range_text, when};
+use crate::privacy::UidExport;
 use crate::text::sanitize_for_terminal;
 use std::fmt::Write as _;
 
-pub fn render(report: &Report) -> String {
+pub fn render(report: &Report, uids: &UidExport) -> String {
     let mut out = String::new();
     match &report.content {
         Content::Session(session) => {
@@ -19,7 +20,7 @@ pub fn render(report: &Report) -> String {
             if !session.unknown_taps.is_empty() {
                 out.push_str("\n## Unknown cards\n\n");
                 out.push_str(&table(
-                    &tables::unknown_taps(&session.unknown_taps),
+                    &tables::unknown_taps(&session.unknown_taps, uids),
                     "%H:%M:%S",
                 ));
             }

@@ -21,6 +21,7 @@ pub use model::{Content, Report, Totals};
 pub use zone::Zone;
 
 use crate::domain::Session;
+use crate::privacy::UidExport;
 use crate::store::{Store, StoreError};
 use chrono::NaiveDate;
 use model::{Enrolled, course_report, in_range, session_report};
@@ -187,17 +188,19 @@ pub fn session_totals(store: &Store, session: &Session) -> Result<model::Totals,
     Ok(session_report(store.session_data(session, None)?, &Zone::Local).totals)
 }
 
+/// `uids`: how the card UIDs of unknown taps are written.
 pub fn render(
     report: &Report,
     format: Format,
     canvas: &CanvasOptions,
+    uids: &UidExport,
 ) -> Result<Vec<u8>, ReportError> {
     Ok(match format {
-        Format::Table => terminal::render(report).into_bytes(),
+        Format::Table => terminal::render(report, uids).into_bytes(),
         Format::Csv => csv_file::render(report)?,
         Format::Canvas => canvas::render(report, canvas)?,
-        Format::Xlsx => xlsx::render(report)?,
-        Format::Md => markdown::render(report).into_bytes(),
-        Format::Json => json::render(report)?,
+        Format::Xlsx => xlsx::render(report, uids)?,
+        Format::Md => markdown::render(report, uids).into_bytes(),
+        Format::Json => json::render(report, uids)?,
     })
 }

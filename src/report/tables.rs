@@ -3,6 +3,7 @@
 
 use super::cell::{self, Cell, Table};
 use super::model::{CourseReport, SessionReport};
+use crate::privacy::UidExport;
 use crate::store::UnknownTap;
 
 /// One row per student of a session.
@@ -108,8 +109,9 @@ pub fn session_counts(sessions: &[SessionReport]) -> Table {
     }
 }
 
-/// Taps of cards nobody held, and who holds each card now.
-pub fn unknown_taps(taps: &[UnknownTap]) -> Table {
+/// Taps of cards nobody held, and who holds each card now; the cards as
+/// `uids` says.
+pub fn unknown_taps(taps: &[UnknownTap], uids: &UidExport) -> Table {
     Table {
         headers: headers(&["Time", "Card", "Reader", "Kind", "Claimed by"]),
         rows: taps
@@ -122,7 +124,7 @@ pub fn unknown_taps(taps: &[UnknownTap]) -> Table {
                 };
                 vec![
                     Cell::Time(Some(t.at)),
-                    Cell::text(t.uid.to_string()),
+                    Cell::text(uids.text(&t.uid)),
                     Cell::text(&t.reader),
                     Cell::text(if t.random_id { "random_id" } else { "unknown" }),
                     Cell::text(claimed),

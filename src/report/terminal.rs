@@ -4,6 +4,7 @@
 use super::cell::{self, Cell, Table};
 use super::model::{Content, CourseReport, Report, SessionReport};
 use super::tables;
+use crate::privacy::UidExport;
 use crate::text::sanitize_for_terminal;
 use std::fmt::Write as _;
 use unicode_width::UnicodeWidthStr;
@@ -11,14 +12,14 @@ use unicode_width::UnicodeWidthStr;
 /// Longest cell shown; longer names and notes end in `…`.
 const MAX_CELL: usize = 28;
 
-pub fn render(report: &Report) -> String {
+pub fn render(report: &Report, uids: &UidExport) -> String {
     match &report.content {
-        Content::Session(session) => render_session(session, &report.time_zone),
+        Content::Session(session) => render_session(session, &report.time_zone, uids),
         Content::Course(course) => render_course(course, &report.time_zone),
     }
 }
 
-fn render_session(session: &SessionReport, time_zone: &str) -> String {
+fn render_session(session: &SessionReport, time_zone: &str, uids: &UidExport) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}", heading(session));
     let _ = writeln!(out, "{}", when(session, time_zone));
@@ -40,7 +41,7 @@ fn render_session(session: &SessionReport, time_zone: &str) -> String {
     if !session.unknown_taps.is_empty() {
         out.push_str("\nUnknown cards\n");
         out.push_str(&aligned(
-            &tables::unknown_taps(&session.unknown_taps),
+            &tables::unknown_taps(&session.unknown_taps, uids),
             "%H:%M:%S",
         ));
     }

@@ -4,6 +4,7 @@
 use super::cell::{self, Cell, Table};
 use super::model::{Content, Report, SessionReport};
 use super::tables;
+use crate::privacy::UidExport;
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 
 /// Excel's limit on a column's width, in characters; wider is cut.
@@ -16,7 +17,7 @@ struct Formats {
     percent: Format,
 }
 
-pub fn render(report: &Report) -> Result<Vec<u8>, XlsxError> {
+pub fn render(report: &Report, uids: &UidExport) -> Result<Vec<u8>, XlsxError> {
     let formats = Formats {
         header: Format::new().set_bold(),
         time: Format::new().set_num_format("yyyy-mm-dd hh:mm:ss"),
@@ -34,7 +35,7 @@ pub fn render(report: &Report) -> Result<Vec<u8>, XlsxError> {
                 let sheet = workbook.add_worksheet().set_name("Unknown cards")?;
                 write_table(
                     sheet,
-                    &tables::unknown_taps(&session.unknown_taps),
+                    &tables::unknown_taps(&session.unknown_taps, uids),
                     zone,
                     &formats,
                 )?;

@@ -92,6 +92,22 @@ pub enum StoreError {
     BadValue(String),
     #[error("{0}")]
     Conflict(String),
+    /// Adding a student with a number another student has.
+    #[error("student id {student_no} belongs to {holder}")]
+    NumberTaken { student_no: String, holder: String },
+}
+
+impl StoreError {
+    /// For the log: the message without a student's name (the person at
+    /// the keyboard is told the name; the log, kept 14 days, is not).
+    pub fn for_log(&self) -> String {
+        match self {
+            StoreError::NumberTaken { student_no, .. } => {
+                format!("student id {student_no} belongs to another student")
+            }
+            other => other.to_string(),
+        }
+    }
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -258,9 +258,10 @@ impl Store {
                     // The same person, e.g. from another course: enrol them.
                     Some((id, known)) if known == name => id,
                     Some((_, known)) => {
-                        return Err(super::StoreError::Conflict(format!(
-                            "student id {student_no} belongs to {known}"
-                        )));
+                        return Err(super::StoreError::NumberTaken {
+                            student_no: student_no.to_string(),
+                            holder: known,
+                        });
                     }
                     None => {
                         tx.execute(

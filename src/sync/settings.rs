@@ -6,7 +6,7 @@ use super::client::{Authorities, Timeouts};
 use super::secret::{self, Token};
 use super::url::ServerUrl;
 use crate::config::{CardUids, SyncConfig};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 #[derive(Clone, Debug)]
@@ -47,6 +47,16 @@ impl std::fmt::Debug for UidForm {
     }
 }
 
+/// This installation's key for card UIDs: `sync.card_key_file`, else
+/// `card-key` in `data_dir`. The push's keyed UIDs and the exports' hashes
+/// (`privacy.uids = "hash"`) both use it, so a card gives one value in both.
+pub fn card_key_file(config: &SyncConfig, data_dir: &Path) -> PathBuf {
+    config
+        .card_key_file
+        .clone()
+        .unwrap_or_else(|| data_dir.join("card-key"))
+}
+
 impl SyncSettings {
     /// `None` when no server is configured (the push is off). `token` is
     /// `TAPROLL_SYNC_TOKEN`; `data_dir` holds the default card key.
@@ -61,13 +71,9 @@ impl SyncSettings {
                 secret::load_token(token, config.token_file.as_deref()).and_then(|token| {
                     let uids = match config.card_uids {
                         CardUids::Raw => UidForm::Raw,
-                        CardUids::Keyed => {
-                            let file = config
-                                .card_key_file
-                                .clone()
-                                .unwrap_or_else(|| data_dir.join("card-key"));
-                            UidForm::Keyed(secret::load_or_make_key(&file)?)
-                        }
+                        CardUids::Keyed => UidForm::Keyed(secret::load_or_make_key(
+                            &card_key_file(config, data_dir),
+                        )?),
                     };
                     let authorities = config
                         .ca_file

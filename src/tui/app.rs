@@ -340,10 +340,7 @@ impl App {
             }
             Update::NotRecorded { uid, error, .. } => {
                 self.cue(Some(Cue::Error));
-                self.set_banner(Banner::NotRecorded {
-                    uid: uid.to_string(),
-                    error,
-                });
+                self.set_banner(Banner::NotRecorded { uid, error });
                 false
             }
             Update::Reader(event) => {

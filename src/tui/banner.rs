@@ -2,7 +2,7 @@
 //! it says: a headline a student can read from a metre away, and a detail
 //! line (reader, time).
 
-use crate::domain::{Outcome, TapRecord};
+use crate::domain::{CardUid, Outcome, TapRecord};
 use crate::text::sanitize_for_terminal as clean;
 
 /// The big line under the roster: what the last tap did.
@@ -11,7 +11,7 @@ pub enum Banner {
     Ready,
     Tap(TapRecord),
     NotRecorded {
-        uid: String,
+        uid: CardUid,
         error: String,
     },
     /// A card was seen but could not be read.
@@ -84,7 +84,7 @@ pub fn describe(banner: &Banner, reader_up: bool) -> BannerText {
         Banner::Ready => return text("Ready — tap your card".into(), String::new(), Tone::Idle),
         Banner::NotRecorded { uid, error } => {
             return text(
-                format!("✖ NOT RECORDED ({uid}) — TAP AGAIN"),
+                format!("✖ NOT RECORDED ({}) — TAP AGAIN", uid.masked()),
                 clean(error),
                 Tone::Error,
             );
@@ -114,7 +114,8 @@ pub fn describe(banner: &Banner, reader_up: bool) -> BannerText {
         clean(&record.reader),
         record.at.format("%H:%M:%S")
     );
-    let uid = &record.uid;
+    // A UID on the screen is masked: the room can read it too.
+    let uid = record.uid.masked();
     match record.outcome {
         Outcome::Present => text(format!("✔ {name} — PRESENT"), detail, Tone::Ok),
         Outcome::Late => text(format!("✔ {name} — LATE"), detail, Tone::Ok),

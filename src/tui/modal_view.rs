@@ -110,7 +110,7 @@ fn assign_lines(dialog: &AssignDialog, theme: Theme) -> Vec<Line<'static>> {
     let tap = &dialog.tap;
     let mut lines = vec![Line::from(format!(
         " Card {} tapped {} at {}",
-        tap.uid,
+        tap.uid.masked(),
         tap.at.format("%H:%M:%S"),
         clean(&tap.reader)
     ))];
@@ -165,7 +165,7 @@ fn unclaimed_lines(dialog: &UnclaimedDialog, theme: Theme) -> Vec<Line<'static>>
         let text = format!(
             "{}  {}  {}",
             tap.at.format("%H:%M:%S"),
-            tap.uid,
+            tap.uid.masked(),
             clean(&tap.reader)
         );
         lines.push(choice(text, index == dialog.selected, theme));

@@ -266,7 +266,11 @@ fn render_status(app: &App, theme: Theme, frame: &mut Frame, area: Rect) {
         ));
     }
     if let Some(typed) = app.wedge_typed().filter(|t| !t.is_empty()) {
-        spans.push(Span::styled(format!(" │ card: {typed}█"), theme.title()));
+        // Masked as it is typed: a card number is as good as the card.
+        spans.push(Span::styled(
+            format!(" │ card: {}█", crate::reader::wedge::masked_typed(typed)),
+            theme.title(),
+        ));
     }
     if let Some(problem) = app.store_problem() {
         spans.push(Span::styled(

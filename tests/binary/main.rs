@@ -9,6 +9,7 @@ mod common;
 
 mod cli;
 mod maintenance;
+mod privacy;
 mod recorder;
 mod reports;
 mod robustness;

@@ -792,6 +792,7 @@ fn the_end_of_session_export_never_replaces_a_file() {
         formats: vec![Format::Csv, Format::Json],
         zone: Zone::parse("Europe/Amsterdam").unwrap(),
         canvas: CanvasOptions::default(),
+        uids: Default::default(),
     };
     let first = export_session(&store, 2, &settings).unwrap().written;
     let names = |files: &[PathBuf]| -> Vec<String> {
@@ -1051,6 +1052,7 @@ fn the_end_of_session_export_goes_around_a_special_file() {
         formats: vec![Format::Csv, Format::Json],
         zone: Zone::parse("Europe/Amsterdam").unwrap(),
         canvas: CanvasOptions::default(),
+        uids: Default::default(),
     };
     let exported = export_session(&store, 2, &settings).unwrap();
     assert!(exported.failed.is_empty(), "{:?}", exported.failed);

@@ -462,6 +462,11 @@ fn adding_a_student_with_a_number_that_is_taken_is_refused() {
         error.to_string(),
         "student id s-Ada belongs to Ada Lovelace"
     );
+    assert_eq!(
+        error.for_log(),
+        "student id s-Ada belongs to another student",
+        "no name in the log"
+    );
     // The same person from another course is simply enrolled.
     let other = store.ensure_course("Databases", &at("08:00:00")).unwrap();
     store
