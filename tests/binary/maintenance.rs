@@ -12,6 +12,18 @@ fn count(db: &Path, sql: &str) -> i64 {
     conn.query_row(sql, [], |r| r.get(0)).unwrap()
 }
 
+/// `taproll backup --db DB --to FOLDER`.
+fn backup_to(sandbox: &Sandbox, db: &Path, folder: &Path) -> std::process::Output {
+    sandbox
+        .taproll()
+        .args(["backup", "--db"])
+        .arg(db)
+        .arg("--to")
+        .arg(folder)
+        .output()
+        .unwrap()
+}
+
 fn backups(folder: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(folder)
         .unwrap()
@@ -56,14 +68,7 @@ fn a_backup_taken_while_a_class_records_holds_every_tap_before_it() {
     }
     let folder = sandbox.path("backups");
     std::fs::create_dir(&folder).unwrap();
-    let output = sandbox
-        .taproll()
-        .args(["backup", "--db"])
-        .arg(&db)
-        .arg("--to")
-        .arg(&folder)
-        .output()
-        .unwrap();
+    let output = backup_to(&sandbox, &db, &folder);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
@@ -156,14 +161,7 @@ fn a_restore_puts_a_backup_back_and_keeps_what_it_replaced_but_not_while_recordi
     let db = sandbox.path("taproll.db");
     let folder = sandbox.path("backups");
     std::fs::create_dir(&folder).unwrap();
-    let taken = sandbox
-        .taproll()
-        .args(["backup", "--db"])
-        .arg(&db)
-        .arg("--to")
-        .arg(&folder)
-        .output()
-        .unwrap();
+    let taken = backup_to(&sandbox, &db, &folder);
     assert!(taken.status.success());
     let backup = backups(&folder).remove(0);
     // A class after the backup: its taps are what the restore replaces.
