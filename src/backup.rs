@@ -106,6 +106,20 @@ pub fn to_remove(names: &[String], db: &Path, keep: usize, newest: &str) -> Vec<
     backups.into_iter().take(extra).cloned().collect()
 }
 
+/// The backups of `db` in `folder`, oldest first (none when it cannot be read).
+pub fn backups_of(db: &Path, folder: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| is_backup_of(name, db))
+        .collect();
+    names.sort();
+    names.into_iter().map(|name| folder.join(name)).collect()
+}
+
 /// Copies a crash or a killed run left behind: never whole, never named.
 fn remove_partials(folder: &Path) {
     let Ok(entries) = std::fs::read_dir(folder) else {

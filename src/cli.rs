@@ -54,6 +54,12 @@ pub enum Command {
     /// Put a backup in place of the database (not while it is recording);
     /// the database it replaces is kept beside it.
     Restore(RestoreArgs),
+    /// Look after a student's data: `student forget` erases a student on request.
+    #[command(subcommand)]
+    Student(StudentCommand),
+    /// Delete raw taps older than privacy.keep_raw_taps_days (or --older-than);
+    /// marks and every report's counts stay.
+    Purge(PurgeArgs),
     /// Check the set-up: pcscd, the readers, the database, the clock, the
     /// config, the push. Exit status: 0 all well, 1 warnings, 2 problems.
     Doctor(DoctorArgs),
@@ -87,6 +93,40 @@ pub struct BackupArgs {
 pub struct RestoreArgs {
     /// The backup to put in place.
     pub file: PathBuf,
+    #[command(flatten)]
+    pub files: FileArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum StudentCommand {
+    /// Forget a student on request: their name, email, cards and enrolments
+    /// are erased, and a pseudonym stands for them in past sessions (every
+    /// count stays right). Audited, and told to the server. Not while a
+    /// class is recording.
+    Forget {
+        /// The student's id (student number).
+        student_no: String,
+        /// Only if the student is enrolled in this course (a check that the
+        /// id is the right one; the student is forgotten in every course).
+        #[arg(long, value_name = "NAME")]
+        course: Option<String>,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+        #[command(flatten)]
+        files: FileArgs,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct PurgeArgs {
+    /// Say what would be deleted; delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Delete the raw taps of sessions that ended more than DAYS days ago
+    /// [default: privacy.keep_raw_taps_days].
+    #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..=36_500))]
+    pub older_than: Option<u32>,
     #[command(flatten)]
     pub files: FileArgs,
 }

@@ -124,6 +124,24 @@ pub enum Usage {
         .0.as_deref().map_or("the config (there is no config file)".to_string(), |f| f.display().to_string())
     )]
     SyncOff(Option<PathBuf>),
+    #[error("no student has the id {0}; taproll roster list shows them")]
+    UnknownStudent(String),
+    #[error(
+        "the student {student_no} is not enrolled in \"{course}\" (they are in: {enrolled}); check the id"
+    )]
+    NotInCourse {
+        student_no: String,
+        course: String,
+        enrolled: String,
+    },
+    #[error("forgetting a student cannot be undone: pass --yes to confirm without a terminal")]
+    ConfirmForget,
+    #[error("nothing forgotten (the answer was not yes)")]
+    ForgetDeclined,
+    #[error(
+        "how old must raw taps be to go? set privacy.keep_raw_taps_days in the config, or pass --older-than DAYS"
+    )]
+    NoRetention,
     #[error("taproll record has no screen: --headless does not go with it")]
     RecordHeadless,
     #[error(

@@ -37,6 +37,10 @@ pub struct PrivacyConfig {
     /// Card UIDs in reports, the end-of-session export, the headless JSON
     /// lines and `taproll roster list`.
     pub uids: ExportUids,
+    /// Raw taps of sessions that ended more days ago than this are deleted
+    /// (at a recorder's start, and by `taproll purge`); marks and counts
+    /// stay. Not set: kept for good.
+    pub keep_raw_taps_days: Option<u32>,
 }
 
 /// How exports write a card's UID (`privacy.uids`).
@@ -364,6 +368,14 @@ fn validate(config: &Config, file: &Path, text: &str) -> Result<(), ConfigError>
         (1..=3600).contains(&config.sync.retry_max_seconds),
         "sync.retry_max_seconds",
         "must be between 1 and 3600 seconds",
+    )?;
+    check(
+        config
+            .privacy
+            .keep_raw_taps_days
+            .is_none_or(|days| (1..=36_500).contains(&days)),
+        "privacy.keep_raw_taps_days",
+        "must be between 1 and 36500 days (leave it out to keep raw taps for good)",
     )?;
     check(
         (1..=10_000).contains(&config.backup.keep),

@@ -55,6 +55,8 @@ struct Plan {
     socket: Option<PathBuf>,
     /// A backup at the end of each session (`[backup] after_session`).
     backup: Option<crate::backup::BackupPlan>,
+    /// Raw taps older than this go at the start (`privacy.keep_raw_taps_days`).
+    keep_raw_taps_days: Option<u32>,
 }
 
 enum ReaderChoice {
@@ -119,6 +121,10 @@ pub fn main(cli: Cli) -> Result<(), CliError> {
         Command::Backup(args) => return maintenance::backup(args, dirs.as_ref()),
         Command::Restore(args) => return maintenance::restore(args, dirs.as_ref()),
         Command::Doctor(args) => return crate::doctor::run(args, dirs.as_ref()),
+        Command::Student(command) => {
+            return crate::privacy_command::student(command, dirs.as_ref());
+        }
+        Command::Purge(args) => return crate::privacy_command::purge(args, dirs.as_ref()),
         Command::Completions { shell } => return maintenance::completions(shell),
         Command::Man { folder } => return maintenance::man_pages(&folder),
         Command::Demo(args) => (plan_demo(args)?, config::Loaded::default()),
@@ -185,6 +191,7 @@ fn plan_demo(args: DemoArgs) -> Result<Plan, CliError> {
         // A new demo database has nothing to be behind, and the demo must
         // run on a laptop without network.
         require_synced_clock: false,
+        keep_raw_taps_days: None,
         backup: None,
         demo: true,
         bell: Vec::new(),
@@ -253,6 +260,7 @@ fn plan_run(args: RunArgs, config: &Config, dirs: Option<&Dirs>) -> Result<Plan,
         role: Role::of(args.headless, args.recorder_socket.is_some()),
         socket: args.recorder_socket.clone(),
         require_synced_clock: config.session.require_synced_clock,
+        keep_raw_taps_days: config.privacy.keep_raw_taps_days,
         backup,
         demo: false,
         bell: config.feedback.bell.clone(),
@@ -303,6 +311,13 @@ fn open_class(plan: &mut Plan) -> Result<OpenClass, CliError> {
         plan.require_synced_clock,
     )?;
     tracing::info!(clock = clock.status(), "the clock was checked");
+    if let Some(days) = plan.keep_raw_taps_days {
+        // Retention is not the class's business: a failure is logged.
+        let before = crate::privacy_command::window_start(&now, days);
+        if let Err(e) = store.purge_raw_taps(&before, false, &now) {
+            tracing::error!(error = %e, "cannot delete the raw taps past privacy.keep_raw_taps_days");
+        }
+    }
     let mut resumed = false;
     let mut planned_start = None;
     let session = if plan.demo {

@@ -28,6 +28,7 @@ pub mod logging;
 pub mod maintenance;
 pub mod paths;
 pub mod privacy;
+pub mod privacy_command;
 pub mod reader;
 pub mod recorder;
 pub mod report;

@@ -119,6 +119,10 @@ pub fn session_report(data: SessionData, zone: &Zone) -> SessionReport {
         .collect();
     totals.unknown_cards = cards.len();
     totals.unclaimed_cards = unclaimed.len();
+    if let Some(purged) = &data.purged {
+        totals.unknown_cards += purged.unknown_cards;
+        totals.unclaimed_cards += purged.unclaimed_cards;
+    }
     totals.duplicates = data.duplicates;
     totals.repeats = data.repeats;
     SessionReport {
@@ -245,6 +249,7 @@ mod tests {
 
     fn data(id: i64, start: &str, rows: Vec<ReportRow>) -> SessionData {
         SessionData {
+            purged: None,
             session: Session {
                 id,
                 course: Course {

@@ -3,11 +3,14 @@
 
 mod backup;
 mod examine;
+mod forget;
 mod import;
 mod lock;
 mod marks;
 mod newest;
 mod outbox;
+mod pseudonym;
+mod purge;
 mod replay;
 mod report;
 mod roster;
@@ -17,10 +20,12 @@ mod sync_queue;
 mod taps;
 
 use examine::{Found, examine};
+pub use forget::{Footprint, Forgotten};
 pub use import::{ImportOptions, ImportOutcome, ImportSummary};
 use lock::WriterLock;
 pub use marks::{Claim, UnclaimedTap, Undone};
-pub use report::{ReportRow, SessionData, UnknownTap};
+pub use purge::Purge;
+pub use report::{PurgedTaps, ReportRow, SessionData, UnknownTap};
 pub use roster::ListedStudent;
 pub use sessions::SessionListing;
 pub use sync_queue::{ParkedEvent, QueueCounts, SyncQueue, SyncRecord, Waiting};
@@ -138,6 +143,9 @@ impl Store {
             conn.pragma_update(None, "journal_mode", "WAL")?;
             conn.pragma_update(None, "synchronous", "FULL")?;
             conn.pragma_update(None, "foreign_keys", "ON")?;
+            // What is deleted is overwritten: a forgotten student or a purged
+            // tap cannot be read back from the file's free pages.
+            conn.pragma_update(None, "secure_delete", "ON")?;
             // A tap runs about ten statements; each is parsed once (the
             // default cache of 16 would let a tap push out another's).
             conn.set_prepared_statement_cache_capacity(64);

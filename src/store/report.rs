@@ -45,6 +45,17 @@ pub struct SessionData {
     pub duplicates: usize,
     /// The same card again within the debounce window.
     pub repeats: usize,
+    /// The session's raw taps were deleted (retention): when, and the
+    /// counts of unknown cards they gave.
+    pub purged: Option<PurgedTaps>,
+}
+
+/// What a session's raw taps gave reports, kept when they were deleted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PurgedTaps {
+    pub at: Timestamp,
+    pub unknown_cards: usize,
+    pub unclaimed_cards: usize,
 }
 
 impl Store {
@@ -92,14 +103,44 @@ impl Store {
     }
 
     pub fn session_data(&self, session: &Session, label: Option<String>) -> Result<SessionData> {
-        let (duplicates, repeats): (i64, i64) = self.conn.query_row(
+        let (mut duplicates, mut repeats): (i64, i64) = self.conn.query_row(
             "SELECT count(*) FILTER (WHERE outcome = 'duplicate'),
                     count(*) FILTER (WHERE outcome = 'repeat')
              FROM taps WHERE session_id = ?1",
             params![session.id],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
+        let purged = self
+            .conn
+            .query_row(
+                "SELECT purged_at, duplicates, repeats, unknown_cards, unclaimed_cards
+                 FROM purged_taps WHERE session_id = ?1",
+                params![session.id],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, i64>(3)?,
+                        r.get::<_, i64>(4)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let purged = match purged {
+            Some((at, purged_duplicates, purged_repeats, unknown_cards, unclaimed_cards)) => {
+                duplicates += purged_duplicates;
+                repeats += purged_repeats;
+                Some(PurgedTaps {
+                    at: parse_time(&at)?,
+                    unknown_cards: unknown_cards as usize,
+                    unclaimed_cards: unclaimed_cards as usize,
+                })
+            }
+            None => None,
+        };
         Ok(SessionData {
+            purged,
             rows: self.report_rows(session)?,
             unknown_taps: self.unknown_taps(session)?,
             session: session.clone(),
@@ -140,7 +181,7 @@ impl Store {
                  SELECT student_id, min(tap_id) AS tap_id FROM candidates GROUP BY student_id
              )
              SELECT s.student_no, s.name, e.section, m.mark, m.source, m.note,
-                    (SELECT at FROM taps WHERE id = f.tap_id)
+                    coalesce((SELECT at FROM taps WHERE id = f.tap_id), m.first_tap_at)
              FROM ids
              JOIN students s ON s.id = ids.student_id
              LEFT JOIN enrolments e ON e.student_id = s.id AND e.course_id = ?2

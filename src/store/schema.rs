@@ -209,6 +209,29 @@ const MIGRATIONS: &[&str] = &[
     );
     INSERT INTO sync_state (one) VALUES (1);
     "#,
+    // 7: privacy (docs/privacy.md). A student forgotten on request: when,
+    // the pseudonym that stands for them now, and what was erased, never
+    // the erased data itself. Raw taps deleted after
+    // `privacy.keep_raw_taps_days`: what reports read of them is kept, the
+    // first tap's time on the mark and a session's tap counts.
+    r#"
+    CREATE TABLE erasures (
+        id          INTEGER PRIMARY KEY,
+        at          TEXT NOT NULL,
+        pseudonym   TEXT NOT NULL,
+        erased      TEXT NOT NULL
+    );
+    ALTER TABLE marks ADD COLUMN first_tap_at TEXT;
+    CREATE TABLE purged_taps (
+        session_id      INTEGER PRIMARY KEY REFERENCES sessions(id),
+        purged_at       TEXT NOT NULL,
+        taps            INTEGER NOT NULL,
+        duplicates      INTEGER NOT NULL,
+        repeats         INTEGER NOT NULL,
+        unknown_cards   INTEGER NOT NULL,
+        unclaimed_cards INTEGER NOT NULL
+    );
+    "#,
 ];
 
 /// The database is older than this taproll (an error if it is newer).

@@ -157,6 +157,14 @@ impl SyncQueue {
             );
             tx.execute(&sql, params_from_iter(values))?;
         }
+        // An erasure the server has taken needs the forgotten number no
+        // more: the pseudonym stands in for it here too.
+        tx.execute(
+            "UPDATE outbox SET event = json_set(event, '$.student_no', json_extract(event, '$.pseudonym'))
+             WHERE kind = 'student_forgotten' AND sent_at IS NOT NULL
+               AND json_extract(event, '$.student_no') <> json_extract(event, '$.pseudonym')",
+            [],
+        )?;
         for (seq, reason) in parked {
             tx.prepare_cached(
                 "UPDATE outbox SET parked_at = ?1, parked_reason = ?2, attempts = attempts + 1

@@ -17,7 +17,8 @@ pub fn with_keyed_uids(key: &[u8], mut event: Event) -> Event {
         | Event::TapMoved { .. }
         | Event::Mark { .. }
         | Event::SessionEnded { .. }
-        | Event::StudentSaved { .. } => {}
+        | Event::StudentSaved { .. }
+        | Event::StudentForgotten { .. } => {}
     }
     event
 }

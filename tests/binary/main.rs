@@ -8,6 +8,7 @@
 mod common;
 
 mod cli;
+mod erasure;
 mod maintenance;
 mod privacy;
 mod recorder;

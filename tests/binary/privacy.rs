@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 use taproll::events::Event;
 
-fn text(bytes: &[u8]) -> String {
+pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
@@ -21,7 +21,7 @@ fn json_lines(stdout: &[u8]) -> Vec<Value> {
 }
 
 /// Everything taproll wrote in the sandbox's state folder (its logs).
-fn logs(sandbox: &Sandbox) -> String {
+pub(crate) fn logs(sandbox: &Sandbox) -> String {
     let mut all = String::new();
     for entry in std::fs::read_dir(sandbox.path("state").join("taproll")).unwrap() {
         all.push_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap());
@@ -63,7 +63,7 @@ fn demo_cards_and_names() -> (Vec<String>, Vec<String>) {
 
 /// `04A1B2C3` as people and programs write it: with and without `:`, `-`
 /// or spaces between bytes, upper and lower case.
-fn spellings(hex: &str) -> Vec<String> {
+pub(crate) fn spellings(hex: &str) -> Vec<String> {
     let pairs: Vec<&str> = (0..hex.len()).step_by(2).map(|i| &hex[i..i + 2]).collect();
     let mut all = Vec::new();
     for separator in ["", ":", "-", " "] {

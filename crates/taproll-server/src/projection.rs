@@ -190,7 +190,32 @@ pub fn projection(institution: i64, registration: &str, envelope: &Envelope) -> 
             "DELETE FROM cards WHERE institution_id = $1 AND uid = $2 AND student_no = $3",
             vec![i, t(uid), t(student_no)],
         )],
+        Event::StudentForgotten {
+            student_no,
+            pseudonym,
+        } => forgotten(institution, student_no, pseudonym),
     }
+}
+
+/// A student forgotten on their device: their rows move to the pseudonym
+/// (counts stay right), their name and email go, and their cards with the
+/// cards' UIDs in the taps. The events as received (`events`) are kept as
+/// they came: erasing there is the server admin's (docs/privacy.md).
+fn forgotten(institution: i64, student_no: &str, pseudonym: &str) -> Vec<Statement> {
+    let params = || vec![Value::int(institution), t(pseudonym)];
+    let mut statements = renamed(institution, student_no, pseudonym);
+    statements.extend(
+        [
+            "UPDATE students SET name = $2, email = NULL WHERE institution_id = $1 AND student_no = $2",
+            "UPDATE taps SET uid = 'forgotten' WHERE institution_id = $1
+               AND uid IN (SELECT uid FROM cards WHERE institution_id = $1 AND student_no = $2)",
+            "DELETE FROM cards WHERE institution_id = $1 AND student_no = $2",
+            "DELETE FROM enrolments WHERE institution_id = $1 AND student_no = $2",
+        ]
+        .into_iter()
+        .map(|sql| Statement::new(sql, params())),
+    );
+    statements
 }
 
 /// A student's number changed: their rows move to the new number. Rows

@@ -109,6 +109,14 @@ pub enum Event {
     },
     /// A card was taken from a student (lost, or a claim undone).
     CardRemoved { uid: String, student_no: String },
+    /// A student was forgotten on request (`taproll student forget`): their
+    /// name, email and cards are erased, and `pseudonym` stands for them in
+    /// past sessions from now on. A receiver does the same with what it
+    /// holds of `student_no`.
+    StudentForgotten {
+        student_no: String,
+        pseudonym: String,
+    },
 }
 
 impl Event {
@@ -124,6 +132,7 @@ impl Event {
             Event::StudentSaved { .. } => "student_saved",
             Event::CardBound { .. } => "card_bound",
             Event::CardRemoved { .. } => "card_removed",
+            Event::StudentForgotten { .. } => "student_forgotten",
         }
     }
 }

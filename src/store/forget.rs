@@ -1,0 +1,296 @@
+//! Forgetting a student on request (`taproll student forget`). Their name,
+//! email, cards and enrolments go; a pseudonym stands for them in the
+//! sessions they were marked in, so that every count stays right. Every
+//! copy in the file goes with them: the taps of their cards get a made-up
+//! UID, the stored events are rewritten, notes lose the name, and
+//! [`Store::vacuum`] (the caller's next step) leaves no freed page behind.
+
+use super::outbox::queue;
+use super::pseudonym::Erasure;
+use super::{Result, Store, StoreError, format_time};
+use crate::domain::Timestamp;
+use crate::events::Event;
+use rusqlite::{Connection, OptionalExtension, params};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What the database holds of a student: what a forget erases or rewrites.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Footprint {
+    pub student_no: String,
+    pub name: String,
+    /// The courses they are enrolled in.
+    pub courses: Vec<String>,
+    pub cards: usize,
+    /// Marks in past sessions: kept, under the pseudonym.
+    pub marks: usize,
+    /// Raw taps of their cards.
+    pub taps: usize,
+}
+
+/// A student forgotten.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Forgotten {
+    pub pseudonym: String,
+    pub footprint: Footprint,
+    /// Stored events that named them, rewritten.
+    pub events_rewritten: usize,
+}
+
+impl Store {
+    /// What the database holds of the student with this number, if any.
+    pub fn footprint(&self, student_no: &str) -> Result<Option<Footprint>> {
+        let Some((id, name)) = student(&self.conn, student_no)? else {
+            return Ok(None);
+        };
+        let courses = self
+            .conn
+            .prepare(
+                "SELECT c.name FROM enrolments e JOIN courses c ON c.id = e.course_id
+                 WHERE e.student_id = ?1 ORDER BY c.name",
+            )?
+            .query_map(params![id], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let count = |sql: &str| -> Result<usize> {
+            let n: i64 = self.conn.query_row(sql, params![id], |r| r.get(0))?;
+            Ok(n as usize)
+        };
+        Ok(Some(Footprint {
+            student_no: student_no.to_string(),
+            name,
+            courses,
+            cards: count("SELECT count(*) FROM cards WHERE student_id = ?1")?,
+            marks: count("SELECT count(*) FROM marks WHERE student_id = ?1")?,
+            taps: count(
+                "SELECT count(*) FROM taps WHERE student_id = ?1
+                    OR uid IN (SELECT uid FROM cards WHERE student_id = ?1)",
+            )?,
+        }))
+    }
+
+    /// Forgets the student with this number, in one transaction, and
+    /// queues the erasure for the push.
+    pub fn forget_student(&self, student_no: &str, now: &Timestamp) -> Result<Forgotten> {
+        let tx = self.begin()?;
+        let footprint = self
+            .footprint(student_no)?
+            .ok_or_else(|| StoreError::Conflict(format!("no student has the id {student_no}")))?;
+        let Some((id, _)) = student(&tx, student_no)? else {
+            unreachable!("the footprint found the student")
+        };
+        let mut erasure = Erasure {
+            numbers: BTreeSet::from([student_no.to_string()]),
+            name: footprint.name.clone(),
+            pseudonym: new_pseudonym(&tx)?,
+            uids: their_uids(&tx, id)?,
+        };
+        let events_rewritten = rewrite_events(&tx, &mut erasure)?;
+        erase_rows(&tx, id, &erasure)?;
+        let erased = format!(
+            "name, email, {} card(s), {} enrolment(s); {} mark(s) kept under the pseudonym; \
+             {} tap(s) and {} event(s) rewritten",
+            footprint.cards,
+            footprint.courses.len(),
+            footprint.marks,
+            footprint.taps,
+            events_rewritten
+        );
+        tx.execute(
+            "INSERT INTO erasures (at, pseudonym, erased) VALUES (?1, ?2, ?3)",
+            params![format_time(now), erasure.pseudonym, erased],
+        )?;
+        // A receiver that was sent events of the student needs their number
+        // to forget them; when nothing was ever sent, none has it.
+        let told_anyone: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM outbox WHERE sent_at IS NOT NULL)",
+            [],
+            |r| r.get(0),
+        )?;
+        let event = Event::StudentForgotten {
+            student_no: if told_anyone {
+                student_no.to_string()
+            } else {
+                erasure.pseudonym.clone()
+            },
+            pseudonym: erasure.pseudonym.clone(),
+        };
+        queue(&tx, now, event)?;
+        self.commit(tx)?;
+        tracing::info!(
+            pseudonym = erasure.pseudonym.as_str(),
+            "a student was forgotten on request"
+        );
+        Ok(Forgotten {
+            pseudonym: erasure.pseudonym,
+            footprint,
+            events_rewritten,
+        })
+    }
+
+    /// Rewrites the file without its free pages, then empties the WAL into
+    /// it: no erased byte stays in either. False when a reader kept the WAL
+    /// from being emptied (it is, at the next checkpoint).
+    pub fn vacuum(&self) -> Result<bool> {
+        self.conn.execute_batch("VACUUM")?;
+        let (busy, _, _): (i64, i64, i64) =
+            self.conn
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?;
+        Ok(busy == 0)
+    }
+}
+
+fn student(conn: &Connection, student_no: &str) -> Result<Option<(i64, String)>> {
+    Ok(conn
+        .query_row(
+            "SELECT id, name FROM students WHERE student_no = ?1",
+            params![student_no],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?)
+}
+
+/// `forgotten-` and 8 random hex digits, not a number in use.
+fn new_pseudonym(conn: &Connection) -> Result<String> {
+    loop {
+        let pseudonym = format!(
+            "forgotten-{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        );
+        let taken: bool = conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM students WHERE student_no = ?1)",
+            params![pseudonym],
+            |r| r.get(0),
+        )?;
+        if !taken {
+            return Ok(pseudonym);
+        }
+    }
+}
+
+/// Their cards, and the cards their taps were made with (a card lost and
+/// removed since), each with a stand-in: 16 random bytes, a length no
+/// card's UID has, so a stand-in can never be taken for a card at the door.
+fn their_uids(conn: &Connection, id: i64) -> Result<BTreeMap<String, String>> {
+    let uids: Vec<String> = conn
+        .prepare(
+            "SELECT uid FROM cards WHERE student_id = ?1
+             UNION SELECT uid FROM taps WHERE student_id = ?1",
+        )?
+        .query_map(params![id], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(uids
+        .into_iter()
+        .map(|uid| {
+            let stand_in = uuid::Uuid::new_v4().simple().to_string().to_uppercase();
+            (uid, stand_in)
+        })
+        .collect())
+}
+
+/// Every stored event that names the student, rewritten; how many.
+fn rewrite_events(conn: &Connection, erasure: &mut Erasure) -> Result<usize> {
+    let stored: Vec<(i64, String)> = conn
+        .prepare("SELECT seq, event FROM outbox ORDER BY seq")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut events = Vec::with_capacity(stored.len());
+    for (seq, json) in stored {
+        let event: Event = serde_json::from_str(&json)
+            .map_err(|e| StoreError::BadValue(format!("event {seq}: {e}")))?;
+        events.push((seq, event));
+    }
+    // Earlier numbers first: a renumbering may be linked through another.
+    while events.iter().fold(false, |added, (_, event)| {
+        erasure.learn_numbers(event) | added
+    }) {}
+    let mut update = conn.prepare("UPDATE outbox SET event = ?2 WHERE seq = ?1")?;
+    let mut rewritten = 0;
+    for (seq, mut event) in events {
+        if erasure.rewrite(&mut event) {
+            let json = serde_json::to_string(&event)
+                .map_err(|e| StoreError::BadValue(format!("event: {e}")))?;
+            update.execute(params![seq, json])?;
+            rewritten += 1;
+        }
+    }
+    // The errors a server answered may quote what was sent.
+    scrub_column(conn, "outbox", "last_error", erasure)?;
+    scrub_column(conn, "outbox", "parked_reason", erasure)?;
+    scrub_legacy_events(conn, erasure)?;
+    Ok(rewritten)
+}
+
+/// The rows of the student, erased or made the pseudonym's.
+fn erase_rows(conn: &Connection, id: i64, erasure: &Erasure) -> Result<()> {
+    for (uid, stand_in) in &erasure.uids {
+        conn.execute(
+            "UPDATE taps SET uid = ?2 WHERE uid = ?1",
+            params![uid, stand_in],
+        )?;
+        conn.execute(
+            "UPDATE mark_changes SET card_uid = ?2 WHERE card_uid = ?1",
+            params![uid, stand_in],
+        )?;
+    }
+    conn.execute("DELETE FROM cards WHERE student_id = ?1", params![id])?;
+    conn.execute("DELETE FROM enrolments WHERE student_id = ?1", params![id])?;
+    conn.execute(
+        "UPDATE students SET student_no = ?2, name = ?2, email = NULL WHERE id = ?1",
+        params![id, erasure.pseudonym],
+    )?;
+    for (table, column) in [
+        ("marks", "note"),
+        ("mark_changes", "note"),
+        ("mark_changes", "before_note"),
+    ] {
+        scrub_column(conn, table, column, erasure)?;
+    }
+    Ok(())
+}
+
+/// Every value of a text column with the student's name, numbers and UIDs
+/// replaced (a note such as "Ada: doctor's note").
+fn scrub_column(conn: &Connection, table: &str, column: &str, erasure: &Erasure) -> Result<()> {
+    let values: Vec<(i64, String)> = conn
+        .prepare(&format!(
+            "SELECT rowid, {column} FROM {table} WHERE {column} IS NOT NULL"
+        ))?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut update = conn.prepare(&format!(
+        "UPDATE {table} SET {column} = ?2 WHERE rowid = ?1"
+    ))?;
+    for (rowid, value) in values {
+        let scrubbed = erasure.scrub(&value);
+        if scrubbed != value {
+            update.execute(params![rowid, scrubbed])?;
+        }
+    }
+    Ok(())
+}
+
+/// The untyped events taproll queued before schema 5, kept for the audit
+/// trail (never sent): each JSON string scrubbed.
+fn scrub_legacy_events(conn: &Connection, erasure: &Erasure) -> Result<()> {
+    let payloads: Vec<(i64, String)> = conn
+        .prepare("SELECT id, payload FROM outbox_v1")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut update = conn.prepare("UPDATE outbox_v1 SET payload = ?2 WHERE id = ?1")?;
+    for (id, payload) in payloads {
+        let scrubbed = match serde_json::from_str::<serde_json::Value>(&payload) {
+            Ok(mut json) => {
+                if !erasure.scrub_json(&mut json) {
+                    continue;
+                }
+                json.to_string()
+            }
+            Err(_) => erasure.scrub(&payload),
+        };
+        if scrubbed != payload {
+            update.execute(params![id, scrubbed])?;
+        }
+    }
+    Ok(())
+}
