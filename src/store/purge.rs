@@ -32,7 +32,10 @@ impl Store {
         let tx = self.begin()?;
         let sessions: Vec<i64> = tx
             .prepare(
-                "SELECT id FROM sessions WHERE ended_at IS NOT NULL AND ended_at < ?1
+                // julianday: the times carry their own UTC offsets (summer
+                // and winter time), so text does not order them.
+                "SELECT id FROM sessions
+                 WHERE ended_at IS NOT NULL AND julianday(ended_at) < julianday(?1)
                    AND EXISTS (SELECT 1 FROM taps WHERE session_id = sessions.id)
                  ORDER BY id",
             )?

@@ -13,6 +13,7 @@ mod maintenance;
 mod privacy;
 mod recorder;
 mod reports;
+mod retention;
 mod robustness;
 mod roster_import;
 mod server;
