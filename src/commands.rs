@@ -265,7 +265,8 @@ pub fn report(args: ReportArgs, dirs: Option<&Dirs>) -> Result<(), CliError> {
     let bytes = report::render(&report, format, &config.report.canvas, &uids)?;
     match &args.output {
         Some(path) => {
-            output::write_file(path, &bytes, args.force).map_err(report::ReportError::from)?;
+            output::write_file(path, &bytes, args.force, config.report.file_mode())
+                .map_err(report::ReportError::from)?;
             console::note(format_args!(
                 "taproll: report written to {}",
                 clean(&path.display().to_string())

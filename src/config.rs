@@ -91,6 +91,10 @@ pub struct ReportConfig {
     /// `local` or an IANA name; checked when the config is loaded.
     pub time_zone: String,
     pub canvas: CanvasOptions,
+    /// The mode `taproll report -o` makes files with (`"0600"`; `"0640"`
+    /// lets the group read); checked when the config is loaded. The
+    /// end-of-session export stays 0600 in its private folder.
+    pub file_mode: String,
 }
 
 impl Default for ReportConfig {
@@ -100,6 +104,7 @@ impl Default for ReportConfig {
             formats: vec![Format::Csv, Format::Xlsx],
             time_zone: "local".to_string(),
             canvas: CanvasOptions::default(),
+            file_mode: "0600".to_string(),
         }
     }
 }
@@ -109,6 +114,12 @@ impl ReportConfig {
     /// refuses bad names, so only a hand-built config gets here).
     pub fn zone(&self) -> Zone {
         Zone::parse(&self.time_zone).unwrap_or(Zone::Local)
+    }
+
+    /// The configured mode; private if it is bad (the loader refuses those).
+    pub fn file_mode(&self) -> u32 {
+        crate::report::output::parse_file_mode(&self.file_mode)
+            .unwrap_or(crate::report::output::PRIVATE)
     }
 }
 
@@ -323,6 +334,9 @@ fn validate(config: &Config, file: &Path, text: &str) -> Result<(), ConfigError>
     )?;
     if let Err(message) = Zone::parse(&config.report.time_zone) {
         return Err(toml_file::invalid_value(file, text, "report.time_zone", message).into());
+    }
+    if let Err(message) = crate::report::output::parse_file_mode(&config.report.file_mode) {
+        return Err(toml_file::invalid_value(file, text, "report.file_mode", message).into());
     }
     check(
         !config.report.formats.is_empty(),

@@ -101,7 +101,7 @@ fn write_new(
             n => format!("{stem}-{n}{suffix}"),
         };
         let path = folder.join(name);
-        match output::write_file(&path, bytes, false) {
+        match output::write_file(&path, bytes, false, output::PRIVATE) {
             Ok(()) => return Ok(path),
             // Taken, by a file or by anything else: never replaced.
             Err(output::OutputError::Exists(_) | output::OutputError::NotAFile { .. }) => continue,

@@ -9,7 +9,7 @@
 use std::fmt;
 use std::fs::{self, File, Metadata, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
@@ -105,9 +105,26 @@ pub fn check_target(path: &Path, replace: bool) -> Result<(), OutputError> {
     }
 }
 
-/// Writes `bytes` to `path`. Reports hold students' names: the file is
-/// made 0600, like the database.
-pub fn write_file(path: &Path, bytes: &[u8], replace: bool) -> Result<(), OutputError> {
+/// A report's mode unless `report.file_mode` says otherwise: reports hold
+/// students' names, private like the database.
+pub const PRIVATE: u32 = 0o600;
+
+/// The mode `report.file_mode` may give: the owner reads and writes, the
+/// group and others may be let read (a shared folder the LMS upload is
+/// taken from), never write or run.
+pub fn parse_file_mode(text: &str) -> Result<u32, String> {
+    let mode = u32::from_str_radix(text.trim_start_matches("0o"), 8)
+        .map_err(|_| format!("`{text}` is not an octal file mode like \"0600\""))?;
+    if mode & 0o600 != 0o600 || mode & !0o644 != 0 {
+        return Err(format!(
+            "`{text}` is not a mode for a report: one of \"0600\" (the default), \"0640\", \"0604\" or \"0644\""
+        ));
+    }
+    Ok(mode)
+}
+
+/// Writes `bytes` to `path`, with `mode` (`PRIVATE` unless configured).
+pub fn write_file(path: &Path, bytes: &[u8], replace: bool, mode: u32) -> Result<(), OutputError> {
     let folder = match path.parent() {
         Some(folder) if !folder.as_os_str().is_empty() => folder,
         _ => Path::new("."),
@@ -134,7 +151,7 @@ pub fn write_file(path: &Path, bytes: &[u8], replace: bool) -> Result<(), Output
         path: path.to_path_buf(),
         source,
     };
-    let temporary = write_temporary(path, bytes).map_err(failed)?;
+    let temporary = write_temporary(path, bytes, mode).map_err(failed)?;
     let placed = if replace {
         // Checked again just before: the temporary file took a while, and
         // a rename replaces whatever is at the name.
@@ -177,7 +194,7 @@ fn place_new(temporary: &Path, path: &Path) -> Result<(), OutputError> {
 
 /// `.NAME.RANDOM.tmp` in the same folder (so the rename stays on one disk),
 /// written and flushed; a random name never meets one left by a crash.
-fn write_temporary(path: &Path, bytes: &[u8]) -> io::Result<PathBuf> {
+fn write_temporary(path: &Path, bytes: &[u8], mode: u32) -> io::Result<PathBuf> {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -188,7 +205,12 @@ fn write_temporary(path: &Path, bytes: &[u8]) -> io::Result<PathBuf> {
         .create_new(true)
         .mode(0o600)
         .open(&temporary)?;
-    let written = file.write_all(bytes).and_then(|()| file.sync_all());
+    // Made private, then given its mode exactly (the umask would take
+    // the group's read away).
+    let written = file
+        .set_permissions(fs::Permissions::from_mode(mode))
+        .and_then(|()| file.write_all(bytes))
+        .and_then(|()| file.sync_all());
     if let Err(e) = written {
         let _ = fs::remove_file(&temporary);
         return Err(e);
@@ -205,22 +227,39 @@ mod tests {
     fn writes_privately_refuses_to_overwrite_and_replaces_when_asked() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("report.csv");
-        write_file(&path, b"one", false).unwrap();
+        write_file(&path, b"one", false, PRIVATE).unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"one");
         assert_eq!(
             fs::metadata(&path).unwrap().permissions().mode() & 0o777,
             0o600
         );
 
-        let error = write_file(&path, b"two", false).unwrap_err();
+        let error = write_file(&path, b"two", false, PRIVATE).unwrap_err();
         assert!(matches!(error, OutputError::Exists(_)), "{error}");
         assert!(error.to_string().contains("--force"), "{error}");
         assert_eq!(fs::read(&path).unwrap(), b"one");
 
-        write_file(&path, b"two", true).unwrap();
+        write_file(&path, b"two", true, PRIVATE).unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"two");
         let names: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(names.len(), 1, "no temporary file is left behind");
+    }
+
+    #[test]
+    fn a_configured_mode_is_given_exactly_and_only_a_readable_one_is_taken() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shared.csv");
+        write_file(&path, b"x", false, parse_file_mode("0640").unwrap()).unwrap();
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o640
+        );
+        for good in ["0600", "600", "0o644", "0604"] {
+            assert!(parse_file_mode(good).is_ok(), "{good}");
+        }
+        for bad in ["0666", "0700", "0400", "0660", "rw-r-----", "", "0602"] {
+            assert!(parse_file_mode(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
@@ -244,7 +283,7 @@ mod tests {
                 (&folder, "a folder"),
                 (&socket, "a socket"),
             ] {
-                let error = write_file(path, b"new", replace).unwrap_err();
+                let error = write_file(path, b"new", replace, PRIVATE).unwrap_err();
                 let message = error.to_string();
                 assert!(matches!(error, OutputError::NotAFile { .. }), "{message}");
                 assert!(
@@ -265,7 +304,7 @@ mod tests {
             "nothing through a link"
         );
         assert!(
-            write_file(&link, b"x", true)
+            write_file(&link, b"x", true, PRIVATE)
                 .unwrap_err()
                 .to_string()
                 .contains("the file it points to"),
@@ -277,7 +316,8 @@ mod tests {
 
     #[test]
     fn a_missing_folder_says_so() {
-        let error = write_file(Path::new("/nonexistent/dir/r.csv"), b"x", false).unwrap_err();
+        let error =
+            write_file(Path::new("/nonexistent/dir/r.csv"), b"x", false, PRIVATE).unwrap_err();
         let message = error.to_string();
         assert!(message.contains("/nonexistent/dir/r.csv"), "{message}");
         assert!(message.contains("create it first"), "{message}");

@@ -488,6 +488,57 @@ fn a_report_file_is_not_replaced_without_force() {
 }
 
 #[test]
+fn a_report_file_is_private_unless_the_config_lets_the_group_read() {
+    use std::os::unix::fs::PermissionsExt;
+    let sandbox = Sandbox::new();
+    let db = fixture(&sandbox);
+    let mode = |name: &str| {
+        std::fs::metadata(sandbox.path(name))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    let private = sandbox.path("private.csv");
+    stdout_of(report(
+        &sandbox,
+        &db,
+        &["--last", "-o", private.to_str().unwrap()],
+    ));
+    assert_eq!(mode("private.csv"), 0o600);
+
+    let config = sandbox.write("group.toml", "[report]\nfile_mode = \"0640\"\n");
+    let shared = sandbox.path("shared.csv");
+    let args = [
+        "--last",
+        "-o",
+        shared.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+    ];
+    stdout_of(report(&sandbox, &db, &args));
+    assert_eq!(mode("shared.csv"), 0o640);
+
+    let config = sandbox.write("wide.toml", "[report]\n\nfile_mode = \"0666\"\n");
+    let wide = sandbox.path("wide.csv");
+    let args = [
+        "--last",
+        "-o",
+        wide.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+    ];
+    let refused = report(&sandbox, &db, &args);
+    assert!(!refused.status.success());
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        message.contains("wide.toml, line 3, key `report.file_mode`") && message.contains("0640"),
+        "{message}"
+    );
+    assert!(!wide.exists());
+}
+
+#[test]
 fn a_report_reads_while_a_class_holds_the_database() {
     let sandbox = Sandbox::new();
     let db = fixture(&sandbox);
