@@ -63,7 +63,7 @@ fn main() {
     let file = dir.path().join("course.xlsx");
     let bytes = report::render(&model, Format::Xlsx, &canvas, &Default::default()).unwrap();
     let write = time(|| {
-        report::output::write_file(&file, &bytes, true).unwrap();
+        report::output::write_file(&file, &bytes, true, report::output::PRIVATE).unwrap();
     });
     println!(
         "| xlsx file written (temp file, fsync, rename) | {} | {} | |",
