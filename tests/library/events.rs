@@ -263,3 +263,48 @@ fn a_class_is_told_by_typed_events_that_rebuild_its_marks_elsewhere() {
         assert_eq!(rows(&replayed, query), rows(&db, query), "{query}");
     }
 }
+
+#[test]
+fn a_forgotten_student_is_gone_from_every_event_and_the_events_still_rebuild_the_marks() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.path("class.db");
+    take_a_class(&db);
+    // Student 3: a card, taps and marks, an email, and a new number (s1003
+    // became s9003) that events name both ways.
+    let (number, name, email, uid) = ("s9003", "Student 3", "s3@example.edu", card(3));
+    let store = Store::open(&db).unwrap();
+    let json = |store: &Store| serde_json::to_string(&store.outbox_events().unwrap()).unwrap();
+    let before = json(&store);
+    assert!(before.contains(number) && before.contains(name) && before.contains(uid.as_hex()));
+    let forgotten = store.forget_student(number, &at("12:00:00")).unwrap();
+    assert!(forgotten.footprint.marks > 0 && forgotten.events_rewritten > 10);
+    let after = json(&store);
+    assert!(before.contains("s1003"));
+    for erased in [number, "s1003", email, uid.as_hex(), "\"Student 3\""] {
+        assert!(!after.contains(erased), "{erased} is still in an event");
+    }
+    // The erasure is the last event; nothing was sent, so it names only
+    // the pseudonym.
+    let events = store.outbox_events().unwrap();
+    let Some(Event::StudentForgotten {
+        student_no,
+        pseudonym,
+    }) = events.last().map(|e| &e.event)
+    else {
+        panic!("no erasure event")
+    };
+    assert_eq!(
+        (student_no, pseudonym),
+        (&forgotten.pseudonym, &forgotten.pseudonym)
+    );
+    drop(store);
+
+    let replayed = sandbox.path("replayed.db");
+    Store::open(&replayed).unwrap().replay(&events).unwrap();
+    let marks = rows(&db, MARKS);
+    assert!(marks.iter().any(|m| m.contains(&forgotten.pseudonym)));
+    assert_eq!(rows(&replayed, MARKS), marks);
+    for query in [SESSIONS, TAPS, CARDS] {
+        assert_eq!(rows(&replayed, query), rows(&db, query), "{query}");
+    }
+}

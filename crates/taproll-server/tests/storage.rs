@@ -531,3 +531,69 @@ async fn a_mark_sent_late_does_not_undo_the_final_sheet() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_forgotten_student_keeps_their_marks_under_the_pseudonym_and_nothing_else() {
+    on_both("forgotten", |storage| async move {
+        let room = device(&storage, "North", "B12").await;
+        let device_id = Uuid::now_v7();
+        let mut events = class(device_id, "Networks 101");
+        let next = |seq: usize, event: Event| Envelope {
+            schema_version: SCHEMA_VERSION,
+            event_id: Uuid::now_v7(),
+            device_id,
+            seq: seq as i64,
+            at: at("11:00:00"),
+            event,
+        };
+        events.push(next(
+            events.len() + 1,
+            Event::CardBound {
+                uid: "04A1B2C3".into(),
+                student_no: "s1".into(),
+                from_student_no: None,
+            },
+        ));
+        assert_eq!(ingest(&storage, &room, &events).await, (events.len(), 0));
+        let marks = "SELECT count(*) FROM marks";
+        assert_eq!(count(&storage, marks).await, 2);
+        let forgotten = next(
+            events.len() + 1,
+            Event::StudentForgotten {
+                student_no: "s1".into(),
+                pseudonym: "forgotten-0a1b2c3d".into(),
+            },
+        );
+        assert_eq!(ingest(&storage, &room, &[forgotten]).await, (1, 0));
+        let unprojected = "SELECT count(*) FROM events WHERE projected = 0";
+        assert_eq!(count(&storage, unprojected).await, 0);
+        assert_eq!(count(&storage, marks).await, 2, "the counts stay");
+        for (sql, expected) in [
+            (
+                "SELECT count(*) FROM students WHERE student_no = 's1' OR name = 'Ada Lovelace'",
+                0,
+            ),
+            (
+                "SELECT count(*) FROM marks WHERE student_no = 'forgotten-0a1b2c3d'",
+                1,
+            ),
+            (
+                "SELECT count(*) FROM students WHERE name = 'forgotten-0a1b2c3d'",
+                1,
+            ),
+            ("SELECT count(*) FROM cards", 0),
+            (
+                "SELECT count(*) FROM taps WHERE uid = '04A1B2C3' OR student_no = 's1'",
+                0,
+            ),
+            (
+                "SELECT count(*) FROM enrolments WHERE student_no IN ('s1', 'forgotten-0a1b2c3d')",
+                0,
+            ),
+            ("SELECT count(*) FROM enrolments WHERE student_no = 's2'", 1),
+        ] {
+            assert_eq!(count(&storage, sql).await, expected, "{sql}");
+        }
+    })
+    .await;
+}
