@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used)] // a benchmark that cannot set up should stop loudly
 
 use std::time::{Duration, Instant};
-use taproll::report::{self, CanvasOptions, Format, Selection, Zone};
+use taproll::report::{self, Format, LmsOptions, Selection, Zone};
 use taproll::store::Store;
 
 const SESSIONS: usize = 40;
@@ -24,7 +24,7 @@ fn main() {
         from: None,
         to: None,
     };
-    let canvas = CanvasOptions::default();
+    let lms = LmsOptions::default();
     println!(
         "| {SESSIONS} sessions x {STUDENTS} students | median of {RUNS} | max | output size |\n|---|---|---|---|"
     );
@@ -45,12 +45,12 @@ fn main() {
         Format::Md,
         Format::Json,
     ] {
-        let size = report::render(&model, format, &canvas, &Default::default())
+        let size = report::render(&model, format, &lms, &Default::default())
             .unwrap()
             .len();
         let whole = time(|| {
             let model = report::load(&store, &selection, &zone).unwrap();
-            report::render(&model, format, &canvas, &Default::default()).unwrap();
+            report::render(&model, format, &lms, &Default::default()).unwrap();
         });
         println!(
             "| {} (read + write the bytes) | {} | {} | {} kB |",
@@ -61,7 +61,7 @@ fn main() {
         );
     }
     let file = dir.path().join("course.xlsx");
-    let bytes = report::render(&model, Format::Xlsx, &canvas, &Default::default()).unwrap();
+    let bytes = report::render(&model, Format::Xlsx, &lms, &Default::default()).unwrap();
     let write = time(|| {
         report::output::write_file(&file, &bytes, true, report::output::PRIVATE).unwrap();
     });

@@ -262,7 +262,7 @@ pub fn report(args: ReportArgs, dirs: Option<&Dirs>) -> Result<(), CliError> {
     let uids = export_uids(&config, dirs, &db)?;
     let store = Store::open_read_only(&db)?;
     let report = report::load(&store, &selection, &zone)?;
-    let bytes = report::render(&report, format, &config.report.canvas, &uids)?;
+    let bytes = report::render(&report, format, &config.report.lms(), &uids)?;
     match &args.output {
         Some(path) => {
             output::write_file(path, &bytes, args.force, config.report.file_mode())

@@ -5,7 +5,7 @@
 use crate::domain::CardUid;
 use crate::keymap::Keymap;
 use crate::reader::wedge::WedgeConfig;
-use crate::report::{CanvasOptions, Format, Zone};
+use crate::report::{CanvasOptions, Format, LmsOptions, MoodleOptions, Zone};
 use crate::toml_file::{self, TomlFileError};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -91,6 +91,7 @@ pub struct ReportConfig {
     /// `local` or an IANA name; checked when the config is loaded.
     pub time_zone: String,
     pub canvas: CanvasOptions,
+    pub moodle: MoodleOptions,
     /// The mode `taproll report -o` makes files with (`"0600"`; `"0640"`
     /// lets the group read); checked when the config is loaded. The
     /// end-of-session export stays 0600 in its private folder.
@@ -104,6 +105,7 @@ impl Default for ReportConfig {
             formats: vec![Format::Csv, Format::Xlsx],
             time_zone: "local".to_string(),
             canvas: CanvasOptions::default(),
+            moodle: MoodleOptions::default(),
             file_mode: "0600".to_string(),
         }
     }
@@ -114,6 +116,14 @@ impl ReportConfig {
     /// refuses bad names, so only a hand-built config gets here).
     pub fn zone(&self) -> Zone {
         Zone::parse(&self.time_zone).unwrap_or(Zone::Local)
+    }
+
+    /// The options of the Canvas and Moodle formats.
+    pub fn lms(&self) -> LmsOptions {
+        LmsOptions {
+            canvas: self.canvas.clone(),
+            moodle: self.moodle.clone(),
+        }
     }
 
     /// The configured mode; private if it is bad (the loader refuses those).

@@ -46,7 +46,7 @@ pub fn export_settings(config: &ReportConfig, db: &Path, uids: UidExport) -> Exp
         folder,
         formats: config.formats.clone(),
         zone: config.zone(),
-        canvas: config.canvas.clone(),
+        lms: config.lms(),
         uids,
     }
 }

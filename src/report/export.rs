@@ -3,7 +3,7 @@
 //! come from the config (see `settings::export_settings`).
 
 use super::model::Content;
-use super::{CanvasOptions, Format, ReportError, Selection, Zone, load, output, render};
+use super::{Format, LmsOptions, ReportError, Selection, Zone, load, output, render};
 use crate::privacy::UidExport;
 use crate::store::Store;
 use std::path::{Path, PathBuf};
@@ -14,7 +14,8 @@ pub struct ExportSettings {
     pub folder: PathBuf,
     pub formats: Vec<Format>,
     pub zone: Zone,
-    pub canvas: CanvasOptions,
+    /// The Canvas and Moodle formats' options.
+    pub lms: LmsOptions,
     /// How card UIDs are written (`[privacy] uids`).
     pub uids: UidExport,
 }
@@ -57,7 +58,7 @@ pub fn export_session(
         failed: Vec::new(),
     };
     for format in &settings.formats {
-        let result = render(&report, *format, &settings.canvas, &settings.uids)
+        let result = render(&report, *format, &settings.lms, &settings.uids)
             .and_then(|bytes| write_new(&settings.folder, &stem, format.suffix(), &bytes));
         match result {
             Ok(path) => exported.written.push(path),

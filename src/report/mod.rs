@@ -10,6 +10,7 @@ pub mod export;
 pub mod json;
 mod markdown;
 pub mod model;
+pub mod moodle;
 pub mod output;
 mod tables;
 mod terminal;
@@ -18,6 +19,7 @@ pub mod zone;
 
 pub use canvas::CanvasOptions;
 pub use model::{Content, Report, Totals};
+pub use moodle::MoodleOptions;
 pub use zone::Zone;
 
 use crate::domain::Session;
@@ -47,6 +49,10 @@ pub enum ReportError {
     Xlsx(#[from] rust_xlsxwriter::XlsxError),
     #[error(transparent)]
     Output(#[from] output::OutputError),
+    #[error(
+        "a Moodle import marks one session: pass --session ID or --last (taproll sessions lists them)"
+    )]
+    MoodleCourse,
 }
 
 /// The output formats of `taproll report --format`.
@@ -59,6 +65,8 @@ pub enum Format {
     Csv,
     /// Canvas gradebook import: points per session.
     Canvas,
+    /// Moodle attendance import (mod_attendance "mark sessions"): one session.
+    Moodle,
     /// Excel workbook: a summary sheet and a sheet per session.
     Xlsx,
     /// Markdown tables.
@@ -74,6 +82,7 @@ impl Format {
             Format::Table => "table",
             Format::Csv => "csv",
             Format::Canvas => "canvas",
+            Format::Moodle => "moodle",
             Format::Xlsx => "xlsx",
             Format::Md => "md",
             Format::Json => "json",
@@ -86,6 +95,7 @@ impl Format {
             Format::Table => ".txt",
             Format::Csv => ".csv",
             Format::Canvas => "_canvas.csv",
+            Format::Moodle => "_moodle.csv",
             Format::Xlsx => ".xlsx",
             Format::Md => ".md",
             Format::Json => ".json",
@@ -188,17 +198,28 @@ pub fn session_totals(store: &Store, session: &Session) -> Result<model::Totals,
     Ok(session_report(store.session_data(session, None)?, &Zone::Local).totals)
 }
 
+/// What the LMS formats need besides the report (`[report.canvas]`,
+/// `[report.moodle]`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LmsOptions {
+    pub canvas: CanvasOptions,
+    pub moodle: MoodleOptions,
+}
+
 /// `uids`: how the card UIDs of unknown taps are written.
 pub fn render(
     report: &Report,
     format: Format,
-    canvas: &CanvasOptions,
+    lms: &LmsOptions,
     uids: &UidExport,
 ) -> Result<Vec<u8>, ReportError> {
     Ok(match format {
         Format::Table => terminal::render(report, uids).into_bytes(),
         Format::Csv => csv_file::render(report)?,
-        Format::Canvas => canvas::render(report, canvas)?,
+        Format::Canvas => canvas::render(report, &lms.canvas)?,
+        Format::Moodle => {
+            moodle::render(report, &lms.moodle).ok_or(ReportError::MoodleCourse)??
+        }
         Format::Xlsx => xlsx::render(report, uids)?,
         Format::Md => markdown::render(report, uids).into_bytes(),
         Format::Json => json::render(report, uids)?,

@@ -211,6 +211,104 @@ fn check_text_formats(selection: &[&str], prefix: &str) {
 #[test]
 fn every_text_format_of_one_session_matches_its_golden_file() {
     check_text_formats(&["--session", "1"], "session");
+    let sandbox = Sandbox::new();
+    let db = fixture(&sandbox);
+    let moodle = stdout_of(report(
+        &sandbox,
+        &db,
+        &["--session", "1", "--format", "moodle"],
+    ));
+    golden("session_moodle.csv", &moodle);
+}
+
+#[test]
+fn a_course_is_refused_in_the_moodle_format_which_marks_one_session() {
+    let sandbox = Sandbox::new();
+    let db = fixture(&sandbox);
+    let refused = report(
+        &sandbox,
+        &db,
+        &["--course", "Physics 101", "--format", "moodle"],
+    );
+    assert!(!refused.status.success());
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(message.contains("--session ID or --last"), "{message}");
+}
+
+/// Contract test: reads the Moodle CSV the way mod_attendance's "mark
+/// sessions" import does (classes/import/marksessions.php and its mapping
+/// form classes/form/import/marksessions_confirm.php, plugin 4.x), so that a
+/// change here that Moodle would not take fails. What it does, step by step:
+/// the first row is the header, every name non-empty and unique (Moodle's
+/// csv_import_reader); the form preselects the user column and field named
+/// `userid`, `username`, `idnumber` or `email`, the first found, and the
+/// `status` column when one is named so (else `scantime`); users are matched
+/// on the lower-cased field; a user twice is an error; with the status
+/// column mapped, the cell must be one of the activity's acronyms (the
+/// defaults P, A, L, E), compared exactly; a scan time must be readable by
+/// PHP's strtotime (here: RFC 3339 with the offset, which it reads).
+#[test]
+fn the_moodle_csv_is_read_as_mod_attendance_reads_it() {
+    let sandbox = Sandbox::new();
+    let db = fixture(&sandbox);
+    let bytes = stdout_of(report(
+        &sandbox,
+        &db,
+        &["--session", "1", "--format", "moodle"],
+    ));
+    let text = String::from_utf8(bytes).unwrap();
+    assert!(
+        !text.starts_with('\u{feff}'),
+        "no byte-order mark before `idnumber`"
+    );
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let headers: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    let unique: std::collections::HashSet<&String> = headers.iter().collect();
+    assert!(headers.iter().all(|h| !h.is_empty()) && unique.len() == headers.len());
+    // The form's preselection.
+    let user_field = ["userid", "username", "idnumber", "email"]
+        .into_iter()
+        .find(|field| headers.iter().any(|h| h == field))
+        .unwrap();
+    assert_eq!(
+        user_field, "idnumber",
+        "students are matched on their ID number"
+    );
+    let column = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let (user, status, scantime) = (column("idnumber"), column("status"), column("scantime"));
+    // The session's students as Moodle knows them: ID number -> the mark.
+    let expected = [
+        ("s1001", "P"),
+        ("s1002", "L"),
+        ("s1003", "E"),
+        ("s1004", "P"),
+        ("s1005", "P"),
+        ("s1006", "A"),
+    ];
+    let acronyms = ["P", "A", "L", "E"];
+    let mut seen = std::collections::HashMap::new();
+    for row in reader.records() {
+        let row = row.unwrap();
+        let who = row[user].to_lowercase();
+        assert!(
+            seen.insert(who.clone(), row[status].to_string()).is_none(),
+            "{who} twice"
+        );
+        assert!(
+            acronyms.contains(&&row[status]),
+            "status {:?}",
+            &row[status]
+        );
+        let scan = &row[scantime];
+        if !scan.is_empty() {
+            chrono::DateTime::parse_from_rfc3339(scan).unwrap();
+        }
+    }
+    let expected: std::collections::HashMap<String, String> = expected
+        .iter()
+        .map(|(no, status)| (no.to_string(), status.to_string()))
+        .collect();
+    assert_eq!(seen, expected);
 }
 
 #[test]
@@ -834,7 +932,7 @@ fn an_unknown_file_extension_asks_for_a_format() {
 #[test]
 fn the_end_of_session_export_never_replaces_a_file() {
     use taproll::report::export::{ExportSettings, export_session};
-    use taproll::report::{CanvasOptions, Format, Zone};
+    use taproll::report::{Format, LmsOptions, Zone};
     let sandbox = Sandbox::new();
     let db = fixture(&sandbox);
     let store = Store::open_read_only(&db).unwrap();
@@ -842,7 +940,7 @@ fn the_end_of_session_export_never_replaces_a_file() {
         folder: sandbox.path("reports/nested"),
         formats: vec![Format::Csv, Format::Json],
         zone: Zone::parse("Europe/Amsterdam").unwrap(),
-        canvas: CanvasOptions::default(),
+        lms: LmsOptions::default(),
         uids: Default::default(),
     };
     let first = export_session(&store, 2, &settings).unwrap().written;
@@ -1087,7 +1185,7 @@ fn force_replaces_only_a_regular_file() {
 fn the_end_of_session_export_goes_around_a_special_file() {
     use std::os::unix::fs::FileTypeExt;
     use taproll::report::export::{ExportSettings, export_session};
-    use taproll::report::{CanvasOptions, Format, Zone};
+    use taproll::report::{Format, LmsOptions, Zone};
     let sandbox = Sandbox::new();
     let db = fixture(&sandbox);
     let store = Store::open_read_only(&db).unwrap();
@@ -1102,7 +1200,7 @@ fn the_end_of_session_export_goes_around_a_special_file() {
         folder,
         formats: vec![Format::Csv, Format::Json],
         zone: Zone::parse("Europe/Amsterdam").unwrap(),
-        canvas: CanvasOptions::default(),
+        lms: LmsOptions::default(),
         uids: Default::default(),
     };
     let exported = export_session(&store, 2, &settings).unwrap();
