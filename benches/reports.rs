@@ -1,12 +1,14 @@
 //! Report benchmark: `cargo bench --bench reports` (part of `make bench`).
 //! A course of 40 sessions x 500 students on a real database file, reported
-//! in every format: reading the store into the model, then writing the bytes.
+//! in every format: reading the store into the model and assessing who is at
+//! risk (as `taproll report --course` does), then writing the bytes.
 //! Prints a Markdown table; the figures go to docs/benchmarks.md.
 
 #![allow(clippy::unwrap_used)] // a benchmark that cannot set up should stop loudly
 
 use std::time::{Duration, Instant};
-use taproll::report::{self, Format, LmsOptions, Selection, Zone};
+use taproll::report::{self, Format, LmsOptions, Report, Selection, Zone, model::Content};
+use taproll::risk::RiskRules;
 use taproll::store::Store;
 
 const SESSIONS: usize = 40;
@@ -31,12 +33,25 @@ fn main() {
     let load = time(|| {
         report::load(&store, &selection, &zone).unwrap();
     });
+    let assessed = || {
+        let mut model = report::load(&store, &selection, &zone).unwrap();
+        assess(&mut model);
+        model
+    };
+    let with_risk = time(|| {
+        assessed();
+    });
     println!(
         "| read the store into the model | {} | {} | |",
         ms(load.0),
         ms(load.1)
     );
-    let model = report::load(&store, &selection, &zone).unwrap();
+    println!(
+        "| read the model and assess who is at risk | {} | {} | |",
+        ms(with_risk.0),
+        ms(with_risk.1)
+    );
+    let model = assessed();
     for format in [
         Format::Table,
         Format::Csv,
@@ -49,7 +64,7 @@ fn main() {
             .unwrap()
             .len();
         let whole = time(|| {
-            let model = report::load(&store, &selection, &zone).unwrap();
+            let model = assessed();
             report::render(&model, format, &lms, &Default::default()).unwrap();
         });
         println!(
@@ -70,6 +85,13 @@ fn main() {
         ms(write.0),
         ms(write.1)
     );
+}
+
+/// Who is at risk, under the default rules.
+fn assess(model: &mut Report) {
+    if let Content::Course(course) = &mut model.content {
+        course.assess_risk(&RiskRules::default());
+    }
 }
 
 /// Median and max of `RUNS` runs, after one to warm up.

@@ -46,6 +46,15 @@ pub enum Command {
         #[command(flatten)]
         files: FileArgs,
     },
+    /// Who is at risk in a course ([risk] rules), and why. Exit status: 0
+    /// nobody, 1 someone (for scripts and cron mail), 2 an error.
+    Risk {
+        /// The course [default: every course].
+        #[arg(long, value_name = "NAME")]
+        course: Option<String>,
+        #[command(flatten)]
+        files: FileArgs,
+    },
     /// Push the queued events to the server now; exits 0 when none wait.
     Sync(SyncArgs),
     /// Copy the database into a dated, checked file (while a class records,

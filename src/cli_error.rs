@@ -55,10 +55,11 @@ pub enum CliError {
     Clock(#[from] crate::clock::ClockError),
     #[error(transparent)]
     Backup(#[from] crate::backup::BackupError),
-    /// `taproll doctor` found warnings (1) or problems (2); its report is
-    /// printed already.
-    #[error("taproll doctor found something to fix (above)")]
-    Doctor(u8),
+    /// A command whose output is its answer ends with this status:
+    /// `taproll doctor` (warnings 1, problems 2), `taproll risk` (someone
+    /// at risk 1, an error 2). What it found is printed already.
+    #[error("exit status {0}: the output above says why")]
+    Status(u8),
     #[error(transparent)]
     Spawn(#[from] crate::recorder::spawn::SpawnError),
     #[error(transparent)]

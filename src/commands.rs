@@ -261,7 +261,10 @@ pub fn report(args: ReportArgs, dirs: Option<&Dirs>) -> Result<(), CliError> {
     let db = database_path(&args.files, &config, dirs)?;
     let uids = export_uids(&config, dirs, &db)?;
     let store = Store::open_read_only(&db)?;
-    let report = report::load(&store, &selection, &zone)?;
+    let mut report = report::load(&store, &selection, &zone)?;
+    if let report::model::Content::Course(course) = &mut report.content {
+        course.assess_risk(&config.risk.for_course(&course.course));
+    }
     let bytes = report::render(&report, format, &config.report.lms(), &uids)?;
     match &args.output {
         Some(path) => {

@@ -10,7 +10,9 @@ use crate::toml_file::{self, TomlFileError};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
+mod risk;
 mod sync;
+pub use risk::{CourseRisk, RiskConfig};
 pub use sync::{CardUids, SyncConfig};
 
 #[derive(Deserialize, Debug, Clone, PartialEq, Eq, Default)]
@@ -27,6 +29,7 @@ pub struct Config {
     pub sync: SyncConfig,
     pub backup: BackupConfig,
     pub privacy: PrivacyConfig,
+    pub risk: RiskConfig,
 }
 
 /// What leaves the database. Screens and logs always show card UIDs masked;
@@ -401,6 +404,23 @@ fn validate(config: &Config, file: &Path, text: &str) -> Result<(), ConfigError>
         "privacy.keep_raw_taps_days",
         "must be between 1 and 36500 days (leave it out to keep raw taps for good)",
     )?;
+    for (key, rules) in config.risk.all() {
+        check(
+            rules.min_rate_percent <= 100,
+            &format!("{key}.min_rate_percent"),
+            "must be between 0 (off) and 100",
+        )?;
+        check(
+            rules.consecutive_absences <= 1000,
+            &format!("{key}.consecutive_absences"),
+            "must be between 0 (off) and 1000",
+        )?;
+        check(
+            rules.planned_sessions <= 10_000,
+            &format!("{key}.planned_sessions"),
+            "must be between 0 (off) and 10000",
+        )?;
+    }
     check(
         (1..=10_000).contains(&config.backup.keep),
         "backup.keep",

@@ -124,6 +124,9 @@ pub fn main(cli: Cli) -> Result<(), CliError> {
         Command::Student(command) => {
             return crate::privacy_command::student(command, dirs.as_ref());
         }
+        Command::Risk { course, files } => {
+            return crate::risk_command::run(course.as_deref(), &files, dirs.as_ref());
+        }
         Command::Purge(args) => return crate::privacy_command::purge(args, dirs.as_ref()),
         Command::Completions { shell } => return maintenance::completions(shell),
         Command::Man { folder } => return maintenance::man_pages(&folder),

@@ -32,6 +32,8 @@ pub mod privacy_command;
 pub mod reader;
 pub mod recorder;
 pub mod report;
+pub mod risk;
+pub mod risk_command;
 pub mod rules;
 pub mod settings;
 pub mod store;

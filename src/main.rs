@@ -24,8 +24,8 @@ fn main() -> ExitCode {
     match taproll::launch::main(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) if error.is_closed_pipe() => ExitCode::SUCCESS,
-        // Its report said it all; the status is for scripts.
-        Err(CliError::Doctor(status)) => ExitCode::from(status),
+        // Its report said it all (doctor, risk); the status is for scripts.
+        Err(CliError::Status(status)) => ExitCode::from(status),
         Err(error) => fail(&error),
     }
 }

@@ -69,7 +69,7 @@ pub fn run(args: DoctorArgs, dirs: Option<&Dirs>) -> Result<(), CliError> {
     console::print(render(&findings, color)).map_err(CliError::Output)?;
     match exit_status(&findings) {
         0 => Ok(()),
-        status => Err(CliError::Doctor(status)),
+        status => Err(CliError::Status(status)),
     }
 }
 

@@ -100,6 +100,11 @@ fn course(c: &CourseReport, uids: &UidExport) -> Value {
         "from": c.from.map(|d| d.to_string()),
         "to": c.to.map(|d| d.to_string()),
         "students": c.students.iter().map(student_totals).collect::<Vec<_>>(),
+        "at_risk": c.at_risk().map(|s| json!({
+            "student_no": s.student_no,
+            "name": s.name,
+            "reasons": reasons(s),
+        })).collect::<Vec<_>>(),
         "sessions": c.sessions.iter().map(|s| session(s, uids)).collect::<Vec<_>>(),
     })
 }
@@ -115,7 +120,13 @@ fn student_totals(s: &StudentTotals) -> Value {
         "excused": s.excused,
         "rate": s.rate,
         "last_attended": s.last_attended.map(|d| d.to_string()),
+        "risk": reasons(s),
     })
+}
+
+/// Why a student is at risk, one sentence a reason; empty when not.
+fn reasons(s: &StudentTotals) -> Vec<String> {
+    s.risk.iter().map(ToString::to_string).collect()
 }
 
 #[cfg(test)]

@@ -35,6 +35,10 @@ pub fn render(report: &Report, uids: &UidExport) -> String {
             );
             out.push_str("## Students\n\n");
             out.push_str(&table(&tables::course_students(course), "%H:%M"));
+            if course.at_risk().next().is_some() {
+                out.push_str("\n## At risk\n\n");
+                out.push_str(&table(&tables::at_risk(course), "%H:%M"));
+            }
             out.push_str("\n## Sessions\n\n");
             out.push_str(&table(
                 &tables::session_counts(&course.sessions),

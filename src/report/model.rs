@@ -3,6 +3,7 @@
 
 use super::zone::Zone;
 use crate::domain::{CardUid, Mark, Timestamp};
+use crate::risk::{self, Reason, RiskRules};
 use crate::store::{ReportRow, SessionData, UnknownTap};
 use chrono::NaiveDate;
 use std::collections::{BTreeSet, HashMap};
@@ -81,6 +82,9 @@ pub struct StudentTotals {
     pub rate: Option<f64>,
     /// Date of the last session the student was present or late.
     pub last_attended: Option<NaiveDate>,
+    /// Why the student is at risk (`CourseReport::assess_risk`); empty when
+    /// they are not, or when nobody asked.
+    pub risk: Vec<Reason>,
 }
 
 /// A student enrolled in the course now, for the course report's list.
@@ -210,6 +214,37 @@ fn empty_totals(student_no: String, name: String, section: Option<String>) -> St
         excused: 0,
         rate: None,
         last_attended: None,
+        risk: Vec::new(),
+    }
+}
+
+impl CourseReport {
+    /// Marks who is at risk under `rules`, from their marks in the
+    /// report's sessions (oldest first), the course having held as many.
+    pub fn assess_risk(&mut self, rules: &RiskRules) {
+        let marks: Vec<HashMap<&str, Option<Mark>>> = self
+            .sessions
+            .iter()
+            .map(|session| {
+                session
+                    .students
+                    .iter()
+                    .map(|line| (line.student_no.as_str(), line.mark))
+                    .collect()
+            })
+            .collect();
+        for student in &mut self.students {
+            let theirs: Vec<Option<Mark>> = marks
+                .iter()
+                .map(|session| session.get(student.student_no.as_str()).copied().flatten())
+                .collect();
+            student.risk = risk::assess(&theirs, self.sessions.len(), rules);
+        }
+    }
+
+    /// The students at risk, in report order.
+    pub fn at_risk(&self) -> impl Iterator<Item = &StudentTotals> {
+        self.students.iter().filter(|s| !s.risk.is_empty())
     }
 }
 

@@ -4,6 +4,7 @@
 use super::cell::{self, Cell, Table};
 use super::model::{CourseReport, SessionReport};
 use crate::privacy::UidExport;
+use crate::risk;
 use crate::store::UnknownTap;
 
 /// One row per student of a session.
@@ -49,6 +50,7 @@ pub fn course_students(course: &CourseReport) -> Table {
             "Excused",
             "Rate",
             "Last attended",
+            "At risk",
         ]),
         rows: course
             .students
@@ -64,6 +66,25 @@ pub fn course_students(course: &CourseReport) -> Table {
                     Cell::Count(s.excused),
                     Cell::Rate(s.rate),
                     Cell::Date(s.last_attended),
+                    Cell::text(risk::describe(&s.risk)),
+                ]
+            })
+            .collect(),
+    }
+}
+
+/// The students at risk and why, one row each.
+pub fn at_risk(course: &CourseReport) -> Table {
+    Table {
+        headers: headers(&["Student no", "Name", "Section", "Why"]),
+        rows: course
+            .at_risk()
+            .map(|s| {
+                vec![
+                    Cell::text(&s.student_no),
+                    Cell::text(&s.name),
+                    Cell::optional(s.section.as_deref()),
+                    Cell::text(risk::describe(&s.risk)),
                 ]
             })
             .collect(),

@@ -58,6 +58,20 @@ fn render_course(course: &CourseReport, time_zone: &str) -> String {
         sanitize_for_terminal(time_zone)
     );
     out.push_str(&aligned(&tables::course_students(course), "%H:%M"));
+    // The reasons in full: the table's column cuts them at its width.
+    let mut at_risk = course.at_risk().peekable();
+    if at_risk.peek().is_some() {
+        out.push_str("\nAt risk\n");
+        for student in at_risk {
+            let _ = writeln!(
+                out,
+                "  {} ({}): {}",
+                sanitize_for_terminal(&student.name),
+                sanitize_for_terminal(&student.student_no),
+                crate::risk::describe(&student.risk)
+            );
+        }
+    }
     out.push_str("\nSessions\n");
     out.push_str(&aligned(
         &tables::session_counts(&course.sessions),

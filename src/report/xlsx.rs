@@ -44,6 +44,8 @@ pub fn render(report: &Report, uids: &UidExport) -> Result<Vec<u8>, XlsxError> {
         Content::Course(course) => {
             let summary = workbook.add_worksheet().set_name("Summary")?;
             write_table(summary, &tables::course_students(course), zone, &formats)?;
+            let at_risk = workbook.add_worksheet().set_name("At risk")?;
+            write_table(at_risk, &tables::at_risk(course), zone, &formats)?;
             let sessions = workbook.add_worksheet().set_name("Sessions")?;
             write_table(
                 sessions,

@@ -14,6 +14,7 @@ mod privacy;
 mod recorder;
 mod reports;
 mod retention;
+mod risk;
 mod robustness;
 mod roster_import;
 mod server;
