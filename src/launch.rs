@@ -57,6 +57,8 @@ struct Plan {
     backup: Option<crate::backup::BackupPlan>,
     /// Raw taps older than this go at the start (`privacy.keep_raw_taps_days`).
     keep_raw_taps_days: Option<u32>,
+    /// Who the roster marks as at risk (`[risk]`).
+    risk: crate::config::RiskConfig,
 }
 
 enum ReaderChoice {
@@ -195,6 +197,7 @@ fn plan_demo(args: DemoArgs) -> Result<Plan, CliError> {
         // run on a laptop without network.
         require_synced_clock: false,
         keep_raw_taps_days: None,
+        risk: Default::default(),
         backup: None,
         demo: true,
         bell: Vec::new(),
@@ -264,6 +267,7 @@ fn plan_run(args: RunArgs, config: &Config, dirs: Option<&Dirs>) -> Result<Plan,
         socket: args.recorder_socket.clone(),
         require_synced_clock: config.session.require_synced_clock,
         keep_raw_taps_days: config.privacy.keep_raw_taps_days,
+        risk: config.risk.clone(),
         backup,
         demo: false,
         bell: config.feedback.bell.clone(),

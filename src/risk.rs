@@ -73,7 +73,31 @@ fn percent(rate: f64) -> String {
     format!("{}%", (rate * 100.0 + 1e-9).floor() as u32)
 }
 
-/// One line of reasons, for a cell or the status line.
+impl Reason {
+    /// For the roster's status line, which shares 80 columns.
+    pub fn short(&self) -> String {
+        match self {
+            Reason::BelowRate { rate, min_percent } => {
+                format!("{} (min {min_percent}%)", percent(*rate))
+            }
+            Reason::Absences { in_a_row } => format!("{in_a_row} absent in a row"),
+            Reason::CannotReach { best, planned, .. } => {
+                format!("max {} of {planned}", percent(*best))
+            }
+        }
+    }
+}
+
+/// The short reasons in one line.
+pub fn describe_short(reasons: &[Reason]) -> String {
+    reasons
+        .iter()
+        .map(Reason::short)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// One line of reasons, for a cell or a listing.
 pub fn describe(reasons: &[Reason]) -> String {
     reasons
         .iter()
@@ -234,6 +258,10 @@ mod tests {
             describe(&reasons),
             "attendance 25% (under 80%); 3 absences in a row; \
              cannot reach 80% any more (at most 75% of 12 sessions)"
+        );
+        assert_eq!(
+            describe_short(&reasons),
+            "25% (min 80%); 3 absent in a row; max 75% of 12"
         );
         // Rounded down: 79.99% is not shown as 80%.
         assert_eq!(percent(0.7999), "79%");

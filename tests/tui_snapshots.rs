@@ -1166,3 +1166,32 @@ mod door {
         }
     }
 }
+
+#[test]
+fn a_student_at_risk_has_a_mark_and_the_status_line_says_why_when_selected() {
+    let mut app = app(12, 4);
+    let why = "62% (min 75%); 3 absent in a row; max 72% of 12";
+    app.set_risk(std::collections::HashMap::from([
+        (student(1).student_no, why.to_string()),
+        (student(5).student_no, "4 absences in a row".to_string()),
+    ]));
+    // Alan Turing, second by name.
+    key(&mut app, KeyCode::Down);
+    let screen = render(&mut app, 80, 24, Theme { color: false });
+    let text = screen.backend().to_string();
+    assert!(
+        text.contains("! Alan Turing") && text.contains("! Grace Hopper"),
+        "{text}"
+    );
+    assert!(text.contains(&format!("at risk: {why}")), "{text}");
+    assert_eq!(
+        text.matches("! ").count(),
+        3,
+        "two marks and the status line"
+    );
+    insta::assert_snapshot!(screen.backend());
+    // Another student selected: the status line says nothing of risk.
+    key(&mut app, KeyCode::Down);
+    let text = render(&mut app, 80, 24, COLOR).backend().to_string();
+    assert!(!text.contains("at risk"), "{text}");
+}

@@ -107,6 +107,7 @@ async fn show(plan: &Plan, link: Attached, started_here: bool) -> Result<Leaving
         bell: plan.bell.clone(),
         keys: plan.keys.clone(),
         export: plan.export.clone(),
+        risk: plan.risk.clone(),
         note: (!started_here).then(|| ignored_flags(plan)).flatten(),
     };
     Ok(tui::run(Class { link, store }, options).await?)

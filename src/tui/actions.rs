@@ -348,6 +348,34 @@ fn failed(app: &mut App, what: &str, error: &str) {
     });
 }
 
+/// Who is at risk coming into this session: the course's other sessions
+/// (this one's taps would clear a run of absences only to have it come
+/// back at the end). A failure leaves the markers off, and is logged.
+pub fn reload_risk(app: &mut App, store: &Store, config: &crate::config::RiskConfig) {
+    let course = app.session().course.name.clone();
+    let selection = crate::report::Selection::Course {
+        name: course.clone(),
+        from: None,
+        to: None,
+    };
+    let current = app.session().id;
+    match crate::report::load(store, &selection, &crate::report::Zone::Local) {
+        Ok(report) => {
+            let crate::report::Content::Course(mut course_report) = report.content else {
+                return;
+            };
+            course_report.sessions.retain(|s| s.id != current);
+            course_report.assess_risk(&config.for_course(&course));
+            let risk = course_report
+                .at_risk()
+                .map(|s| (s.student_no.clone(), crate::risk::describe_short(&s.risk)))
+                .collect();
+            app.set_risk(risk);
+        }
+        Err(e) => tracing::error!(error = %e, "cannot tell who is at risk"),
+    }
+}
+
 /// The roster on screen is always re-read from the store, the record of truth.
 pub fn reload_roster(app: &mut App, store: &Store) {
     match store.roster(app.session()) {

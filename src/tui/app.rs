@@ -17,6 +17,7 @@ use crate::reader::wedge::KeyboardWedge;
 use crate::report::Totals;
 use crate::store::UnclaimedTap;
 use crate::sync::SyncStatus;
+use std::collections::HashMap;
 
 mod keys;
 
@@ -74,6 +75,8 @@ pub struct App {
     sync: SyncStatus,
     /// The recorder this view is attached to.
     recorder: RecorderInfo,
+    /// Why a student is at risk, by student id (`[risk]`).
+    risk: HashMap<String, String>,
 }
 
 /// The recorder as the status line shows it.
@@ -115,6 +118,7 @@ impl App {
             export_to: setup.export_to,
             sync: SyncStatus::off(),
             recorder: RecorderInfo::default(),
+            risk: HashMap::new(),
         }
     }
 
@@ -259,6 +263,16 @@ impl App {
     }
 
     /// The roster could not be read: the status line says so.
+    /// Who is at risk, by student id, and why.
+    pub fn set_risk(&mut self, risk: HashMap<String, String>) {
+        self.risk = risk;
+    }
+
+    /// Why the student with this id is at risk; `None` when they are not.
+    pub fn risk_of(&self, student_no: &str) -> Option<&str> {
+        self.risk.get(student_no).map(String::as_str)
+    }
+
     pub fn set_store_problem(&mut self, problem: String) {
         self.store_problem = Some(problem);
     }

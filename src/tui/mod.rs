@@ -29,7 +29,7 @@ use crate::reader::{ReaderEvent, now};
 use crate::recorder::{Notice, Welcome};
 use crate::report::export::ExportSettings;
 use action::Action;
-use actions::{Class, Flow, reload_roster};
+use actions::{Class, Flow, reload_risk, reload_roster};
 use app::App;
 use ratatui::crossterm::event::Event;
 use terminal::{TerminalGuard, clock_tick, spawn_input_thread, terminal_lost};
@@ -59,6 +59,8 @@ pub struct TuiOptions {
     pub db: std::path::PathBuf,
     /// Said in the banner at the start (flags a running recorder ignores).
     pub note: Option<String>,
+    /// Who is marked as at risk on the roster.
+    pub risk: crate::config::RiskConfig,
 }
 
 /// How a view ended.
@@ -98,6 +100,7 @@ pub async fn run(mut class: Class, options: TuiOptions) -> Result<Leaving, TuiEr
         });
     }
     reload_roster(&mut app, &class.store);
+    reload_risk(&mut app, &class.store, &options.risk);
     let uid = crate::recorder::place::own_uid().unwrap_or(u32::MAX);
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
@@ -141,7 +144,7 @@ pub async fn run(mut class: Class, options: TuiOptions) -> Result<Leaving, TuiEr
             // the push.
             notice = class.link.notice(), if attached => {
                 match notice {
-                    Ok(notice) => on_notice(&mut app, &class.store, notice),
+                    Ok(notice) => on_notice(&mut app, &class.store, &options.risk, notice),
                     Err(e) => {
                         tracing::error!(error = %e, "the view lost its recorder");
                         attached = false;
@@ -238,7 +241,12 @@ async fn reattach(app: &mut App, class: &mut Class, db: &std::path::Path, uid: u
 }
 
 /// What the recorder told every view, applied to this one.
-fn on_notice(app: &mut App, store: &crate::store::Store, notice: Notice) {
+fn on_notice(
+    app: &mut App,
+    store: &crate::store::Store,
+    risk: &crate::config::RiskConfig,
+    notice: Notice,
+) {
     match notice {
         Notice::Update { update } => {
             if app.apply(update) {
@@ -248,6 +256,8 @@ fn on_notice(app: &mut App, store: &crate::store::Store, notice: Notice) {
         Notice::Changed { session } => {
             app.set_session(session);
             reload_roster(app, store);
+            // A session ended or began: the term's marks changed.
+            reload_risk(app, store, risk);
         }
         Notice::Resumed => app.resume_answered(),
         Notice::Sync { status } => app.set_sync(status),

@@ -125,7 +125,8 @@ fn render_roster(app: &App, theme: Theme, frame: &mut Frame, area: Rect) {
             } else {
                 Style::new()
             };
-            Row::new(columns.pick(roster_cells(row, theme))).style(style)
+            let risk = app.risk_of(&row.student.student_no);
+            Row::new(columns.pick(roster_cells(row, risk.is_some(), theme))).style(style)
         });
     let widths = columns.pick([
         Constraint::Fill(1),
@@ -190,7 +191,8 @@ impl Columns {
     }
 }
 
-fn roster_cells(row: &RosterRow, theme: Theme) -> [Cell<'static>; 4] {
+/// `at_risk`: a `!` before the name (`[risk]`; why, in the status line).
+fn roster_cells(row: &RosterRow, at_risk: bool, theme: Theme) -> [Cell<'static>; 4] {
     let (status, style) = match row.mark {
         Some(Mark::Present) => ("present", theme.present()),
         Some(Mark::Late) => ("late", theme.late()),
@@ -213,8 +215,13 @@ fn roster_cells(row: &RosterRow, theme: Theme) -> [Cell<'static>; 4] {
         Span::styled(status, style),
         Span::styled(source, theme.dim()),
     ]);
+    let mut name = Vec::new();
+    if at_risk {
+        name.push(Span::styled("! ", theme.late()));
+    }
+    name.push(Span::raw(clean(&row.student.name)));
     [
-        Cell::from(clean(&row.student.name)),
+        Cell::from(Line::from(name)),
         Cell::from(clean(&row.student.student_no)),
         Cell::from(status),
         Cell::from(time),
@@ -253,7 +260,17 @@ fn render_status(app: &App, theme: Theme, frame: &mut Frame, area: Rect) {
         return;
     }
     let (reader, reader_style) = reader_status(app, theme);
-    let mut spans = vec![Span::raw(" "), Span::styled(reader, reader_style)];
+    let mut spans = vec![Span::raw(" ")];
+    // First while such a student is selected: the instructor asked. A
+    // reader in trouble says so in the banner too.
+    if let Some(why) = app
+        .roster()
+        .selected_row()
+        .and_then(|row| app.risk_of(&row.student.student_no))
+    {
+        spans.push(Span::styled(format!("! at risk: {why} │ "), theme.late()));
+    }
+    spans.push(Span::styled(reader, reader_style));
     if app.roster().enrolling() {
         let name = app
             .roster()

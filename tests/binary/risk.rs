@@ -244,3 +244,40 @@ fn taproll_risk_lists_them_and_its_exit_status_says_whether_anyone_is() {
         text(&output.stderr)
     );
 }
+
+#[test]
+fn the_roster_marks_the_students_at_risk_and_says_why_for_the_selected_one() {
+    let sandbox = Sandbox::new();
+    let (db, config) = course(&sandbox);
+    let command = format!(
+        "XDG_STATE_HOME={state} {bin} run --reader wedge --course '{COURSE}' --db {db} --config {config}",
+        state = sandbox.path("state").display(),
+        bin = env!("CARGO_BIN_EXE_taproll"),
+        db = db.display(),
+        config = config.display(),
+    );
+    let Some(tmux) = crate::tui_tmux::Tmux::start("risk", 80, 24, &command) else {
+        return;
+    };
+    let screen = tmux.wait_for("! Edsger Dijkstra");
+    for (name, marked) in [
+        ("Ada Lovelace", false),
+        ("Alan Turing", false),
+        ("Barbara Liskov", false),
+        ("Edsger Dijkstra", true),
+        ("Grace Hopper", true),
+        ("Ken Thompson", true),
+    ] {
+        assert_eq!(
+            screen.contains(&format!("! {name}")),
+            marked,
+            "{name}:\n{screen}"
+        );
+    }
+    assert!(!screen.contains("at risk"), "Ada is selected:\n{screen}");
+    // Down to Edsger Dijkstra: the status line says why.
+    for _ in 0..3 {
+        tmux.keys("Down");
+    }
+    tmux.wait_for("! at risk: 57% (min 75%); 3 absent in a row; max 72% of 12");
+}
