@@ -308,3 +308,44 @@ fn a_forgotten_student_is_gone_from_every_event_and_the_events_still_rebuild_the
         assert_eq!(rows(&replayed, query), rows(&db, query), "{query}");
     }
 }
+
+#[test]
+fn an_erasure_names_the_forgotten_number_only_until_the_server_has_it() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.path("class.db");
+    take_a_class(&db);
+    // The class was pushed before the request came.
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute(
+            "UPDATE outbox SET sent_at = '2026-11-30T12:00:00.000+01:00'",
+            [],
+        )
+        .unwrap();
+    let store = Store::open(&db).unwrap();
+    let forgotten = store.forget_student("s1010", &at("13:00:00")).unwrap();
+    let last = |store: &Store| store.outbox_events().unwrap().pop().unwrap();
+    let erasure = last(&store);
+    assert_eq!(
+        erasure.event,
+        Event::StudentForgotten {
+            student_no: "s1010".into(),
+            pseudonym: forgotten.pseudonym.clone(),
+        },
+        "the server needs the number to find the student"
+    );
+    drop(store);
+    let mut queue = taproll::store::SyncQueue::open(&db).unwrap();
+    queue
+        .settle("https://server", &[erasure.seq], &[], &at("13:00:05"))
+        .unwrap();
+    let store = Store::open(&db).unwrap();
+    assert_eq!(
+        last(&store).event,
+        Event::StudentForgotten {
+            student_no: forgotten.pseudonym.clone(),
+            pseudonym: forgotten.pseudonym,
+        },
+        "taken: the number goes"
+    );
+}
