@@ -297,6 +297,12 @@ struct OpenClass {
 /// the course's session.
 fn open_class(plan: &mut Plan) -> Result<OpenClass, CliError> {
     let mut store = Store::open(&plan.db)?;
+    // Tap events wait for a configured server before retention takes them.
+    let unsent = if plan.sync.is_some() {
+        crate::store::Unsent::Keep
+    } else {
+        crate::store::Unsent::Delete
+    };
     // Started once the store has migrated the database; woken by each commit.
     let sync = match plan.sync.take() {
         // The class does not depend on the push: without its thread, the
@@ -321,7 +327,7 @@ fn open_class(plan: &mut Plan) -> Result<OpenClass, CliError> {
     if let Some(days) = plan.keep_raw_taps_days {
         // Retention is not the class's business: a failure is logged.
         let before = crate::privacy_command::window_start(&now, days);
-        if let Err(e) = store.purge_raw_taps(&before, false, &now) {
+        if let Err(e) = store.purge_raw_taps(&before, unsent, false, &now) {
             tracing::error!(error = %e, "cannot delete the raw taps past privacy.keep_raw_taps_days");
         }
     }

@@ -9,7 +9,7 @@ use crate::console;
 use crate::domain::{Timestamp, now};
 use crate::paths::Dirs;
 use crate::settings::{backup_plan, database_path, load_config};
-use crate::store::{Footprint, Purge, Store};
+use crate::store::{Footprint, Purge, Store, Unsent};
 use crate::text::sanitize_for_terminal as clean;
 use std::fmt::Write as _;
 use std::io::{BufRead, IsTerminal, Write as _};
@@ -132,7 +132,7 @@ pub fn purge(args: PurgeArgs, dirs: Option<&Dirs>) -> Result<(), CliError> {
     let store = Store::open(&db)?;
     let now = now();
     let before = window_start(&now, days);
-    let purge = store.purge_raw_taps(&before, args.dry_run, &now)?;
+    let purge = store.purge_raw_taps(&before, Unsent::Delete, args.dry_run, &now)?;
     if !args.dry_run && purge.taps > 0 {
         store.vacuum()?;
     }

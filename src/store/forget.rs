@@ -6,7 +6,7 @@
 //! [`Store::vacuum`] (the caller's next step) leaves no freed page behind.
 
 use super::outbox::queue;
-use super::pseudonym::Erasure;
+use super::pseudonym::{Erasure, history};
 use super::{Result, Store, StoreError, format_time};
 use crate::domain::Timestamp;
 use crate::events::Event;
@@ -62,7 +62,7 @@ impl Store {
             marks: count("SELECT count(*) FROM marks WHERE student_id = ?1")?,
             taps: count(
                 "SELECT count(*) FROM taps WHERE student_id = ?1
-                    OR uid IN (SELECT uid FROM cards WHERE student_id = ?1)",
+                    OR (student_id IS NULL AND uid IN (SELECT uid FROM cards WHERE student_id = ?1))",
             )?,
         }))
     }
@@ -77,13 +77,17 @@ impl Store {
         let Some((id, _)) = student(&tx, student_no)? else {
             unreachable!("the footprint found the student")
         };
+        let events = stored_events(&tx)?;
+        let plain: Vec<(i64, Event)> = events.iter().map(|e| (e.seq, e.event.clone())).collect();
         let mut erasure = Erasure {
-            numbers: BTreeSet::from([student_no.to_string()]),
+            numbers: history(student_no, &plain),
             name: footprint.name.clone(),
             pseudonym: new_pseudonym(&tx)?,
-            uids: their_uids(&tx, id)?,
+            uids: BTreeMap::new(),
+            cards: their_cards(&tx, id)?,
         };
-        let events_rewritten = rewrite_events(&tx, &mut erasure)?;
+        erasure.uids = stand_ins(&tx, id, &erasure, &plain)?;
+        let (events_rewritten, told) = rewrite_events(&tx, &erasure, events)?;
         erase_rows(&tx, id, &erasure)?;
         let erased = format!(
             "name, email, {} card(s), {} enrolment(s); {} mark(s) kept under the pseudonym; \
@@ -98,22 +102,21 @@ impl Store {
             "INSERT INTO erasures (at, pseudonym, erased) VALUES (?1, ?2, ?3)",
             params![format_time(now), erasure.pseudonym, erased],
         )?;
-        // A receiver that was sent events of the student needs their number
-        // to forget them; when nothing was ever sent, none has it.
-        let told_anyone: bool = tx.query_row(
-            "SELECT EXISTS (SELECT 1 FROM outbox WHERE sent_at IS NOT NULL)",
-            [],
-            |r| r.get(0),
-        )?;
-        let event = Event::StudentForgotten {
-            student_no: if told_anyone {
-                student_no.to_string()
-            } else {
-                erasure.pseudonym.clone()
-            },
-            pseudonym: erasure.pseudonym.clone(),
+        // A receiver that was sent (or may have got) events naming one of
+        // their numbers needs that number to find them; one that got none
+        // needs none.
+        let numbers: Vec<String> = if told.is_empty() {
+            vec![erasure.pseudonym.clone()]
+        } else {
+            told.into_iter().collect()
         };
-        queue(&tx, now, event)?;
+        for number in numbers {
+            let event = Event::StudentForgotten {
+                student_no: number,
+                pseudonym: erasure.pseudonym.clone(),
+            };
+            queue(&tx, now, event)?;
+        }
         self.commit(tx)?;
         tracing::info!(
             pseudonym = erasure.pseudonym.as_str(),
@@ -168,17 +171,38 @@ fn new_pseudonym(conn: &Connection) -> Result<String> {
     }
 }
 
-/// Their cards, and the cards their taps were made with (a card lost and
-/// removed since), each with a stand-in: 16 random bytes, a length no
-/// card's UID has, so a stand-in can never be taken for a card at the door.
-fn their_uids(conn: &Connection, id: i64) -> Result<BTreeMap<String, String>> {
-    let uids: Vec<String> = conn
+/// The cards they hold now.
+fn their_cards(conn: &Connection, id: i64) -> Result<BTreeSet<String>> {
+    Ok(conn
+        .prepare("SELECT uid FROM cards WHERE student_id = ?1")?
+        .query_map(params![id], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?)
+}
+
+/// Every card UID that was theirs (held now, tapped as theirs, bound to or
+/// taken from them, claimed by them), each with a stand-in: 16 random
+/// bytes, a length no card's UID has, so a stand-in can never be taken for
+/// a card at the door.
+fn stand_ins(
+    conn: &Connection,
+    id: i64,
+    erasure: &Erasure,
+    events: &[(i64, Event)],
+) -> Result<BTreeMap<String, String>> {
+    let mut uids = erasure.cards.clone();
+    let rows: Vec<String> = conn
         .prepare(
-            "SELECT uid FROM cards WHERE student_id = ?1
-             UNION SELECT uid FROM taps WHERE student_id = ?1",
+            "SELECT uid FROM taps WHERE student_id = ?1
+             UNION SELECT card_uid FROM mark_changes WHERE student_id = ?1 AND card_uid IS NOT NULL",
         )?
         .query_map(params![id], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
+    uids.extend(rows);
+    uids.extend(
+        events
+            .iter()
+            .filter_map(|(seq, event)| erasure.their_uids(*seq, event)),
+    );
     Ok(uids
         .into_iter()
         .map(|uid| {
@@ -188,52 +212,78 @@ fn their_uids(conn: &Connection, id: i64) -> Result<BTreeMap<String, String>> {
         .collect())
 }
 
-/// Every stored event that names the student, rewritten; how many.
-fn rewrite_events(conn: &Connection, erasure: &mut Erasure) -> Result<usize> {
-    let stored: Vec<(i64, String)> = conn
-        .prepare("SELECT seq, event FROM outbox ORDER BY seq")?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+/// A stored event, and whether a server has it or may have it (sent, or
+/// tried and the answer lost).
+struct Stored {
+    seq: i64,
+    event: Event,
+    told: bool,
+}
+
+fn stored_events(conn: &Connection) -> Result<Vec<Stored>> {
+    let rows: Vec<(i64, String, bool)> = conn
+        .prepare("SELECT seq, event, sent_at IS NOT NULL OR attempts > 0 FROM outbox ORDER BY seq")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<rusqlite::Result<_>>()?;
-    let mut events = Vec::with_capacity(stored.len());
-    for (seq, json) in stored {
-        let event: Event = serde_json::from_str(&json)
-            .map_err(|e| StoreError::BadValue(format!("event {seq}: {e}")))?;
-        events.push((seq, event));
-    }
-    // Earlier numbers first: a renumbering may be linked through another.
-    while events.iter().fold(false, |added, (_, event)| {
-        erasure.learn_numbers(event) | added
-    }) {}
+    rows.into_iter()
+        .map(|(seq, json, told)| {
+            let event = serde_json::from_str(&json)
+                .map_err(|e| StoreError::BadValue(format!("event {seq}: {e}")))?;
+            Ok(Stored { seq, event, told })
+        })
+        .collect()
+}
+
+/// Every stored event about the student, rewritten: how many, and which
+/// of their numbers a server was told.
+fn rewrite_events(
+    conn: &Connection,
+    erasure: &Erasure,
+    events: Vec<Stored>,
+) -> Result<(usize, BTreeSet<String>)> {
     let mut update = conn.prepare("UPDATE outbox SET event = ?2 WHERE seq = ?1")?;
     let mut rewritten = 0;
-    for (seq, mut event) in events {
-        if erasure.rewrite(&mut event) {
-            let json = serde_json::to_string(&event)
-                .map_err(|e| StoreError::BadValue(format!("event: {e}")))?;
-            update.execute(params![seq, json])?;
-            rewritten += 1;
+    let mut told = BTreeSet::new();
+    for mut stored in events {
+        let done = erasure.rewrite(stored.seq, &mut stored.event);
+        if !done.changed {
+            continue;
         }
+        if stored.told {
+            told.extend(done.numbers);
+        }
+        let json = serde_json::to_string(&stored.event)
+            .map_err(|e| StoreError::BadValue(format!("event: {e}")))?;
+        update.execute(params![stored.seq, json])?;
+        rewritten += 1;
     }
     // The errors a server answered may quote what was sent.
     scrub_column(conn, "outbox", "last_error", erasure)?;
     scrub_column(conn, "outbox", "parked_reason", erasure)?;
+    scrub_column(conn, "sync_state", "last_error", erasure)?;
     scrub_legacy_events(conn, erasure)?;
-    Ok(rewritten)
+    Ok((rewritten, told))
 }
 
-/// The rows of the student, erased or made the pseudonym's.
+/// The rows of the student, erased or made the pseudonym's. Their cards
+/// stay the pseudonym's under stand-in UIDs: a session counts a card tapped
+/// unknown and claimed later by its holder, and the counts must stay.
 fn erase_rows(conn: &Connection, id: i64, erasure: &Erasure) -> Result<()> {
     for (uid, stand_in) in &erasure.uids {
         conn.execute(
-            "UPDATE taps SET uid = ?2 WHERE uid = ?1",
-            params![uid, stand_in],
+            "UPDATE taps SET uid = ?2 WHERE uid = ?1
+               AND (student_id = ?3 OR (student_id IS NULL AND ?4))",
+            params![uid, stand_in, id, erasure.cards.contains(uid)],
         )?;
         conn.execute(
-            "UPDATE mark_changes SET card_uid = ?2 WHERE card_uid = ?1",
-            params![uid, stand_in],
+            "UPDATE mark_changes SET card_uid = ?2 WHERE card_uid = ?1 AND student_id = ?3",
+            params![uid, stand_in, id],
+        )?;
+        conn.execute(
+            "UPDATE cards SET uid = ?2 WHERE uid = ?1 AND student_id = ?3",
+            params![uid, stand_in, id],
         )?;
     }
-    conn.execute("DELETE FROM cards WHERE student_id = ?1", params![id])?;
     conn.execute("DELETE FROM enrolments WHERE student_id = ?1", params![id])?;
     conn.execute(
         "UPDATE students SET student_no = ?2, name = ?2, email = NULL WHERE id = ?1",

@@ -24,7 +24,7 @@ pub use forget::{Footprint, Forgotten};
 pub use import::{ImportOptions, ImportOutcome, ImportSummary};
 use lock::WriterLock;
 pub use marks::{Claim, UnclaimedTap, Undone};
-pub use purge::Purge;
+pub use purge::{Purge, Unsent};
 pub use report::{PurgedTaps, ReportRow, SessionData, UnknownTap};
 pub use roster::ListedStudent;
 pub use sessions::SessionListing;

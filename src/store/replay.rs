@@ -91,15 +91,13 @@ fn apply(conn: &Connection, envelope: &Envelope) -> Result<()> {
             student_no,
             pseudonym,
         } => {
-            // The events before it name the pseudonym already when they were
-            // rewritten on the device, the forgotten number when not.
-            let student = "(SELECT id FROM students WHERE student_no IN (?1, ?2))";
-            for sql in [
-                format!("DELETE FROM cards WHERE student_id IN {student}"),
-                format!("DELETE FROM enrolments WHERE student_id IN {student}"),
-            ] {
-                conn.execute(&sql, params![student_no, pseudonym])?;
-            }
+            // The events before it were rewritten on the device: they name
+            // the pseudonym, and the cards' stand-ins, already.
+            conn.execute(
+                "DELETE FROM enrolments
+                 WHERE student_id IN (SELECT id FROM students WHERE student_no IN (?1, ?2))",
+                params![student_no, pseudonym],
+            )?;
             conn.execute(
                 "UPDATE students SET student_no = ?2, name = ?2, email = NULL
                  WHERE student_no IN (?1, ?2)",

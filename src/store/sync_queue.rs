@@ -78,6 +78,8 @@ impl SyncQueue {
         .map_err(located)?;
         let setup = |conn: &Connection| {
             conn.pragma_update(None, "synchronous", "FULL")?;
+            // As the store's: a forgotten number it rewrites is overwritten.
+            conn.pragma_update(None, "secure_delete", "ON")?;
             conn.busy_timeout(Duration::from_secs(5))
         };
         setup(&conn).map_err(located)?;

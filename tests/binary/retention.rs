@@ -199,3 +199,38 @@ fn a_recorder_deletes_raw_taps_past_the_window_when_it_starts() {
     assert_eq!(old_taps(&db, 60), (0, 0));
     assert!(old_taps(&db, 30).0 > 0, "the sessions since keep theirs");
 }
+
+#[test]
+fn at_a_recorders_start_raw_taps_still_waiting_for_the_server_wait_too() {
+    use taproll::store::Unsent;
+    let sandbox = Sandbox::new();
+    let db = sandbox.path("taproll.db");
+    ninety_days(&db);
+    let now = taproll::domain::now();
+    let before = now - Duration::days(30);
+    let store = Store::open(&db).unwrap();
+    let kept = store
+        .purge_raw_taps(&before, Unsent::Keep, false, &now)
+        .unwrap();
+    assert_eq!((kept.sessions, kept.taps, kept.waiting_sessions), (0, 0, 9));
+    drop(store);
+    assert_eq!(old_taps(&db, 30), (41, 41), "nothing sent, nothing deleted");
+    // The server took them: now they go.
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute(
+            "UPDATE outbox SET sent_at = '2026-01-01T00:00:00.000+00:00'",
+            [],
+        )
+        .unwrap();
+    let store = Store::open(&db).unwrap();
+    let purged = store
+        .purge_raw_taps(&before, Unsent::Keep, false, &now)
+        .unwrap();
+    assert_eq!(
+        (purged.sessions, purged.taps, purged.unsent_events),
+        (9, 41, 0)
+    );
+    drop(store);
+    assert_eq!(old_taps(&db, 30), (0, 0));
+}

@@ -348,4 +348,96 @@ fn an_erasure_names_the_forgotten_number_only_until_the_server_has_it() {
         },
         "taken: the number goes"
     );
+    // And no copy of it is left in the file (secure_delete on the push's
+    // connection too); closing the last connection checkpoints the WAL.
+    drop(store);
+    drop(queue);
+    let bytes = std::fs::read(&db).unwrap();
+    assert!(
+        !bytes.windows(5).any(|w| w == b"s1010"),
+        "s1010 in the file"
+    );
+}
+
+#[test]
+fn forgetting_students_with_a_claim_a_lost_card_or_a_new_number_changes_no_count_and_nobody_else() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.path("class.db");
+    take_a_class(&db);
+    let store = Store::open(&db).unwrap();
+    let course = store.course_by_name("Networks 101").unwrap().unwrap();
+    let totals = |store: &Store| -> Vec<_> {
+        store
+            .sessions_of(&course)
+            .unwrap()
+            .iter()
+            .map(|listing| taproll::report::session_totals(store, &listing.session).unwrap())
+            .collect()
+    };
+    let before = totals(&store);
+    let events_before = store.outbox_events().unwrap();
+    // Student 31 claimed an unknown card; student 1 lost theirs; student
+    // 3 was renumbered s1003 -> s9003.
+    let claimed = CardUid::parse(&format!("04FF{:010X}", 49)).unwrap();
+    let erased = [
+        ("s1031", "Student 31", claimed),
+        ("s1001", "Student 1", card(1)),
+        ("s9003", "Student 3", card(3)),
+    ];
+    let mut pseudonyms = Vec::new();
+    for (number, _, _) in &erased {
+        pseudonyms.push(
+            store
+                .forget_student(number, &at("12:00:00"))
+                .unwrap()
+                .pseudonym,
+        );
+    }
+    assert_eq!(totals(&store), before, "every session's counts");
+    let events_after = store.outbox_events().unwrap();
+    let json = serde_json::to_string(&events_after).unwrap();
+    for (number, name, uid) in &erased {
+        for gone in [*number, &format!("\"{name}\""), uid.as_hex()] {
+            assert!(!json.contains(gone), "{gone} is still in an event");
+        }
+    }
+    assert!(
+        !json.contains("\"s1003\""),
+        "the number before the renumbering"
+    );
+    // Nobody else's events changed: those that named none of them are
+    // as they were.
+    let theirs = |event: &Envelope| {
+        let text = serde_json::to_string(event).unwrap();
+        [
+            "s1031",
+            "s1001",
+            "s9003",
+            "s1003",
+            "Student 31\"",
+            "Student 1\"",
+            "Student 3\"",
+        ]
+        .iter()
+        .any(|n| text.contains(n))
+            || erased.iter().any(|(_, _, uid)| text.contains(uid.as_hex()))
+    };
+    let untouched: Vec<&Envelope> = events_before.iter().filter(|e| !theirs(e)).collect();
+    assert!(untouched.len() > 300, "{}", untouched.len());
+    for event in untouched {
+        assert!(events_after.contains(event), "changed: {event:?}");
+    }
+    // Student 0's card (given to student 32 and back) is still student 0's.
+    assert!(json.contains(card(0).as_hex()));
+    assert_eq!(pseudonyms.len(), 3);
+    store.vacuum().unwrap();
+    drop(store);
+    let bytes = std::fs::read(&db).unwrap();
+    for (_, _, uid) in &erased {
+        let needle = uid.as_hex().as_bytes();
+        assert!(
+            !bytes.windows(needle.len()).any(|w| w == needle),
+            "{uid:?} in the file"
+        );
+    }
 }

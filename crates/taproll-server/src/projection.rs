@@ -208,7 +208,8 @@ fn forgotten(institution: i64, student_no: &str, pseudonym: &str) -> Vec<Stateme
         [
             "UPDATE students SET name = $2, email = NULL WHERE institution_id = $1 AND student_no = $2",
             "UPDATE taps SET uid = 'forgotten' WHERE institution_id = $1
-               AND uid IN (SELECT uid FROM cards WHERE institution_id = $1 AND student_no = $2)",
+               AND (student_no = $2
+                    OR uid IN (SELECT uid FROM cards WHERE institution_id = $1 AND student_no = $2))",
             "DELETE FROM cards WHERE institution_id = $1 AND student_no = $2",
             "DELETE FROM enrolments WHERE institution_id = $1 AND student_no = $2",
         ]
