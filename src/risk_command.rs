@@ -27,7 +27,17 @@ pub fn run(course: Option<&str>, files: &FileArgs, dirs: Option<&Dirs>) -> Resul
             return Err(CliError::Status(2));
         }
     };
-    console::print(text).map_err(CliError::Output)?;
+    // A closed pipe (`taproll risk | head`) still answers with the status;
+    // output that could not be written is an error.
+    match console::print(text) {
+        Err(e) if !console::is_closed_pipe(&e) => {
+            console::note(format_args!(
+                "taproll: cannot write to standard output: {e}"
+            ));
+            return Err(CliError::Status(2));
+        }
+        _ => {}
+    }
     if anyone {
         Err(CliError::Status(1))
     } else {

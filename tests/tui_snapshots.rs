@@ -1183,15 +1183,26 @@ fn a_student_at_risk_has_a_mark_and_the_status_line_says_why_when_selected() {
         text.contains("! Alan Turing") && text.contains("! Grace Hopper"),
         "{text}"
     );
-    assert!(text.contains(&format!("at risk: {why}")), "{text}");
+    // After the reader, whole at 80 columns.
+    assert!(
+        text.contains(&format!("● ACS ACR122U 00 00 │ ! risk: {why}")),
+        "{text}"
+    );
     assert_eq!(
         text.matches("! ").count(),
         3,
         "two marks and the status line"
     );
     insta::assert_snapshot!(screen.backend());
+    // Narrower: the reasons are cut, the reader is not.
+    let narrow = render(&mut app, 60, 24, Theme { color: false });
+    let narrow = narrow.backend().to_string();
+    assert!(
+        narrow.contains("● ACS ACR122U 00 00 │ ! risk: 62% (min 75%); 3 absent in a…"),
+        "{narrow}"
+    );
     // Another student selected: the status line says nothing of risk.
     key(&mut app, KeyCode::Down);
     let text = render(&mut app, 80, 24, COLOR).backend().to_string();
-    assert!(!text.contains("at risk"), "{text}");
+    assert!(!text.contains("risk"), "{text}");
 }

@@ -113,7 +113,8 @@ pub const PRIVATE: u32 = 0o600;
 /// group and others may be let read (a shared folder the LMS upload is
 /// taken from), never write or run.
 pub fn parse_file_mode(text: &str) -> Result<u32, String> {
-    let mode = u32::from_str_radix(text.trim_start_matches("0o"), 8)
+    let digits = text.strip_prefix("0o").unwrap_or(text);
+    let mode = u32::from_str_radix(digits, 8)
         .map_err(|_| format!("`{text}` is not an octal file mode like \"0600\""))?;
     if mode & 0o600 != 0o600 || mode & !0o644 != 0 {
         return Err(format!(
@@ -257,7 +258,16 @@ mod tests {
         for good in ["0600", "600", "0o644", "0604"] {
             assert!(parse_file_mode(good).is_ok(), "{good}");
         }
-        for bad in ["0666", "0700", "0400", "0660", "rw-r-----", "", "0602"] {
+        for bad in [
+            "0666",
+            "0700",
+            "0400",
+            "0660",
+            "rw-r-----",
+            "",
+            "0602",
+            "0o0o644",
+        ] {
             assert!(parse_file_mode(bad).is_err(), "{bad}");
         }
     }

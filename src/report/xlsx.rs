@@ -44,8 +44,6 @@ pub fn render(report: &Report, uids: &UidExport) -> Result<Vec<u8>, XlsxError> {
         Content::Course(course) => {
             let summary = workbook.add_worksheet().set_name("Summary")?;
             write_table(summary, &tables::course_students(course), zone, &formats)?;
-            let at_risk = workbook.add_worksheet().set_name("At risk")?;
-            write_table(at_risk, &tables::at_risk(course), zone, &formats)?;
             let sessions = workbook.add_worksheet().set_name("Sessions")?;
             write_table(
                 sessions,
@@ -53,6 +51,8 @@ pub fn render(report: &Report, uids: &UidExport) -> Result<Vec<u8>, XlsxError> {
                 zone,
                 &formats,
             )?;
+            let at_risk = workbook.add_worksheet().set_name("At risk")?;
+            write_table(at_risk, &tables::at_risk(course), zone, &formats)?;
             for session in &course.sessions {
                 add_session_sheet(&mut workbook, session, zone, &formats)?;
             }

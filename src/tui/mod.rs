@@ -254,10 +254,15 @@ fn on_notice(
             }
         }
         Notice::Changed { session } => {
+            // Sent after every command: only a session that ended or began
+            // changes who is at risk coming into it.
+            let before = (app.session().id, app.session().ended_at);
+            let another = (session.id, session.ended_at) != before;
             app.set_session(session);
             reload_roster(app, store);
-            // A session ended or began: the term's marks changed.
-            reload_risk(app, store, risk);
+            if another {
+                reload_risk(app, store, risk);
+            }
         }
         Notice::Resumed => app.resume_answered(),
         Notice::Sync { status } => app.set_sync(status),

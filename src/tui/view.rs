@@ -260,17 +260,7 @@ fn render_status(app: &App, theme: Theme, frame: &mut Frame, area: Rect) {
         return;
     }
     let (reader, reader_style) = reader_status(app, theme);
-    let mut spans = vec![Span::raw(" ")];
-    // First while such a student is selected: the instructor asked. A
-    // reader in trouble says so in the banner too.
-    if let Some(why) = app
-        .roster()
-        .selected_row()
-        .and_then(|row| app.risk_of(&row.student.student_no))
-    {
-        spans.push(Span::styled(format!("! at risk: {why} │ "), theme.late()));
-    }
-    spans.push(Span::styled(reader, reader_style));
+    let mut spans = vec![Span::raw(" "), Span::styled(reader, reader_style)];
     if app.roster().enrolling() {
         let name = app
             .roster()
@@ -293,6 +283,20 @@ fn render_status(app: &App, theme: Theme, frame: &mut Frame, area: Rect) {
         spans.push(Span::styled(
             format!(" │ {}", clean(problem)),
             theme.problem(),
+        ));
+    }
+    // After what must be seen (the reader, enrolling, a failed write), cut
+    // to the room left; before the push and the database, which give way.
+    if let Some(why) = app
+        .roster()
+        .selected_row()
+        .and_then(|row| app.risk_of(&row.student.student_no))
+    {
+        let used: usize = spans.iter().map(Span::width).sum();
+        let room = usize::from(area.width).saturating_sub(used);
+        spans.push(Span::styled(
+            cut_end(&format!(" │ ! risk: {why}"), room),
+            theme.late(),
         ));
     }
     let sync = app.sync();
@@ -392,6 +396,26 @@ fn reader_status(app: &App, theme: Theme) -> (String, Style) {
 
 /// The text, or its start and end with `…` between them where it is too
 /// wide: a folder's start and a file's name both stay readable.
+/// `text` cut at the end to `width` columns, with `…` when cut.
+fn cut_end(text: &str, width: usize) -> String {
+    use unicode_width::UnicodeWidthChar;
+    if text.width() <= width {
+        return text.to_string();
+    }
+    let mut used = 0;
+    let mut cut: String = text
+        .chars()
+        .take_while(|c| {
+            used += c.width().unwrap_or(0);
+            used < width
+        })
+        .collect();
+    if width > 0 {
+        cut.push('…');
+    }
+    cut
+}
+
 fn fit(text: &str, width: usize) -> String {
     use unicode_width::UnicodeWidthChar;
     if text.width() <= width || width < 2 {

@@ -274,10 +274,10 @@ fn the_roster_marks_the_students_at_risk_and_says_why_for_the_selected_one() {
             "{name}:\n{screen}"
         );
     }
-    assert!(!screen.contains("at risk"), "Ada is selected:\n{screen}");
+    assert!(!screen.contains("! risk"), "Ada is selected:\n{screen}");
     // Down to Edsger Dijkstra: the status line says why.
     for _ in 0..3 {
         tmux.keys("Down");
     }
-    tmux.wait_for("! at risk: 57% (min 75%); 3 absent in a row; max 72% of 12");
+    tmux.wait_for("! risk: 57% (min 75%); 3 absent in a row; max 72% of 12");
 }
