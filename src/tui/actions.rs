@@ -5,9 +5,11 @@
 use super::action::Action;
 use super::app::App;
 use super::banner::Banner;
+use super::term_grid::TermGrid;
 use crate::command::{Command, Reply};
 use crate::recorder::Attached;
 use crate::report::export::{ExportSettings, Exported, export_session};
+use crate::report::{Content, Selection, Zone};
 use crate::store::{Claim, Store, UnclaimedTap};
 use crate::text::sanitize_for_terminal as clean;
 
@@ -120,6 +122,10 @@ pub async fn perform(
             Err(e) => failed(app, "cannot list unclaimed taps", &e.to_string()),
         },
         Action::OpenAssign(tap) => open_assign(app, &class.store, tap),
+        Action::OpenTerm => match term_grid(app, &class.store, &export.zone) {
+            Ok(grid) => app.show_term(grid),
+            Err(e) => failed(app, "cannot show the term", &e),
+        },
         Action::Claim {
             tap,
             student_id,
@@ -346,6 +352,38 @@ fn failed(app: &mut App, what: &str, error: &str) {
         what,
         error: error.to_string(),
     });
+}
+
+/// The course's report over the whole term, read as `taproll report
+/// --course` reads it (in the zone of the end-of-session report), as a grid.
+fn term_grid(app: &App, store: &Store, zone: &Zone) -> Result<TermGrid, String> {
+    let selection = Selection::Course {
+        name: app.session().course.name.clone(),
+        from: None,
+        to: None,
+    };
+    match crate::report::load(store, &selection, zone) {
+        Ok(report) => match report.content {
+            Content::Course(course) => Ok(TermGrid::from_report(&course)),
+            Content::Session(_) => Err("the report is not the course's".into()),
+        },
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// The term view, if it is open, read again after the marks changed; a
+/// failure keeps the grid as it was and says so in the status line.
+pub fn reload_term(app: &mut App, store: &Store, zone: &Zone) {
+    if !app.term_open() {
+        return;
+    }
+    match term_grid(app, store, zone) {
+        Ok(grid) => app.show_term(grid),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read the term");
+            app.set_store_problem(format!("cannot read the term: {e}"));
+        }
+    }
 }
 
 /// The roster on screen is always re-read from the store, the record of truth.

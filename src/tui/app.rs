@@ -8,6 +8,8 @@ use super::banner::Banner;
 use super::dialog::{AssignDialog, UnclaimedDialog};
 use super::modal::Modal;
 use super::roster::Roster;
+use super::term_grid::TermGrid;
+use super::term_window::{GridSize, TermView};
 use crate::config::Cue;
 use crate::domain::{Outcome, RosterRow, Session, Student, TapRecord, Timestamp};
 use crate::engine::Update;
@@ -74,6 +76,8 @@ pub struct App {
     sync: SyncStatus,
     /// The recorder this view is attached to.
     recorder: RecorderInfo,
+    /// The room for the term view's grid, as the event loop measured it.
+    term_size: GridSize,
 }
 
 /// The recorder as the status line shows it.
@@ -115,6 +119,7 @@ impl App {
             export_to: setup.export_to,
             sync: SyncStatus::off(),
             recorder: RecorderInfo::default(),
+            term_size: GridSize::default(),
         }
     }
 
@@ -266,6 +271,33 @@ impl App {
     /// The roster rows that fit on screen, as the event loop measured them.
     pub fn set_page_rows(&mut self, rows: usize) {
         self.roster.set_page_rows(rows);
+    }
+
+    /// The room for the term view's grid, as the event loop measured it.
+    pub fn set_term_size(&mut self, size: GridSize) {
+        self.term_size = size;
+        if let Some(Modal::Term(view)) = &mut self.modal {
+            view.set_size(size);
+        }
+    }
+
+    /// The term view is open (it is read again when the marks change).
+    pub fn term_open(&self) -> bool {
+        matches!(self.modal, Some(Modal::Term(_)))
+    }
+
+    /// Shows the course's term grid, at the student selected in the roster;
+    /// already open, it shows the new grid where it was.
+    pub fn show_term(&mut self, grid: TermGrid) {
+        if let Some(Modal::Term(view)) = &mut self.modal {
+            view.replace(grid);
+            return;
+        }
+        let student_no = self
+            .roster
+            .selected_row()
+            .map(|r| r.student.student_no.as_str());
+        self.modal = Some(Modal::Term(TermView::new(grid, student_no, self.term_size)));
     }
 
     /// The engine's session changed (ended, or a new one started).
