@@ -36,7 +36,7 @@ impl Command {
             Command::EditStudent => ("edit_student", "edit the selected student"),
             Command::EndSession => ("end_session", "end the session (the rest are absent)"),
             Command::Sync => ("sync", "sync: the push to the server"),
-            Command::Term => ("term", "the term: every session's marks as a grid"),
+            Command::Term => ("term", "the term: all sessions' marks as a grid"),
         }
     }
 }

@@ -306,8 +306,8 @@ fn render_help(keys: &Keymap, theme: Theme, frame: &mut Frame) {
             ])
         })
         .collect();
-    lines.push(Line::default());
-    // One line, so that the help leaves the banner in sight.
+    // One line, right under the keys, so that the help leaves the banner
+    // in sight at 80x24.
     lines.push(Line::styled(
         " Taps are recorded while this is open. Any key closes it.",
         theme.dim(),

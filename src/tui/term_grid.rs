@@ -160,25 +160,29 @@ pub fn cut(text: &str, width: usize) -> String {
     out
 }
 
-/// The row over the grid's columns naming the month where a month starts
-/// (and over the first column shown): `Sep` `Oct` ... A label that would run
-/// into the previous one is left out; the row is `width` columns, which may
-/// be more than the sessions (a label may run on past the last one).
+/// The row over the grid's columns naming each month (`Sep`, `Oct`, ...)
+/// over its first session, and the first column's month. Where two labels
+/// would run into each other the later one stays: a month cut at the left
+/// edge makes way for the next. The row is `width` columns, which may be
+/// more than the sessions (a label may run on past the last one).
 pub fn month_row(sessions: &[GridSession], width: usize) -> String {
+    let months: Vec<String> = sessions
+        .iter()
+        .map(|s| s.started_at.format("%b").to_string())
+        .collect();
+    let starts = (0..months.len()).filter(|&i| i == 0 || months[i] != months[i - 1]);
     let mut row = vec![' '; width];
-    let mut free_from = 0;
-    let mut previous = None;
-    for (column, session) in sessions.iter().enumerate() {
-        let month = session.started_at.format("%b").to_string();
-        if previous.as_ref() != Some(&month) && column >= free_from {
-            for (offset, c) in month.chars().enumerate() {
-                if let Some(cell) = row.get_mut(column + offset) {
-                    *cell = c;
-                }
-            }
-            free_from = column + month.chars().count() + 1;
+    // Right to left: each label ends a space before the next one starts.
+    let mut free_until = width;
+    for start in starts.rev() {
+        let label = &months[start];
+        if start + label.chars().count() > free_until {
+            continue;
         }
-        previous = Some(month);
+        for (offset, c) in label.chars().enumerate() {
+            row[start + offset] = c;
+        }
+        free_until = start.saturating_sub(1);
     }
     row.into_iter().collect()
 }
@@ -349,11 +353,12 @@ mod tests {
     #[test]
     fn the_header_rows_name_months_and_number_sessions() {
         let grid = TermGrid::from_report(&report());
-        // November starts one column after October's label: left out.
-        assert_eq!(month_row(&grid.sessions, 6), "Oct   ");
-        // The first column shown is always named.
+        // November starts one column after October: October makes way.
+        assert_eq!(month_row(&grid.sessions, 6), " Nov  ");
+        // The first column shown is named too.
         assert_eq!(month_row(&grid.sessions[1..], 5), "Nov  ");
-        assert_eq!(month_row(&grid.sessions[2..], 2), "No");
+        // A label that does not fit is left out, not cut.
+        assert_eq!(month_row(&grid.sessions[2..], 2), "  ");
         assert_eq!(number_row(&grid.sessions, 0), "12●");
         assert_eq!(number_row(&grid.sessions[..2], 8), "90");
     }
