@@ -122,7 +122,8 @@ pub async fn perform(
             Err(e) => failed(app, "cannot list unclaimed taps", &e.to_string()),
         },
         Action::OpenAssign(tap) => open_assign(app, &class.store, tap),
-        Action::OpenTerm => match term_grid(app, &class.store, &export.zone) {
+        Action::OpenTerm => match load_term(&class.store, &app.session().course.name, &export.zone)
+        {
             Ok(grid) => app.show_term(grid),
             Err(e) => failed(app, "cannot show the term", &e),
         },
@@ -355,10 +356,11 @@ fn failed(app: &mut App, what: &str, error: &str) {
 }
 
 /// The course's report over the whole term, read as `taproll report
-/// --course` reads it (in the zone of the end-of-session report), as a grid.
-fn term_grid(app: &App, store: &Store, zone: &Zone) -> Result<TermGrid, String> {
+/// --course NAME` reads it, as a grid. The TUI reads it in the zone of the
+/// end-of-session report.
+pub fn load_term(store: &Store, course: &str, zone: &Zone) -> Result<TermGrid, String> {
     let selection = Selection::Course {
-        name: app.session().course.name.clone(),
+        name: course.to_string(),
         from: None,
         to: None,
     };
@@ -377,7 +379,7 @@ pub fn reload_term(app: &mut App, store: &Store, zone: &Zone) {
     if !app.term_open() {
         return;
     }
-    match term_grid(app, store, zone) {
+    match load_term(store, &app.session().course.name, zone) {
         Ok(grid) => app.show_term(grid),
         Err(e) => {
             tracing::error!(error = %e, "cannot read the term");
