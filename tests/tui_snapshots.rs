@@ -1323,6 +1323,26 @@ mod term {
     }
 
     #[test]
+    fn a_tiny_terminal_or_an_empty_course_draws_without_trouble() {
+        for (width, height) in [(40, 12), (20, 8), (5, 3), (1, 1)] {
+            let mut app = opened(course(24, 30), width, height);
+            render(&mut app, width, height, COLOR);
+            key(&mut app, KeyCode::Char('h'));
+            key(&mut app, KeyCode::PageDown);
+            render(&mut app, width, height, NO_COLOR);
+        }
+        let mut app = opened(course(0, 0), 80, 24);
+        let screen = render(&mut app, 80, 24, NO_COLOR).backend().to_string();
+        assert!(
+            screen.contains("No students on this course yet."),
+            "{screen}"
+        );
+        key(&mut app, KeyCode::Char('l'));
+        key(&mut app, KeyCode::Char('j'));
+        assert!(app.term_open());
+    }
+
+    #[test]
     fn keys_move_around_the_grid_and_close_it() {
         let mut app = opened(course(24, 30), 80, 24);
         let footer = |app: &mut App| {

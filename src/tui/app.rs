@@ -293,11 +293,13 @@ impl App {
             view.replace(grid);
             return;
         }
+        // The grid's texts are sanitised: so is the number looked for.
         let student_no = self
             .roster
             .selected_row()
-            .map(|r| r.student.student_no.as_str());
-        self.modal = Some(Modal::Term(TermView::new(grid, student_no, self.term_size)));
+            .map(|r| crate::text::sanitize_for_terminal(&r.student.student_no));
+        let view = TermView::new(grid, student_no.as_deref(), self.term_size);
+        self.modal = Some(Modal::Term(view));
     }
 
     /// The engine's session changed (ended, or a new one started).
