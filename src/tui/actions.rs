@@ -122,11 +122,13 @@ pub async fn perform(
             Err(e) => failed(app, "cannot list unclaimed taps", &e.to_string()),
         },
         Action::OpenAssign(tap) => open_assign(app, &class.store, tap),
-        Action::OpenTerm => match load_term(&class.store, &app.session().course.name, &export.zone)
-        {
-            Ok(grid) => app.show_term(grid),
-            Err(e) => failed(app, "cannot show the term", &e),
-        },
+        Action::OpenTerm => {
+            let course = &app.session().course.name;
+            match load_term(&class.store, course, &export.zone) {
+                Ok(grid) => app.show_term(grid),
+                Err(e) => failed(app, "cannot show the term", &e),
+            }
+        }
         Action::Claim {
             tap,
             student_id,

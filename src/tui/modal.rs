@@ -1,8 +1,7 @@
 //! What is over the roster and takes the keys: the filter being typed, the
 //! help, the sync view, the term view, the quit question, or one of the
-//! dialogs. One enum
-//! in one place, so two can never be open at once and "is anything open?"
-//! has one answer.
+//! dialogs. One enum in one place, so two can never be open at once and
+//! "is anything open?" has one answer.
 //! The dialogs' own state and keys are in `dialog.rs`.
 
 use super::action::Action;
