@@ -17,6 +17,7 @@ pub enum Command {
     EditStudent,
     EndSession,
     Sync,
+    Term,
 }
 
 impl Command {
@@ -35,6 +36,7 @@ impl Command {
             Command::EditStudent => ("edit_student", "edit the selected student"),
             Command::EndSession => ("end_session", "end the session (the rest are absent)"),
             Command::Sync => ("sync", "sync: the push to the server"),
+            Command::Term => ("term", "the term: all sessions' marks as a grid"),
         }
     }
 }
@@ -54,6 +56,7 @@ pub struct Keymap {
     pub edit_student: char,
     pub end_session: char,
     pub sync: char,
+    pub term: char,
 }
 
 impl Default for Keymap {
@@ -72,6 +75,7 @@ impl Default for Keymap {
             edit_student: 'r',
             end_session: 'x',
             sync: 'S',
+            term: 't',
         }
     }
 }
@@ -80,7 +84,7 @@ impl Default for Keymap {
 const MOVEMENT: &[char] = &['j', 'k', 'g', 'G'];
 
 impl Keymap {
-    pub fn bindings(&self) -> [(Command, char); 12] {
+    pub fn bindings(&self) -> [(Command, char); 13] {
         [
             (Command::Help, self.help),
             (Command::Filter, self.filter),
@@ -93,6 +97,7 @@ impl Keymap {
             (Command::EditStudent, self.edit_student),
             (Command::EndSession, self.end_session),
             (Command::Sync, self.sync),
+            (Command::Term, self.term),
             (Command::Quit, self.quit),
         ]
     }
@@ -142,6 +147,7 @@ mod tests {
         assert_eq!(keys.problem(), None);
         assert_eq!(keys.command('m'), Some(Command::Mark));
         assert_eq!(keys.command('S'), Some(Command::Sync));
+        assert_eq!(keys.command('t'), Some(Command::Term));
         assert_eq!(keys.command('z'), None);
     }
 

@@ -116,9 +116,9 @@ fn tap(app: &mut App, uid: &str, outcome: Outcome, student: Option<Student>) {
 
 fn render(app: &mut App, width: u16, height: u16, theme: Theme) -> Terminal<TestBackend> {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    app.set_page_rows(view::page_rows(ratatui::layout::Rect::new(
-        0, 0, width, height,
-    )));
+    let area = ratatui::layout::Rect::new(0, 0, width, height);
+    app.set_page_rows(view::page_rows(area));
+    app.set_term_size(view::term_size(area));
     terminal
         .draw(|frame| view::render(app, theme, frame))
         .unwrap();
@@ -1205,4 +1205,324 @@ fn a_student_at_risk_has_a_mark_and_the_status_line_says_why_when_selected() {
     key(&mut app, KeyCode::Down);
     let text = render(&mut app, 80, 24, COLOR).backend().to_string();
     assert!(!text.contains("risk"), "{text}");
+}
+
+/// The term view: the course's marks over the term as a grid.
+mod term {
+    use super::*;
+    use taproll::report::model::{SessionReport, Totals, course_report};
+    use taproll::store::ReportRow;
+    use taproll::tui::term_grid::TermGrid;
+
+    const NO_COLOR: Theme = Theme { color: false };
+
+    /// The `back`-th session before today's (`0`): Mondays and Thursdays.
+    fn started(back: usize) -> Timestamp {
+        let days = 7 * (back / 2) + 4 * (back % 2);
+        at("09:00:00") - chrono::Duration::days(days as i64)
+    }
+
+    /// A mark for student `i` in session `j`: mostly present, some late,
+    /// absent, excused, spread so that the grid is not a pattern.
+    fn mark(i: usize, j: usize) -> Mark {
+        match (i * 7 + j * 3 + i * j) % 17 {
+            0 | 1 => Mark::Absent,
+            2 | 3 => Mark::Late,
+            4 => Mark::Excused,
+            _ => Mark::Present,
+        }
+    }
+
+    /// Networks 101 with `count` sessions, today's open and half marked,
+    /// and `students` students; the sixth came after the first six sessions,
+    /// the fifth has a name too long for the name column.
+    fn course(count: usize, students: usize) -> TermGrid {
+        let name = |i: usize| match i {
+            4 => "Edsger Wybe Dijkstra-van Wijngaarden".to_string(),
+            i => student(i).name,
+        };
+        let sessions = (0..count)
+            .map(|j| {
+                let open = j + 1 == count;
+                let rows = (0..students)
+                    .filter(|&i| i != 5 || j >= 6)
+                    .map(|i| ReportRow {
+                        student_no: student(i).student_no,
+                        name: name(i),
+                        section: None,
+                        mark: (!open || i < students / 2).then(|| mark(i, j)),
+                        source: None,
+                        note: None,
+                        first_tap: None,
+                    })
+                    .collect();
+                let started_at = started(count - 1 - j);
+                SessionReport {
+                    course: "Networks 101".into(),
+                    id: j as i64 + 1,
+                    label: None,
+                    started_at,
+                    ended_at: (!open).then(|| started_at + chrono::Duration::minutes(90)),
+                    students: rows,
+                    totals: Totals::default(),
+                    unknown_taps: Vec::new(),
+                }
+            })
+            .collect();
+        let report = course_report("Networks 101".into(), None, None, Vec::new(), sessions);
+        TermGrid::from_report(&report)
+    }
+
+    /// The roster, with the term view opened over it as `t` does.
+    fn opened(grid: TermGrid, width: u16, height: u16) -> App {
+        let mut app = app(30, 15);
+        // The event loop has measured the screen before any key.
+        render(&mut app, width, height, COLOR);
+        assert_eq!(key(&mut app, KeyCode::Char('t')), Action::OpenTerm);
+        // What `actions.rs` does with the course's report.
+        app.show_term(grid);
+        app
+    }
+
+    /// The screen's styles, a character a cell: the foreground colour's
+    /// initial (`g`reen, `y`ellow, `r`ed, `c`yan, `d`ark grey, grey `a`,
+    /// `.` none), a capital (`#` for none) in reverse video.
+    fn styles(terminal: &Terminal<TestBackend>) -> String {
+        let buffer = terminal.backend().buffer();
+        let width = usize::from(buffer.area.width);
+        let mut out = String::new();
+        for (index, cell) in buffer.content().iter().enumerate() {
+            let c = match cell.fg {
+                Color::Reset => '.',
+                Color::Green => 'g',
+                Color::Yellow => 'y',
+                Color::Red => 'r',
+                Color::Cyan => 'c',
+                Color::DarkGray => 'd',
+                Color::Gray => 'a',
+                _ => '?',
+            };
+            let reversed = cell.modifier.contains(ratatui::style::Modifier::REVERSED);
+            out.push(match (reversed, c) {
+                (true, '.') => '#',
+                (true, c) => c.to_ascii_uppercase(),
+                (false, c) => c,
+            });
+            if (index + 1) % width == 0 {
+                out.push('\n');
+            }
+        }
+        out
+    }
+
+    /// Text and styles at one size, in colour and under NO_COLOR: the text
+    /// is the same, NO_COLOR has no colour at all.
+    fn snapshots(name: &str, app: &mut App, width: u16, height: u16) {
+        let colour = render(app, width, height, COLOR);
+        let plain = render(app, width, height, NO_COLOR);
+        assert_eq!(colour.backend().to_string(), plain.backend().to_string());
+        for cell in plain.backend().buffer().content() {
+            assert_eq!((cell.fg, cell.bg), (Color::Reset, Color::Reset), "{cell:?}");
+        }
+        insta::assert_snapshot!(format!("{name}_{width}x{height}"), plain.backend());
+        insta::assert_snapshot!(format!("{name}_{width}x{height}_colours"), styles(&colour));
+        insta::assert_snapshot!(format!("{name}_{width}x{height}_no_color"), styles(&plain));
+    }
+
+    #[test]
+    fn the_grid_at_80x24_and_200x60() {
+        let mut app = opened(course(24, 30), 80, 24);
+        snapshots("grid", &mut app, 80, 24);
+        let mut app = opened(course(24, 30), 200, 60);
+        snapshots("grid", &mut app, 200, 60);
+    }
+
+    #[test]
+    fn more_sessions_than_fit_scroll_sideways() {
+        let mut app = opened(course(80, 30), 80, 24);
+        let screen = render(&mut app, 80, 24, NO_COLOR).backend().to_string();
+        assert!(
+            screen.contains("sessions 35–80 of 80"),
+            "the newest: {screen}"
+        );
+        for _ in 0..60 {
+            key(&mut app, KeyCode::Char('h'));
+        }
+        for _ in 0..20 {
+            key(&mut app, KeyCode::Char('j'));
+        }
+        insta::assert_snapshot!(
+            "scrolled_80x24",
+            render(&mut app, 80, 24, NO_COLOR).backend()
+        );
+        // A bigger screen shows it all.
+        let terminal = render(&mut app, 200, 60, NO_COLOR);
+        let screen = terminal.backend().to_string();
+        assert!(screen.contains("sessions 1–80 of 80"), "{screen}");
+        insta::assert_snapshot!("scrolled_200x60", terminal.backend());
+    }
+
+    #[test]
+    fn a_tiny_terminal_or_an_empty_course_draws_without_trouble() {
+        for (width, height) in [(40, 12), (20, 8), (5, 3), (1, 1)] {
+            let mut app = opened(course(24, 30), width, height);
+            render(&mut app, width, height, COLOR);
+            key(&mut app, KeyCode::Char('h'));
+            key(&mut app, KeyCode::PageDown);
+            render(&mut app, width, height, NO_COLOR);
+        }
+        let mut app = opened(course(0, 0), 80, 24);
+        let screen = render(&mut app, 80, 24, NO_COLOR).backend().to_string();
+        assert!(
+            screen.contains("No students on this course yet."),
+            "{screen}"
+        );
+        key(&mut app, KeyCode::Char('l'));
+        key(&mut app, KeyCode::Char('j'));
+        assert!(app.term_open());
+    }
+
+    #[test]
+    fn keys_move_around_the_grid_and_close_it() {
+        let mut app = opened(course(24, 30), 80, 24);
+        let footer = |app: &mut App| {
+            let screen = render(app, 80, 24, NO_COLOR).backend().to_string();
+            let lines: Vec<String> = screen.lines().map(str::to_string).collect();
+            // The two lines over the box's bottom border.
+            lines[lines.len() - 7..lines.len() - 5].join("\n")
+        };
+        // At the roster's selection (the first student), today's session.
+        let text = footer(&mut app);
+        assert!(
+            text.contains("Session 24 · Mon 30 Nov 2026 09:00 · open now"),
+            "{text}"
+        );
+        assert!(text.contains("Ada Lovelace (s1001): "), "{text}");
+        key(&mut app, KeyCode::Left);
+        key(&mut app, KeyCode::Down);
+        let text = footer(&mut app);
+        assert!(
+            text.contains("Session 23 · Thu 26 Nov 2026 09:00"),
+            "{text}"
+        );
+        assert!(text.contains("(s1013): "), "{text}");
+        key(&mut app, KeyCode::Char('l'));
+        key(&mut app, KeyCode::Char('G'));
+        let text = footer(&mut app);
+        assert!(text.contains("Session 24"), "{text}");
+        assert!(text.contains("not marked yet"), "{text}");
+        // A key of the roster does nothing here: the grid stays.
+        assert_eq!(key(&mut app, KeyCode::Char('m')), Action::None);
+        assert!(app.term_open());
+        for close in [KeyCode::Esc, KeyCode::Char('t'), KeyCode::Char('q')] {
+            app.show_term(course(24, 30));
+            assert!(app.term_open());
+            assert_eq!(key(&mut app, close), Action::Redraw);
+            assert!(app.modal().is_none(), "{close:?}");
+        }
+        app.show_term(course(24, 30));
+        let ctrl_c = KeyEvent::new(
+            KeyCode::Char('c'),
+            ratatui::crossterm::event::KeyModifiers::CONTROL,
+        );
+        app.on_key(ctrl_c);
+        assert!(app.modal().is_none(), "Ctrl-C closes it first");
+    }
+
+    #[test]
+    fn the_term_key_comes_from_the_keymap_and_the_help_lists_it() {
+        let keys = Setup {
+            keys: taproll::keymap::Keymap {
+                term: 'T',
+                ..Default::default()
+            },
+            ..setup()
+        };
+        let mut app = app_with(30, 15, keys);
+        assert_eq!(key(&mut app, KeyCode::Char('t')), Action::None);
+        assert_eq!(key(&mut app, KeyCode::Char('T')), Action::OpenTerm);
+        app.show_term(course(4, 3));
+        let screen = render(&mut app, 80, 24, NO_COLOR).backend().to_string();
+        assert!(screen.contains("Esc T close"), "{screen}");
+        key(&mut app, KeyCode::Char('T'));
+        assert!(app.modal().is_none());
+        key(&mut app, KeyCode::Char('?'));
+        let screen = render(&mut app, 80, 30, NO_COLOR).backend().to_string();
+        assert!(
+            screen.contains(" T               the term: all sessions' marks as a grid"),
+            "{screen}"
+        );
+    }
+
+    #[test]
+    fn a_wedge_readers_digits_go_to_the_card_not_the_grid() {
+        let (mut app, mut received) = wedge_app(setup());
+        app.show_term(course(24, 30));
+        for c in "04A1B2C3".chars() {
+            key(&mut app, KeyCode::Char(c));
+        }
+        key(&mut app, KeyCode::Enter);
+        assert_eq!(sent_card(&mut received), "04A1B2C3");
+        assert!(app.term_open());
+    }
+
+    #[test]
+    fn an_admin_card_replaces_the_grid_with_the_end_of_class_menu() {
+        let mut app = app(30, 15);
+        app.show_term(course(24, 30));
+        app.apply(Update::AdminCard {
+            reader: "ACS ACR122U 00 00".into(),
+            at: at("09:12:40"),
+        });
+        assert_eq!(app.modal(), Some(&Modal::ConfirmEnd));
+    }
+
+    #[test]
+    fn control_characters_in_names_and_labels_never_reach_the_terminal() {
+        let evil = "Evil\u{1b}]0;pwned\u{7}Name";
+        let report = course_report(
+            "Net\u{1b}[2Jworks".into(),
+            None,
+            None,
+            Vec::new(),
+            vec![SessionReport {
+                course: "Networks".into(),
+                id: 1,
+                label: Some("Lab\u{1b}[31m 1".into()),
+                started_at: at("09:00:00"),
+                ended_at: None,
+                students: vec![ReportRow {
+                    student_no: "s\u{7}1".into(),
+                    name: evil.into(),
+                    section: None,
+                    mark: Some(Mark::Present),
+                    source: None,
+                    note: None,
+                    first_tap: None,
+                }],
+                totals: Totals::default(),
+                unknown_taps: Vec::new(),
+            }],
+        );
+        let mut app = app(1, 0);
+        render(&mut app, 80, 24, COLOR);
+        app.show_term(TermGrid::from_report(&report));
+        let terminal = render(&mut app, 80, 24, COLOR);
+        let text: String = terminal
+            .backend()
+            .buffer()
+            .content()
+            .iter()
+            .map(|cell| cell.symbol())
+            .collect();
+        assert!(!text.chars().any(|c| c.is_control()), "{text}");
+        for shown in [
+            "Evil\u{FFFD}]0;pwned\u{FFFD}Name",
+            "Net\u{FFFD}[2Jworks",
+            "Lab\u{FFFD}[31m 1",
+            "s\u{FFFD}1",
+        ] {
+            assert!(text.contains(shown), "{shown}: {text}");
+        }
+    }
 }

@@ -41,6 +41,8 @@ pub enum Action {
     ExportReport,
     /// Put the events the server refused back in the push's queue.
     RetryParked,
+    /// Read the course's report over the term and show it as a grid.
+    OpenTerm,
     SaveStudent {
         existing: Option<i64>,
         student_no: String,

@@ -5,9 +5,11 @@
 use super::action::Action;
 use super::app::App;
 use super::banner::Banner;
+use super::term_grid::TermGrid;
 use crate::command::{Command, Reply};
 use crate::recorder::Attached;
 use crate::report::export::{ExportSettings, Exported, export_session};
+use crate::report::{Content, Selection, Zone};
 use crate::store::{Claim, Store, UnclaimedTap};
 use crate::text::sanitize_for_terminal as clean;
 
@@ -120,6 +122,13 @@ pub async fn perform(
             Err(e) => failed(app, "cannot list unclaimed taps", &e.to_string()),
         },
         Action::OpenAssign(tap) => open_assign(app, &class.store, tap),
+        Action::OpenTerm => {
+            let course = &app.session().course.name;
+            match load_term(&class.store, course, &export.zone) {
+                Ok(grid) => app.show_term(grid),
+                Err(e) => failed(app, "cannot show the term", &e),
+            }
+        }
         Action::Claim {
             tap,
             student_id,
@@ -373,6 +382,39 @@ pub fn reload_risk(app: &mut App, store: &Store, config: &crate::config::RiskCon
             app.set_risk(risk);
         }
         Err(e) => tracing::error!(error = %e, "cannot tell who is at risk"),
+    }
+}
+
+/// The course's report over the whole term, read as `taproll report
+/// --course NAME` reads it, as a grid. The TUI reads it in the zone of the
+/// end-of-session report.
+pub fn load_term(store: &Store, course: &str, zone: &Zone) -> Result<TermGrid, String> {
+    let selection = Selection::Course {
+        name: course.to_string(),
+        from: None,
+        to: None,
+    };
+    match crate::report::load(store, &selection, zone) {
+        Ok(report) => match report.content {
+            Content::Course(course) => Ok(TermGrid::from_report(&course)),
+            Content::Session(_) => Err("the report is not the course's".into()),
+        },
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// The term view, if it is open, read again after the marks changed; a
+/// failure keeps the grid as it was and says so in the status line.
+pub fn reload_term(app: &mut App, store: &Store, zone: &Zone) {
+    if !app.term_open() {
+        return;
+    }
+    match load_term(store, &app.session().course.name, zone) {
+        Ok(grid) => app.show_term(grid),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read the term");
+            app.set_store_problem(format!("cannot read the term: {e}"));
+        }
     }
 }
 

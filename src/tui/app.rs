@@ -8,6 +8,8 @@ use super::banner::Banner;
 use super::dialog::{AssignDialog, UnclaimedDialog};
 use super::modal::Modal;
 use super::roster::Roster;
+use super::term_grid::TermGrid;
+use super::term_window::{GridSize, TermView};
 use crate::config::Cue;
 use crate::domain::{Outcome, RosterRow, Session, Student, TapRecord, Timestamp};
 use crate::engine::Update;
@@ -77,6 +79,8 @@ pub struct App {
     recorder: RecorderInfo,
     /// Why a student is at risk, by student id (`[risk]`).
     risk: HashMap<String, String>,
+    /// The room for the term view's grid, as the event loop measured it.
+    term_size: GridSize,
 }
 
 /// The recorder as the status line shows it.
@@ -119,6 +123,7 @@ impl App {
             sync: SyncStatus::off(),
             recorder: RecorderInfo::default(),
             risk: HashMap::new(),
+            term_size: GridSize::default(),
         }
     }
 
@@ -280,6 +285,35 @@ impl App {
     /// The roster rows that fit on screen, as the event loop measured them.
     pub fn set_page_rows(&mut self, rows: usize) {
         self.roster.set_page_rows(rows);
+    }
+
+    /// The room for the term view's grid, as the event loop measured it.
+    pub fn set_term_size(&mut self, size: GridSize) {
+        self.term_size = size;
+        if let Some(Modal::Term(view)) = &mut self.modal {
+            view.set_size(size);
+        }
+    }
+
+    /// The term view is open (it is read again when the marks change).
+    pub fn term_open(&self) -> bool {
+        matches!(self.modal, Some(Modal::Term(_)))
+    }
+
+    /// Shows the course's term grid, at the student selected in the roster;
+    /// already open, it shows the new grid where it was.
+    pub fn show_term(&mut self, grid: TermGrid) {
+        if let Some(Modal::Term(view)) = &mut self.modal {
+            view.replace(grid);
+            return;
+        }
+        // The grid's texts are sanitised: so is the number looked for.
+        let student_no = self
+            .roster
+            .selected_row()
+            .map(|r| crate::text::sanitize_for_terminal(&r.student.student_no));
+        let view = TermView::new(grid, student_no.as_deref(), self.term_size);
+        self.modal = Some(Modal::Term(view));
     }
 
     /// The engine's session changed (ended, or a new one started).

@@ -18,6 +18,9 @@ pub mod modal;
 pub mod modal_view;
 pub mod roster;
 pub mod sync_view;
+pub mod term_grid;
+pub mod term_view;
+pub mod term_window;
 pub mod terminal;
 pub mod theme;
 pub mod view;
@@ -29,7 +32,7 @@ use crate::reader::{ReaderEvent, now};
 use crate::recorder::{Notice, Welcome};
 use crate::report::export::ExportSettings;
 use action::Action;
-use actions::{Class, Flow, reload_risk, reload_roster};
+use actions::{Class, Flow, reload_risk, reload_roster, reload_term};
 use app::App;
 use ratatui::crossterm::event::Event;
 use terminal::{TerminalGuard, clock_tick, spawn_input_thread, terminal_lost};
@@ -124,6 +127,7 @@ pub async fn run(mut class: Class, options: TuiOptions) -> Result<Leaving, TuiEr
         if dirty {
             let drawn = guard.terminal().size().and_then(|size| {
                 app.set_page_rows(view::page_rows(size.into()));
+                app.set_term_size(view::term_size(size.into()));
                 guard
                     .terminal()
                     .draw(|frame| view::render(&app, theme, frame))
@@ -144,7 +148,11 @@ pub async fn run(mut class: Class, options: TuiOptions) -> Result<Leaving, TuiEr
             // the push.
             notice = class.link.notice(), if attached => {
                 match notice {
-                    Ok(notice) => on_notice(&mut app, &class.store, &options.risk, notice),
+                    Ok(notice) => {
+                        if on_notice(&mut app, &class.store, &options.risk, notice) {
+                            reload_term(&mut app, &class.store, &options.export.zone);
+                        }
+                    }
                     Err(e) => {
                         tracing::error!(error = %e, "the view lost its recorder");
                         attached = false;
@@ -240,18 +248,21 @@ async fn reattach(app: &mut App, class: &mut Class, db: &std::path::Path, uid: u
     true
 }
 
-/// What the recorder told every view, applied to this one.
+/// What the recorder told every view, applied to this one. True when the
+/// marks may have changed (the roster was read again).
 fn on_notice(
     app: &mut App,
     store: &crate::store::Store,
     risk: &crate::config::RiskConfig,
     notice: Notice,
-) {
+) -> bool {
     match notice {
         Notice::Update { update } => {
-            if app.apply(update) {
+            let changed = app.apply(update);
+            if changed {
                 reload_roster(app, store);
             }
+            return changed;
         }
         Notice::Changed { session } => {
             // Sent after every command: only a session that ended or began
@@ -263,6 +274,7 @@ fn on_notice(
             if another {
                 reload_risk(app, store, risk);
             }
+            return true;
         }
         Notice::Resumed => app.resume_answered(),
         Notice::Sync { status } => app.set_sync(status),
@@ -272,6 +284,7 @@ fn on_notice(
             app.recorder_gone("it was stopped (from another view, or by SIGTERM)".into())
         }
     }
+    false
 }
 
 /// The wedge's next event; never, without a wedge.

@@ -1,11 +1,12 @@
 //! What is over the roster and takes the keys: the filter being typed, the
-//! help, the sync view, the quit question, or one of the dialogs. One enum
-//! in one place, so two can never be open at once and "is anything open?"
-//! has one answer.
+//! help, the sync view, the term view, the quit question, or one of the
+//! dialogs. One enum in one place, so two can never be open at once and
+//! "is anything open?" has one answer.
 //! The dialogs' own state and keys are in `dialog.rs`.
 
 use super::action::Action;
 use super::dialog::{self, AssignDialog, DialogKey, MarkDialog, StudentDialog, UnclaimedDialog};
+use super::term_window::TermView;
 use crate::domain::{Student, Timestamp};
 use crate::report::Totals;
 use ratatui::crossterm::event::KeyCode;
@@ -42,16 +43,19 @@ pub enum Modal {
     RemoveCards(Student),
     /// Add a student, or edit the selected one.
     Student(StudentDialog),
+    /// The course's marks over the term, as a grid (read-only; its keys
+    /// move around it, `App::on_key` takes them).
+    Term(TermView),
 }
 
 impl Modal {
-    /// A dialog, as opposed to the filter line, the help, the sync view or
-    /// the quit question, which make way for one (an admin card's
-    /// end-of-class menu).
+    /// A dialog, as opposed to the filter line, the help, the sync view,
+    /// the term view or the quit question, which make way for one (an admin
+    /// card's end-of-class menu).
     pub fn is_dialog(&self) -> bool {
         !matches!(
             self,
-            Modal::Filter | Modal::Help | Modal::Sync | Modal::ConfirmQuit
+            Modal::Filter | Modal::Help | Modal::Sync | Modal::ConfirmQuit | Modal::Term(_)
         )
     }
 
@@ -66,6 +70,7 @@ impl Modal {
             Modal::Student(_) => true,
             Modal::Help
             | Modal::Sync
+            | Modal::Term(_)
             | Modal::ConfirmQuit
             | Modal::Unclaimed(_)
             | Modal::ConfirmEnd
@@ -78,8 +83,9 @@ impl Modal {
     /// What a key does to it; `ctrl_c`: the key is Ctrl-C.
     pub fn on_key(&mut self, code: KeyCode, ctrl_c: bool) -> DialogKey {
         match self {
-            // The roster owns the filter and takes these keys (`App::on_key`).
-            Modal::Filter => DialogKey::Stay,
+            // The roster owns the filter and takes these keys (`App::on_key`),
+            // as it does the term view's (they depend on the keymap).
+            Modal::Filter | Modal::Term(_) => DialogKey::Stay,
             Modal::Help => DialogKey::Close,
             // Not a hex digit: a wedge reader's typing never sends.
             Modal::Sync => match code {

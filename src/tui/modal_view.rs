@@ -1,6 +1,7 @@
 //! Drawing what is over the roster (`modal.rs`): the dialogs, the help and
 //! the quit question, as boxes. The filter line is drawn in the status line
-//! (`view.rs`), the sync view in `sync_view.rs`.
+//! (`view.rs`), the sync view in `sync_view.rs`, the term view in
+//! `term_view.rs`.
 
 use super::dialog::{AssignDialog, MarkDialog, StudentDialog, UnclaimedDialog};
 use super::layout::popup;
@@ -26,7 +27,8 @@ pub fn render(
     frame: &mut Frame,
 ) {
     let (title, lines) = match modal {
-        Modal::Filter => return,
+        // Drawn by `view.rs`, in the roster's place.
+        Modal::Filter | Modal::Term(_) => return,
         Modal::Help => return render_help(keys, theme, frame),
         Modal::Sync => return sync_view::render(sync, now, theme, frame),
         Modal::ConfirmQuit => return render_confirm_quit(theme, frame, &Leaving::default()),
@@ -304,8 +306,8 @@ fn render_help(keys: &Keymap, theme: Theme, frame: &mut Frame) {
             ])
         })
         .collect();
-    lines.push(Line::default());
-    // One line, so that the help leaves the banner in sight.
+    // One line, right under the keys, so that the help leaves the banner
+    // in sight at 80x24.
     lines.push(Line::styled(
         " Taps are recorded while this is open. Any key closes it.",
         theme.dim(),

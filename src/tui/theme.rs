@@ -39,6 +39,10 @@ impl Theme {
         self.pick(Style::new().fg(Color::Red), Style::new())
     }
 
+    pub fn excused(self) -> Style {
+        self.pick(Style::new().fg(Color::Cyan), Style::new())
+    }
+
     pub fn selected(self) -> Style {
         Style::new().add_modifier(Modifier::REVERSED)
     }

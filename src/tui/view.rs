@@ -6,6 +6,8 @@ use super::app::{App, RecorderInfo};
 use super::banner::{self, Tone};
 use super::modal::Modal;
 use super::modal_view;
+use super::term_view;
+use super::term_window::GridSize;
 use super::theme::Theme;
 use crate::domain::{Mark, MarkSource, RosterRow};
 use crate::sync::{Link, SyncStatus};
@@ -37,6 +39,10 @@ pub fn render(app: &App, theme: Theme, frame: &mut Frame) {
             };
             modal_view::render_confirm_quit(theme, frame, &leaving);
         }
+        Some(Modal::Term(view)) => {
+            let area = term_area(frame.area());
+            term_view::render(view, app.keys().term, theme, frame, area);
+        }
         Some(modal) => modal_view::render(modal, app.now(), app.keys(), app.sync(), theme, frame),
         None => {}
     }
@@ -51,6 +57,18 @@ fn layout(area: Rect) -> [Rect; 5] {
         Constraint::Length(1),
     ])
     .areas(area)
+}
+
+/// Where the term view goes: over the header, the counts and the roster,
+/// leaving the banner and the status line in sight.
+fn term_area(area: Rect) -> Rect {
+    let [header, _, table, _, _] = layout(area);
+    header.union(table)
+}
+
+/// The room for the term view's grid in a terminal of this size.
+pub fn term_size(area: Rect) -> GridSize {
+    term_view::grid_size(term_area(area))
 }
 
 /// How many roster rows fit in a terminal of this size.
@@ -323,9 +341,11 @@ fn render_status(app: &App, theme: Theme, frame: &mut Frame, area: Rect) {
     ));
     let status = Line::from(spans);
     // The key hint only where it fits; the status itself matters more.
-    // Over a dialog, q may be typed into it: the hint says how to close it.
+    // Over a dialog, q may be typed into it: the hint says how to close it
+    // (and over the term view, where ? and / do nothing).
     let room = usize::from(area.width).saturating_sub(status.width() + 1);
-    let hints = if app.modal().is_some_and(Modal::is_dialog) {
+    let closes = |modal: &Modal| modal.is_dialog() || matches!(modal, Modal::Term(_));
+    let hints = if app.modal().is_some_and(closes) {
         ["Esc close ", "Esc "]
     } else {
         ["? help  / filter  q quit ", "? help "]

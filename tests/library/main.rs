@@ -13,3 +13,4 @@ mod marks;
 mod store;
 mod sync;
 mod sync_server;
+mod term;

@@ -35,6 +35,7 @@ impl App {
             }
             None => self.on_roster_key(key.code),
             Some(Modal::Filter) => self.on_filter_key(key.code),
+            Some(Modal::Term(_)) => self.on_term_key(key.code, ctrl_c),
             Some(modal) => match modal.on_key(key.code, ctrl_c) {
                 DialogKey::Stay => Action::Redraw,
                 DialogKey::Close => {
@@ -110,6 +111,36 @@ impl App {
         Action::Redraw
     }
 
+    /// The term view: the movement keys move around the grid (h l and the
+    /// side arrows through the sessions); Esc, its own key, the quit key or
+    /// Ctrl-C close it. Nothing else does, so a stray key leaves it open.
+    fn on_term_key(&mut self, code: KeyCode, ctrl_c: bool) -> Action {
+        let closing = ctrl_c
+            || code == KeyCode::Esc
+            || code == KeyCode::Char(self.keys.term)
+            || code == KeyCode::Char(self.keys.quit);
+        let Some(Modal::Term(view)) = &mut self.modal else {
+            return Action::None;
+        };
+        if closing {
+            self.modal = None;
+            return Action::Redraw;
+        }
+        let page = view.page_rows() as isize;
+        match code {
+            KeyCode::Down | KeyCode::Char('j') => view.move_rows(1),
+            KeyCode::Up | KeyCode::Char('k') => view.move_rows(-1),
+            KeyCode::PageDown => view.move_rows(page),
+            KeyCode::PageUp => view.move_rows(-page),
+            KeyCode::Home | KeyCode::Char('g') => view.move_rows(isize::MIN / 2),
+            KeyCode::End | KeyCode::Char('G') => view.move_rows(isize::MAX / 2),
+            KeyCode::Right | KeyCode::Char('l') => view.move_columns(1),
+            KeyCode::Left | KeyCode::Char('h') => view.move_columns(-1),
+            _ => return Action::None,
+        }
+        Action::Redraw
+    }
+
     fn run_command(&mut self, command: Command) -> Action {
         let selected = self.roster.selected_row().map(|r| r.student.clone());
         let open = match command {
@@ -120,6 +151,7 @@ impl App {
             Command::Filter => Some(Modal::Filter),
             Command::Undo => return Action::Undo,
             Command::Unclaimed => return Action::OpenUnclaimed,
+            Command::Term => return Action::OpenTerm,
             Command::EndSession if !self.session_ended() => Some(Modal::ConfirmEnd),
             // Ended already: the summary again, closed by a stray key maybe.
             Command::EndSession => return Action::ShowSummary,
