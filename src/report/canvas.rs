@@ -6,7 +6,6 @@ use super::csv_file;
 use super::model::{Content, Report, SessionReport};
 use crate::domain::Mark;
 use crate::text::sanitize_for_terminal;
-use std::collections::HashMap;
 
 /// Points per session and how much of them a late arrival gets
 /// (`[report.canvas]` in the config).
@@ -57,15 +56,7 @@ pub fn table(report: &Report, options: &CanvasOptions) -> Table {
                 .collect(),
         ),
     };
-    let marks: Vec<HashMap<&str, Option<Mark>>> = sessions
-        .iter()
-        .map(|s| {
-            s.students
-                .iter()
-                .map(|line| (line.student_no.as_str(), line.mark))
-                .collect()
-        })
-        .collect();
+    let marks = super::model::marks_by_session(sessions.iter().copied());
     let mut headers: Vec<String> = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
         .map(String::from)
         .to_vec();

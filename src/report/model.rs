@@ -200,6 +200,23 @@ pub fn course_report(
     }
 }
 
+/// Each session's marks by student number (a student not in a session
+/// has no entry; one not marked yet has `None`).
+pub fn marks_by_session<'a>(
+    sessions: impl IntoIterator<Item = &'a SessionReport>,
+) -> Vec<HashMap<&'a str, Option<Mark>>> {
+    sessions
+        .into_iter()
+        .map(|session| {
+            session
+                .students
+                .iter()
+                .map(|line| (line.student_no.as_str(), line.mark))
+                .collect()
+        })
+        .collect()
+}
+
 /// The order of students in every report: by name ignoring case, then by
 /// student number.
 fn by_name(name: &str, student_no: &str) -> (String, String) {
@@ -239,17 +256,7 @@ impl CourseReport {
             .filter(|s| s.ended_at.is_some())
             .count();
         let open: Vec<bool> = self.sessions.iter().map(|s| s.ended_at.is_none()).collect();
-        let marks: Vec<HashMap<&str, Option<Mark>>> = self
-            .sessions
-            .iter()
-            .map(|session| {
-                session
-                    .students
-                    .iter()
-                    .map(|line| (line.student_no.as_str(), line.mark))
-                    .collect()
-            })
-            .collect();
+        let marks = marks_by_session(&self.sessions);
         for student in self.students.iter_mut().filter(|s| s.enrolled) {
             let theirs: Vec<Option<Mark>> = marks
                 .iter()
@@ -262,6 +269,11 @@ impl CourseReport {
                 .count();
             student.risk = risk::assess(&theirs, ended + marked_in_open, &rules);
         }
+    }
+
+    /// Each session's marks by student number, oldest session first.
+    pub fn marks(&self) -> Vec<HashMap<&str, Option<Mark>>> {
+        marks_by_session(&self.sessions)
     }
 
     /// The students at risk, in report order.

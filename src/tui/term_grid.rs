@@ -6,7 +6,6 @@
 use crate::domain::{Mark, Timestamp};
 use crate::report::model::{CourseReport, SessionReport};
 use crate::text::sanitize_for_terminal as clean;
-use std::collections::HashMap;
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 /// What the grid shows for no mark: a student not marked yet in the open
@@ -77,17 +76,7 @@ impl GridCell {
 
 impl TermGrid {
     pub fn from_report(report: &CourseReport) -> Self {
-        let marks: Vec<HashMap<&str, Option<Mark>>> = report
-            .sessions
-            .iter()
-            .map(|session| {
-                session
-                    .students
-                    .iter()
-                    .map(|row| (row.student_no.as_str(), row.mark))
-                    .collect()
-            })
-            .collect();
+        let marks = report.marks();
         let students = report
             .students
             .iter()
