@@ -32,6 +32,8 @@ for arch in amd64 arm64; do
 	dpkg-deb -c "$deb"
 	dpkg-deb -f "$deb" Architecture Depends
 	[ "$(dpkg-deb -f "$deb" Architecture)" = "$arch" ]
+	# Packed relative relocations (deb.sh) need glibc 2.36: the package says so.
+	dpkg-deb -f "$deb" Depends | grep -q 'libc6 (>= 2.36)'
 	contains "$deb" usr/bin/taproll usr/share/man/man1/taproll.1.gz \
 		usr/share/man/man1/taproll-run.1.gz usr/share/man/man1/taproll-doctor.1.gz \
 		usr/share/bash-completion/completions/taproll usr/share/zsh/vendor-completions/_taproll \
