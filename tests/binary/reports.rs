@@ -401,6 +401,7 @@ fn the_xlsx_has_a_summary_sessions_and_a_sheet_per_session_with_real_dates() {
         [
             "Summary",
             "Sessions",
+            "At risk",
             "2026-11-23 #1",
             "2026-11-30 #2",
             "2026-12-07 #3"
@@ -408,8 +409,8 @@ fn the_xlsx_has_a_summary_sessions_and_a_sheet_per_session_with_real_dates() {
     );
 
     let summary = workbook.worksheet_range("Summary").unwrap();
-    assert_eq!(summary.get_size(), (7, 9), "a header and six students");
-    let header: Vec<String> = (0..9)
+    assert_eq!(summary.get_size(), (7, 10), "a header and six students");
+    let header: Vec<String> = (0..10)
         .map(|c| summary.get((0, c)).unwrap().to_string())
         .collect();
     assert_eq!(
@@ -423,7 +424,8 @@ fn the_xlsx_has_a_summary_sessions_and_a_sheet_per_session_with_real_dates() {
             "Absent",
             "Excused",
             "Rate",
-            "Last attended"
+            "Last attended",
+            "At risk"
         ]
     );
     let row_of = |range: &calamine::Range<Data>, no: &str| -> usize {
@@ -780,7 +782,7 @@ fn every_table_sheet_has_a_frozen_header_and_a_filter() {
     let sandbox = Sandbox::new();
     let db = fixture(&sandbox);
     for (args, tables) in [
-        (&["--course", "Physics 101"][..], 5),
+        (&["--course", "Physics 101"][..], 6),
         // Summary is label and value; the students and the unknown cards are tables.
         (&["--session", "1"][..], 2),
     ] {
@@ -833,7 +835,7 @@ fn reports_of_nothing_are_still_well_formed() {
             open_workbook_from_rs(Cursor::new(std::fs::read(&file).unwrap())).unwrap();
         assert_eq!(
             workbook.sheet_names(),
-            ["Summary", "Sessions"],
+            ["Summary", "Sessions", "At risk"],
             "{selection:?}"
         );
         let sessions = workbook.worksheet_range("Sessions").unwrap();
