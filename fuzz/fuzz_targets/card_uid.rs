@@ -8,15 +8,17 @@ use taproll::domain::CardUid;
 
 fn check(uid: &CardUid) {
     let hex = uid.as_hex();
-    assert!(!hex.is_empty() && hex.len() % 2 == 0 && hex.len() <= 32, "{hex}");
-    assert!(hex.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_lowercase()));
+    assert!(
+        !hex.is_empty() && hex.len().is_multiple_of(2) && hex.len() <= 32,
+        "{hex}"
+    );
+    assert!(
+        hex.chars()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_lowercase())
+    );
     assert_eq!(CardUid::parse(hex).as_ref(), Ok(uid));
     assert_eq!(CardUid::parse(&uid.to_string()).as_ref(), Ok(uid));
-    let shown = uid
-        .masked()
-        .split(':')
-        .filter(|part| *part != "…")
-        .count();
+    let shown = uid.masked().split(':').filter(|part| *part != "…").count();
     assert!(shown < hex.len() / 2, "{} shows every byte", uid.masked());
 }
 

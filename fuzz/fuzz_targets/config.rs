@@ -14,7 +14,10 @@ fuzz_target!(|data: &[u8]| {
     };
     let path = Path::new("fuzz.toml");
     if let Err(error) = config::parse(path, text) {
-        assert!(error.to_string().starts_with("config error: fuzz.toml"), "{error}");
+        assert!(
+            error.to_string().starts_with("config error: fuzz.toml"),
+            "{error}"
+        );
     }
     if let Err(TomlFileError::Invalid { line, .. }) = toml_file::parse::<Config>(path, text) {
         assert!(line <= text.split('\n').count(), "line {line}");

@@ -10,7 +10,11 @@ fuzz_target!(|data: &[u8]| {
     // The command refuses a file that is not UTF-8 before parsing; the
     // lossy text still lets every input reach the parser.
     let text = String::from_utf8_lossy(data);
-    let lines = text.replace("\r\n", "\n").replace('\r', "\n").split('\n').count();
+    let lines = text
+        .replace("\r\n", "\n")
+        .replace('\r', "\n")
+        .split('\n')
+        .count();
     match parse(&text) {
         Ok(parsed) => {
             assert!(!parsed.students.is_empty() || !parsed.refused.is_empty());

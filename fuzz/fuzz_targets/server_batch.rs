@@ -19,7 +19,10 @@ fuzz_target!(|data: &[u8]| {
     };
     assert!(events.windows(2).all(|pair| pair[0].seq <= pair[1].seq));
     let mut ids = HashSet::new();
-    assert!(events.iter().all(|e| ids.insert(e.event_id)), "an event twice");
+    assert!(
+        events.iter().all(|e| ids.insert(e.event_id)),
+        "an event twice"
+    );
     let device = Device {
         id: "fuzz".to_string(),
         institution_id: 1,

@@ -442,7 +442,7 @@ proptest! {
 /// and its masked form hides at least one byte.
 fn check_uid(uid: &CardUid) -> Result<(), TestCaseError> {
     let hex = uid.as_hex();
-    prop_assert!(!hex.is_empty() && hex.len() % 2 == 0 && hex.len() <= 32);
+    prop_assert!(!hex.is_empty() && hex.len().is_multiple_of(2) && hex.len() <= 32);
     prop_assert_eq!(CardUid::parse(hex), Ok(uid.clone()));
     prop_assert_eq!(CardUid::parse(&uid.to_string()), Ok(uid.clone()));
     let masked = uid.masked();
