@@ -7,17 +7,15 @@
 //! Fixed seed and case counts, no persistence files: every run tries the
 //! same inputs.
 
-#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
-
+use crate::devices::Device;
+use crate::ingest;
+use crate::received::{self, Meaning, ReadError, Received};
 use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
 use serde_json::Value;
-use taproll_server::devices::Device;
-use taproll_server::ingest;
-use taproll_server::received::{self, Meaning, ReadError, Received};
 
 /// A batch with one event of each of the nine kinds, in order.
-const ALL_KINDS: &str = include_str!("../../../fuzz/seeds/server_batch/all_kinds.json");
+const ALL_KINDS: &str = include_str!("../../../../fuzz/seeds/server_batch/all_kinds.json");
 
 /// The fields every event has, whatever its kind.
 const ENVELOPE: [&str; 6] = [
