@@ -286,8 +286,11 @@ pub fn load(explicit: Option<&Path>, default_file: Option<&Path>) -> Result<Load
         (None, Some(path)) if path.exists() => path.to_path_buf(),
         (None, _) => return Ok(Loaded::default()),
     };
-    let (mut config, text): (Config, String) = toml_file::read(&file)?;
-    validate(&config, &file, &text)?;
+    let text = std::fs::read_to_string(&file).map_err(|source| TomlFileError::Read {
+        path: file.clone(),
+        source,
+    })?;
+    let mut config = parse(&file, &text)?;
     // Paths in the file are relative to the file's folder, not to the cwd.
     let base = file.parent().unwrap_or(Path::new("."));
     for path in [
@@ -309,6 +312,14 @@ pub fn load(explicit: Option<&Path>, default_file: Option<&Path>) -> Result<Load
         config,
         file: Some(file),
     })
+}
+
+/// The config that `text` (read from `path`) describes, checked; its paths
+/// as written. Pure: the fuzz and property tests call it.
+pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+    let config: Config = toml_file::parse(path, text)?;
+    validate(&config, path, text)?;
+    Ok(config)
 }
 
 #[cfg(test)]

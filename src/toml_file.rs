@@ -67,14 +67,6 @@ pub fn parse<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, TomlFile
     })
 }
 
-pub fn read<T: DeserializeOwned>(path: &Path) -> Result<(T, String), TomlFileError> {
-    let text = std::fs::read_to_string(path).map_err(|source| TomlFileError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    Ok((parse(path, &text)?, text))
-}
-
 /// An error about a value that parsed but is not allowed, e.g. out of range.
 /// `key` is a dotted path as the errors write it (`report.canvas.points`,
 /// `tap[2].uid`, `admin.cards[1]`); the line is where that key is written,

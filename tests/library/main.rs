@@ -10,6 +10,7 @@ mod common;
 mod clock;
 mod events;
 mod marks;
+mod properties;
 mod store;
 mod sync;
 mod sync_server;
