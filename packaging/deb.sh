@@ -32,6 +32,8 @@ version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 # Packed relative relocations (DT_RELR, glibc 2.36: bookworm, Raspberry Pi
 # OS 12): a position-independent program's relocation table shrinks from
 # about 900 KB to 20 KB. Only this build: RUSTFLAGS would rebuild the rest.
+# Bookworm's aarch64 linker (binutils 2.40; 2.41 has it) ignores the flag,
+# with a warning: the arm64 program keeps its table, and glibc_needed sees.
 RUSTFLAGS="-C link-arg=-Wl,-z,pack-relative-relocs" \
 	"${cross[@]}" cargo build --locked --profile dist --target "$target" -p taproll
 if [ "${ONLY:-}" != taproll ]; then
