@@ -19,9 +19,10 @@ use crate::rules::Policy;
 use crate::settings::{database_path, export_settings, export_uids, load_config, sync_settings};
 use crate::store::Store;
 use crate::sync::{SyncHandle, SyncSettings};
-use crate::{commands, headless, logging, maintenance};
+use crate::{commands, headless, maintenance};
 
 mod door;
+mod logs;
 mod record;
 mod view;
 use std::path::{Path, PathBuf};
@@ -150,7 +151,7 @@ pub fn main(cli: Cli) -> Result<(), CliError> {
         }
         Command::Door(args) => return door::run(args, dirs.as_ref()),
     };
-    let _log_guard = start_logging(dirs.as_ref(), &config.config, plan.role);
+    let _log_guard = logs::start_logging(dirs.as_ref(), &config.config, plan.role);
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         db = %plan.db.display(),
@@ -478,38 +479,4 @@ fn demo_folder() -> Result<PathBuf, CliError> {
             source,
         })?;
     Ok(dir)
-}
-
-fn start_logging(
-    dirs: Option<&Dirs>,
-    config: &Config,
-    role: Role,
-) -> Option<tracing_appender::non_blocking::WorkerGuard> {
-    // A service's standard error is the journal (systemd says so).
-    if role == Role::Service && std::env::var_os("JOURNAL_STREAM").is_some() {
-        let guard = logging::init_journal(config.log.level);
-        install_panic_logger();
-        return Some(guard);
-    }
-    let dir: &Path = &dirs?.state_dir;
-    match logging::init(dir, config.log.level) {
-        Ok(guard) => {
-            install_panic_logger();
-            Some(guard)
-        }
-        Err(reason) => {
-            crate::console::note(format_args!("taproll: logging is off: {reason}"));
-            None
-        }
-    }
-}
-
-/// Panics go to the log file too; the TUI's own hook restores the terminal
-/// first so the message is readable.
-fn install_panic_logger() {
-    let previous = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        tracing::error!(panic = %info, "taproll panicked");
-        previous(info);
-    }));
 }

@@ -56,7 +56,7 @@ pub fn table(report: &Report, options: &CanvasOptions) -> Table {
                 .collect(),
         ),
     };
-    let marks = super::model::marks_by_session(sessions.iter().copied());
+    let marks = super::at_risk::marks_by_session(sessions.iter().copied());
     let mut headers: Vec<String> = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
         .map(String::from)
         .to_vec();

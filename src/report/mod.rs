@@ -3,6 +3,7 @@
 //! `load` reads the store, `render` writes bytes, `output` puts them in a
 //! file safely, `export` is the TUI's end-of-session export.
 
+pub mod at_risk;
 pub mod canvas;
 pub mod cell;
 mod csv_file;
