@@ -1,8 +1,8 @@
 //! Forgetting a student on request (`taproll student forget`). Their name,
-//! email, cards and enrolments go; a pseudonym stands for them in the
+//! email, enrolments and cards' UIDs go; a pseudonym stands for them in the
 //! sessions they were marked in, so that every count stays right. Every
-//! copy in the file goes with them: the taps of their cards get a made-up
-//! UID, the stored events are rewritten, notes lose the name, and
+//! copy in the file goes with them: their cards and taps get made-up UIDs,
+//! their stored events are rewritten, notes lose the name, and
 //! [`Store::vacuum`] (the caller's next step) leaves no freed page behind.
 
 use super::outbox::queue;
