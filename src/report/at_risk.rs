@@ -69,48 +69,11 @@ pub fn marks_by_session<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Course, Session, Timestamp};
     use crate::report::Zone;
+    use crate::report::model::fixtures::{at, data, row};
     use crate::report::model::{Enrolled, course_report, session_report};
     use crate::risk::Reason;
-    use crate::store::{ReportRow, SessionData};
     use chrono::NaiveDate;
-
-    fn at(text: &str) -> Timestamp {
-        chrono::DateTime::parse_from_rfc3339(text).unwrap()
-    }
-
-    fn row(no: &str, name: &str, mark: Option<Mark>) -> ReportRow {
-        ReportRow {
-            student_no: no.into(),
-            name: name.into(),
-            section: None,
-            mark,
-            source: None,
-            note: None,
-            first_tap: None,
-        }
-    }
-
-    fn data(id: i64, start: &str, rows: Vec<ReportRow>) -> SessionData {
-        SessionData {
-            purged: None,
-            session: Session {
-                id,
-                course: Course {
-                    id: 1,
-                    name: "Physics".into(),
-                },
-                started_at: at(start),
-                ended_at: None,
-            },
-            label: None,
-            rows,
-            unknown_taps: Vec::new(),
-            duplicates: 0,
-            repeats: 0,
-        }
-    }
 
     /// Ann and Bob: 1 of 2 sessions attended (ended), then a session still
     /// open where Ann is marked present and Bob not yet; Cy is no longer

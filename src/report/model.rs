@@ -235,16 +235,19 @@ pub fn in_range(started_at: &Timestamp, from: Option<NaiveDate>, to: Option<Naiv
     from.is_none_or(|from| date >= from) && to.is_none_or(|to| date <= to)
 }
 
+/// The report tests' sessions, built by hand: shared by the model's,
+/// the risk column's and the term grid's tests.
 #[cfg(test)]
-mod tests {
+pub(crate) mod fixtures {
     use super::*;
     use crate::domain::{Course, MarkSource, Session};
 
-    fn at(text: &str) -> Timestamp {
+    pub fn at(text: &str) -> Timestamp {
         chrono::DateTime::parse_from_rfc3339(text).unwrap()
     }
 
-    fn row(no: &str, name: &str, mark: Option<Mark>) -> ReportRow {
+    /// A student's line; a mark came from a card.
+    pub fn row(no: &str, name: &str, mark: Option<Mark>) -> ReportRow {
         ReportRow {
             student_no: no.into(),
             name: name.into(),
@@ -256,7 +259,8 @@ mod tests {
         }
     }
 
-    fn data(id: i64, start: &str, rows: Vec<ReportRow>) -> SessionData {
+    /// An open session of Physics with these lines.
+    pub fn data(id: i64, start: &str, rows: Vec<ReportRow>) -> SessionData {
         SessionData {
             purged: None,
             session: Session {
@@ -275,6 +279,12 @@ mod tests {
             repeats: 0,
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::{at, data, row};
+    use super::*;
 
     fn utc() -> Zone {
         Zone::parse("UTC").unwrap()

@@ -200,24 +200,9 @@ fn digit(value: usize) -> char {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::model::fixtures::{at, row};
     use crate::report::model::{Totals, course_report};
     use crate::store::ReportRow;
-
-    fn at(text: &str) -> Timestamp {
-        chrono::DateTime::parse_from_rfc3339(text).unwrap()
-    }
-
-    fn row(no: &str, name: &str, mark: Option<Mark>) -> ReportRow {
-        ReportRow {
-            student_no: no.into(),
-            name: name.into(),
-            section: None,
-            mark,
-            source: None,
-            note: None,
-            first_tap: None,
-        }
-    }
 
     fn session(id: i64, start: &str, open: bool, students: Vec<ReportRow>) -> SessionReport {
         let started_at = at(start);
