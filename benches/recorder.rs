@@ -132,7 +132,7 @@ fn class(db: &Path) -> (Engine, Session) {
         .in_transaction(|store| -> Result<(), taproll::store::StoreError> {
             for i in 0..STUDENTS {
                 let student = store.upsert_student(&format!("s{i}"), &format!("Student {i}"))?;
-                store.enrol(course.id, student.id)?;
+                store.enrol(course.id, student.id, &when)?;
                 store.bind_card(&uid(i), student.id, &when)?;
             }
             Ok(())

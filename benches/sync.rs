@@ -141,7 +141,7 @@ fn class(db: &Path, server: Option<&SyncServer>) -> (Engine, Option<SyncHandle>)
         .in_transaction(|store| -> Result<(), taproll::store::StoreError> {
             for i in 0..500u32 {
                 let student = store.upsert_student(&format!("s{i}"), &format!("Student {i}"))?;
-                store.enrol(course.id, student.id)?;
+                store.enrol(course.id, student.id, &when)?;
                 let uid = CardUid::from_bytes(&i.to_be_bytes()).unwrap();
                 store.bind_card(&uid, student.id, &when)?;
             }

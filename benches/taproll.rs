@@ -75,7 +75,7 @@ fn bench_tap_cost(dir: &Path) {
         .in_transaction(|store| -> Result<(), taproll::store::StoreError> {
             for i in 0..STUDENTS {
                 let student = store.upsert_student(&format!("s{i}"), &format!("Student {i}"))?;
-                store.enrol(course.id, student.id)?;
+                store.enrol(course.id, student.id, &when)?;
                 let uid = CardUid::from_bytes(&(i as u32).to_be_bytes()).unwrap();
                 store.bind_card(&uid, student.id, &when)?;
             }

@@ -67,7 +67,7 @@ pub fn seed(store: &Store, path: &Path, now: &Timestamp) -> Result<Session, Demo
         let course = store.ensure_course(&roster.course, now)?;
         for entry in &roster.student {
             let student = store.upsert_student(&entry.id, &entry.name)?;
-            store.enrol(course.id, student.id)?;
+            store.enrol(course.id, student.id, now)?;
             if let Some(card) = &entry.card {
                 store.bind_card(&CardUid::parse_card_number(card)?, student.id, now)?;
             }

@@ -332,9 +332,9 @@ impl Engine {
         student_no: &str,
         name: &str,
     ) -> store::Result<()> {
-        let result = self
-            .store
-            .save_student(self.session.course.id, existing, student_no, name);
+        let result =
+            self.store
+                .save_student(self.session.course.id, existing, student_no, name, &now());
         log_failure("save a student", &result);
         result
     }

@@ -63,14 +63,15 @@ impl Store {
         })
     }
 
-    /// Enrols the student in the course (again: no change), and queues them.
-    pub fn enrol(&self, course_id: i64, student_id: i64) -> Result<()> {
+    /// Enrols the student in the course (again: no change), and queues them
+    /// as seen at `now`.
+    pub fn enrol(&self, course_id: i64, student_id: i64, now: &Timestamp) -> Result<()> {
         self.write(|conn| {
             conn.execute(
                 "INSERT OR IGNORE INTO enrolments (course_id, student_id) VALUES (?1, ?2)",
                 params![course_id, student_id],
             )?;
-            queue_student(conn, student_id, course_id, None, &crate::domain::now())
+            queue_student(conn, student_id, course_id, None, now)
         })
     }
 
@@ -224,13 +225,15 @@ impl Store {
         Ok(removed.len())
     }
 
-    /// Adds a student to the course, or changes the name and number of one.
+    /// Adds a student to the course, or changes the name and number of one,
+    /// at `now`.
     pub fn save_student(
         &self,
         course_id: i64,
         existing: Option<i64>,
         student_no: &str,
         name: &str,
+        now: &Timestamp,
     ) -> Result<()> {
         crate::domain::check_student_fields(student_no, name, None, None)
             .map_err(|e| super::StoreError::Conflict(e.to_string()))?;
@@ -277,7 +280,7 @@ impl Store {
             "INSERT OR IGNORE INTO enrolments (course_id, student_id) VALUES (?1, ?2)",
             params![course_id, id],
         )?;
-        queue_student(&tx, id, course_id, previous, &crate::domain::now())?;
+        queue_student(&tx, id, course_id, previous, now)?;
         self.commit(tx)?;
         Ok(())
     }

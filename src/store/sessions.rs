@@ -260,7 +260,7 @@ impl Store {
     }
 
     /// Names a session ("Lab 3"), or names it anew.
-    pub fn set_session_label(&self, session_id: i64, label: &str) -> Result<()> {
+    pub fn set_session_label(&self, session_id: i64, label: &str, now: &Timestamp) -> Result<()> {
         self.write(|conn| {
             conn.execute(
                 "UPDATE sessions SET label = ?2 WHERE id = ?1",
@@ -270,7 +270,7 @@ impl Store {
                 session: session_uuid(conn, session_id)?,
                 label: label.to_string(),
             };
-            queue(conn, &crate::domain::now(), event)
+            queue(conn, now, event)
         })
     }
 

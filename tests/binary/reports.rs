@@ -59,7 +59,9 @@ fn fixture(sandbox: &Sandbox) -> PathBuf {
     let one = store
         .start_or_resume_session(&course, &start, &start)
         .unwrap();
-    store.set_session_label(one.id, "Lecture 1").unwrap();
+    store
+        .set_session_label(one.id, "Lecture 1", &start)
+        .unwrap();
     let tap = |store: &mut Store, session, card: &str, time: &str| {
         store
             .record_tap(session, &policy, "Door", &uid(card), &at(time))
@@ -1271,7 +1273,7 @@ fn hostile_fixture(sandbox: &Sandbox) -> PathBuf {
         .start_or_resume_session(&course, &start, &start)
         .unwrap();
     store
-        .set_session_label(session.id, "Lab\u{202E}3\u{85}")
+        .set_session_label(session.id, "Lab\u{202E}3\u{85}", &start)
         .unwrap();
     let policy = Policy::default();
     for (card, time) in [("04A1B2C3", "09:02:00"), ("04EEEE02", "09:03:00")] {

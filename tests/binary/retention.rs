@@ -28,7 +28,9 @@ fn ninety_days(db: &Path) {
         ("s3", "Grace Hopper", None),
     ] {
         let student = store.upsert_student(number, name).unwrap();
-        store.enrol(course.id, student.id).unwrap();
+        store
+            .enrol(course.id, student.id, &(now - Duration::days(100)))
+            .unwrap();
         if let Some(card) = card {
             store
                 .bind_card(&uid(card), student.id, &(now - Duration::days(100)))

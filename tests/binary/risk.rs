@@ -49,7 +49,7 @@ fn course(sandbox: &Sandbox) -> (PathBuf, PathBuf) {
     let mut ids = Vec::new();
     for (no, name, _) in MARKS {
         let student = store.upsert_student(no, name).unwrap();
-        store.enrol(course.id, student.id).unwrap();
+        store.enrol(course.id, student.id, &start).unwrap();
         ids.push(student.id);
     }
     for week in 0..8 {

@@ -179,6 +179,10 @@ pub fn scenario(count: usize, gap_ms: u64) -> String {
 }
 
 /// `09:04:12` on the day the tests' classes take place (2026-11-30, UTC+1).
+/// Every `Store` method that records something takes its time from the
+/// caller, so a database built with these times holds no other: a store
+/// method that read the real clock made the clock tests fail from the
+/// morning the real clock passed this day.
 pub fn at(clock: &str) -> Timestamp {
     time(&format!("2026-11-30T{clock}+01:00"))
 }

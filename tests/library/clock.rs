@@ -14,7 +14,7 @@ fn class(store: &Store) -> Session {
         .ensure_course("Networks 101", &at("08:00:00"))
         .unwrap();
     let ada = store.upsert_student("s1", "Ada Lovelace").unwrap();
-    store.enrol(course.id, ada.id).unwrap();
+    store.enrol(course.id, ada.id, &at("08:00:00")).unwrap();
     store
         .bind_card(&uid("04A1B2C3"), ada.id, &at("08:00:00"))
         .unwrap();

@@ -17,7 +17,7 @@ fn class(store: &Store) -> (Session, [i64; 3]) {
         let student = store
             .upsert_student(&format!("s-{}", &name[..3]), name)
             .unwrap();
-        store.enrol(course.id, student.id).unwrap();
+        store.enrol(course.id, student.id, &at("08:00:00")).unwrap();
         student.id
     });
     store
@@ -390,10 +390,22 @@ fn a_lost_card_is_removed_and_a_student_added_by_hand() {
         "the lost card is nobody's now"
     );
     store
-        .save_student(session.course.id, None, "s-new", "Radia Perlman")
+        .save_student(
+            session.course.id,
+            None,
+            "s-new",
+            "Radia Perlman",
+            &at("09:30:00"),
+        )
         .unwrap();
     store
-        .save_student(session.course.id, Some(ada), "s-Ada", "Ada King")
+        .save_student(
+            session.course.id,
+            Some(ada),
+            "s-Ada",
+            "Ada King",
+            &at("09:30:00"),
+        )
         .unwrap();
     let names: Vec<String> = store
         .roster(&session)
@@ -456,7 +468,13 @@ fn adding_a_student_with_a_number_that_is_taken_is_refused() {
     let store = Store::open(&sandbox.path("taproll.db")).unwrap();
     let (session, _) = class(&store);
     let error = store
-        .save_student(session.course.id, None, "s-Ada", "Someone Else")
+        .save_student(
+            session.course.id,
+            None,
+            "s-Ada",
+            "Someone Else",
+            &at("09:30:00"),
+        )
         .unwrap_err();
     assert_eq!(
         error.to_string(),
@@ -470,7 +488,7 @@ fn adding_a_student_with_a_number_that_is_taken_is_refused() {
     // The same person from another course is simply enrolled.
     let other = store.ensure_course("Databases", &at("08:00:00")).unwrap();
     store
-        .save_student(other.id, None, "s-Ada", "Ada Lovelace")
+        .save_student(other.id, None, "s-Ada", "Ada Lovelace", &at("09:30:00"))
         .unwrap();
     assert_eq!(store.roster_listing(other.id).unwrap().len(), 1);
 }
@@ -481,7 +499,13 @@ fn a_student_typed_in_with_a_name_too_long_is_refused() {
     let store = Store::open(&sandbox.path("taproll.db")).unwrap();
     let (session, _) = class(&store);
     let error = store
-        .save_student(session.course.id, None, "s-long", &"x".repeat(10_000))
+        .save_student(
+            session.course.id,
+            None,
+            "s-long",
+            &"x".repeat(10_000),
+            &at("09:30:00"),
+        )
         .unwrap_err();
     assert_eq!(
         error.to_string(),

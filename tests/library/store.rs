@@ -15,8 +15,8 @@ fn class(store: &Store) -> taproll::domain::Session {
         .unwrap();
     let ada = store.upsert_student("s1", "Ada Lovelace").unwrap();
     let alan = store.upsert_student("s2", "Alan Turing").unwrap();
-    store.enrol(course.id, ada.id).unwrap();
-    store.enrol(course.id, alan.id).unwrap();
+    store.enrol(course.id, ada.id, &at("08:00:00")).unwrap();
+    store.enrol(course.id, alan.id, &at("08:00:00")).unwrap();
     store
         .bind_card(&uid("04A1B2C3"), ada.id, &at("08:00:00"))
         .unwrap();

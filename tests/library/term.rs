@@ -17,7 +17,7 @@ fn the_term_grid_is_the_course_report_read_from_the_read_only_store() {
     let course = store.ensure_course("Networks 101", &monday).unwrap();
     let enrol = |no: &str, name: &str| {
         let student = store.upsert_student(no, name).unwrap();
-        store.enrol(course.id, student.id).unwrap();
+        store.enrol(course.id, student.id, &monday).unwrap();
         student.id
     };
     let ada = enrol("s-1", "Ada Lovelace");
