@@ -1194,17 +1194,56 @@ fn a_student_at_risk_has_a_mark_and_the_status_line_says_why_when_selected() {
         "two marks and the status line"
     );
     insta::assert_snapshot!(screen.backend());
-    // Narrower: the reasons are cut, the reader is not.
+    // Narrower: the reader's name gives way down to its start, then the
+    // reasons are cut.
     let narrow = render(&mut app, 60, 24, Theme { color: false });
     let narrow = narrow.backend().to_string();
     assert!(
-        narrow.contains("● ACS ACR122U 00 00 │ ! risk: 62% (min 75%); 3 absent in a…"),
+        narrow.contains("● ACS ACR122U… │ ! risk: 62% (min 75%); 3 absent in a row;…"),
         "{narrow}"
     );
     // Another student selected: the status line says nothing of risk.
     key(&mut app, KeyCode::Down);
     let text = render(&mut app, 80, 24, COLOR).backend().to_string();
     assert!(!text.contains("risk"), "{text}");
+}
+
+#[test]
+fn the_reasons_of_risk_are_whole_beside_a_real_acr122us_long_name_at_80_columns() {
+    let mut app = app(12, 4);
+    // What pcsc-lite calls an ACR122U.
+    app.apply(Update::Reader(ReaderEvent::ReaderRemoved {
+        reader: "ACS ACR122U 00 00".into(),
+    }));
+    app.apply(Update::Reader(ReaderEvent::ReaderAdded {
+        reader: "ACS ACR122U PICC Interface 00 00".into(),
+    }));
+    let why = "62% (min 75%); 3 absent in a row; max 72% of 12";
+    app.set_risk(std::collections::HashMap::from([(
+        student(1).student_no,
+        why.to_string(),
+    )]));
+    let status = |app: &mut App| {
+        let screen = render(app, 80, 24, Theme { color: false });
+        let text = screen.backend().to_string();
+        text.lines()
+            .find(|line| line.contains('●'))
+            .unwrap_or_else(|| panic!("no reader in the status line:\n{text}"))
+            .to_string()
+    };
+    // Nobody at risk selected: the reader's whole name.
+    assert!(
+        status(&mut app).contains("● ACS ACR122U PICC Interface 00 00 │"),
+        "{}",
+        status(&mut app)
+    );
+    // Alan Turing, at risk: the reasons whole, the reader's name cut.
+    key(&mut app, KeyCode::Down);
+    let line = status(&mut app);
+    assert!(
+        line.contains(&format!("● ACS ACR122U PICC I… │ ! risk: {why}")),
+        "{line}"
+    );
 }
 
 /// The term view: the course's marks over the term as a grid.

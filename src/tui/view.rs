@@ -277,7 +277,7 @@ fn render_status(app: &App, theme: Theme, frame: &mut Frame, area: Rect) {
         frame.render_widget(Paragraph::new(line), area);
         return;
     }
-    let (reader, reader_style) = reader_status(app, theme);
+    let (reader, reader_style, reader_healthy) = reader_status(app, theme);
     let mut spans = vec![Span::raw(" "), Span::styled(reader, reader_style)];
     if app.roster().enrolling() {
         let name = app
@@ -310,12 +310,20 @@ fn render_status(app: &App, theme: Theme, frame: &mut Frame, area: Rect) {
         .selected_row()
         .and_then(|row| app.risk_of(&row.student.student_no))
     {
+        let risk = format!(" │ ! risk: {why}");
+        // A working reader's name gives way first: pcsc-lite names an
+        // ACR122U "ACS ACR122U PICC Interface 00 00", and its start, in
+        // green, says enough. A reader problem is never cut.
+        let used: usize = spans.iter().map(Span::width).sum();
+        let over = (used + risk.width()).saturating_sub(usize::from(area.width));
+        if reader_healthy && over > 0 {
+            let name = spans[1].content.to_string();
+            let room = name.width().saturating_sub(over).max(MIN_READER_WIDTH);
+            spans[1] = Span::styled(cut_end(&name, room), reader_style);
+        }
         let used: usize = spans.iter().map(Span::width).sum();
         let room = usize::from(area.width).saturating_sub(used);
-        spans.push(Span::styled(
-            cut_end(&format!(" │ ! risk: {why}"), room),
-            theme.late(),
-        ));
+        spans.push(Span::styled(cut_end(&risk, room), theme.late()));
     }
     let sync = app.sync();
     let before: usize = spans.iter().map(Span::width).sum();
@@ -395,22 +403,33 @@ fn recorder_status(recorder: &RecorderInfo) -> Option<String> {
     (!words.is_empty()).then(|| words.join(" · "))
 }
 
-fn reader_status(app: &App, theme: Theme) -> (String, Style) {
+/// The columns a working reader's name keeps when it gives way to the
+/// reasons a student is at risk: `● ACS ACR122U…`.
+const MIN_READER_WIDTH: usize = 14;
+
+/// What the status line says of the reader, its style, and whether it is
+/// the names of working readers (which may be cut) rather than a problem.
+fn reader_status(app: &App, theme: Theme) -> (String, Style, bool) {
     if app.recorder().gone.is_some() {
         return (
             "⚠ NOT RECORDING: the recorder is gone".to_string(),
             theme.problem(),
+            false,
         );
     }
     if let Some(problem) = app.reader_problem() {
-        return (format!("⚠ {}", clean(problem)), theme.problem());
+        return (format!("⚠ {}", clean(problem)), theme.problem(), false);
     }
     if app.scenario_finished() {
-        return ("● scenario finished".to_string(), theme.dim());
+        return ("● scenario finished".to_string(), theme.dim(), false);
     }
     match app.readers() {
-        [] => ("○ no reader".to_string(), theme.problem()),
-        readers => (format!("● {}", clean(&readers.join(", "))), theme.present()),
+        [] => ("○ no reader".to_string(), theme.problem(), false),
+        readers => (
+            format!("● {}", clean(&readers.join(", "))),
+            theme.present(),
+            true,
+        ),
     }
 }
 
