@@ -4,7 +4,7 @@
 //! backup API); here are the files: names, the folder, atomic renames.
 
 use crate::domain::Timestamp;
-use crate::store::{Store, StoreError};
+use crate::store::{AppliedAgain, ErasureTrail, Store, StoreError};
 use std::fs::OpenOptions;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
@@ -22,6 +22,11 @@ pub enum BackupError {
     },
     #[error("the copy of {db} failed its integrity check ({problems}); it was not kept")]
     Damaged { db: PathBuf, problems: String },
+    #[error(
+        "the students forgotten since the backup was taken could not be forgotten in it ({source}); \
+         the restore was undone and {db} is as it was"
+    )]
+    ErasuresNotApplied { db: PathBuf, source: StoreError },
 }
 
 /// Where backups go and how many are kept.
@@ -273,6 +278,9 @@ pub struct Restored {
     pub kept: Option<PathBuf>,
     /// What was wrong with the replaced database (it is kept all the same).
     pub kept_problems: Vec<String>,
+    /// The erasures made after the backup was taken, and what became of
+    /// each in it: a restore never brings back a student forgotten since.
+    pub erasures: Vec<AppliedAgain>,
 }
 
 /// Puts the backup `file` in place of the database at `db`. Refused while
@@ -288,8 +296,11 @@ pub fn restore(db: &Path, file: &Path, at: &Timestamp) -> Result<Restored, Backu
     let mut restored = Restored {
         kept: None,
         kept_problems: Vec::new(),
+        erasures: Vec::new(),
     };
+    let mut trail = ErasureTrail::default();
     if existed {
+        trail = store.erasure_trail()?;
         let name = format!("{}-replaced-{}.db", stem(db), at.format(NAME_TIME));
         let copy = Partial::write(&store, &folder, &name)?;
         // A damaged database is kept all the same: it is what there was.
@@ -299,7 +310,28 @@ pub fn restore(db: &Path, file: &Path, at: &Timestamp) -> Result<Restored, Backu
     store.replace_with(file)?;
     drop(store);
     // A backup of an older taproll is brought up to date now, not in class.
-    Store::open(db)?;
+    let store = Store::open(db)?;
+    restored.erasures = match store.forget_again(&trail, at) {
+        Ok(applied) => applied,
+        Err(source) => {
+            drop(store);
+            if let Some(kept) = &restored.kept {
+                Store::open(db)?.replace_with(kept)?;
+            }
+            return Err(BackupError::ErasuresNotApplied {
+                db: db.to_path_buf(),
+                source,
+            });
+        }
+    };
+    if restored
+        .erasures
+        .iter()
+        .any(|a| matches!(a, AppliedAgain::Forgotten(_)))
+    {
+        // As after a forget: no erased byte stays in free pages or the WAL.
+        store.vacuum()?;
+    }
     Ok(restored)
 }
 

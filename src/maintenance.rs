@@ -9,6 +9,7 @@ use crate::console;
 use crate::paths::Dirs;
 use crate::reader::now;
 use crate::settings::{backup_plan, database_path, load_config};
+use crate::store::AppliedAgain;
 use clap::CommandFactory;
 use std::path::Path;
 
@@ -46,7 +47,29 @@ pub fn restore(args: RestoreArgs, dirs: Option<&Dirs>) -> Result<(), CliError> {
             restored.kept_problems.join("; ")
         ));
     }
+    for applied in &restored.erasures {
+        text.push_str(&erasure_line(applied));
+    }
     console::print(text).map_err(CliError::Output)
+}
+
+/// What a restore did with a student forgotten after the backup was taken.
+fn erasure_line(applied: &AppliedAgain) -> String {
+    match applied {
+        AppliedAgain::Forgotten(again) => format!(
+            "Forgotten again: {} (erased {}) was in the backup, and is forgotten in it too\n",
+            again.pseudonym, again.erased_at
+        ),
+        AppliedAgain::NotInBackup(again) => format!(
+            "{} (erased {}) was not in the backup: nothing to forget again\n",
+            again.pseudonym, again.erased_at
+        ),
+        AppliedAgain::OtherDevice(again) => format!(
+            "WARNING: the backup is of another device's database, so {} (erased {}) cannot be \
+             found in it: if it holds that student, run `taproll student forget` for them again\n",
+            again.pseudonym, again.erased_at
+        ),
+    }
 }
 
 /// A backup at the end of a session, when `[backup] after_session` asks:

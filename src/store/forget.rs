@@ -5,6 +5,7 @@
 //! their stored events are rewritten, notes lose the name, and
 //! [`Store::vacuum`] (the caller's next step) leaves no freed page behind.
 
+use super::forget_again::Again;
 use super::outbox::queue;
 use super::pseudonym::{Erasure, history};
 use super::{Result, Store, StoreError, format_time};
@@ -70,6 +71,18 @@ impl Store {
     /// Forgets the student with this number, in one transaction, and
     /// queues the erasure for the push.
     pub fn forget_student(&self, student_no: &str, now: &Timestamp) -> Result<Forgotten> {
+        self.forget(student_no, now, None)
+    }
+
+    /// Forgets the student, under `again`'s pseudonym when the erasure is
+    /// one made before, applied again (to a backup restored: the
+    /// [`super::forget_again`] module).
+    pub(super) fn forget(
+        &self,
+        student_no: &str,
+        now: &Timestamp,
+        again: Option<&Again>,
+    ) -> Result<Forgotten> {
         let tx = self.begin()?;
         let footprint = self
             .footprint(student_no)?
@@ -82,7 +95,10 @@ impl Store {
         let mut erasure = Erasure {
             numbers: history(student_no, &plain),
             name: footprint.name.clone(),
-            pseudonym: new_pseudonym(&tx)?,
+            pseudonym: match again {
+                Some(again) => again.pseudonym.clone(),
+                None => new_pseudonym(&tx)?,
+            },
             uids: BTreeMap::new(),
             cards: their_cards(&tx, id)?,
         };
@@ -90,8 +106,12 @@ impl Store {
         let (events_rewritten, told) = rewrite_events(&tx, &erasure, events)?;
         erase_rows(&tx, id, &erasure)?;
         let erased = format!(
-            "name, email, {} card(s), {} enrolment(s); {} mark(s) kept under the pseudonym; \
+            "{}name, email, {} card(s), {} enrolment(s); {} mark(s) kept under the pseudonym; \
              {} tap(s) and {} event(s) rewritten",
+            again.map_or(String::new(), |a| format!(
+                "again, in a backup restored (first erased at {}): ",
+                a.erased_at
+            )),
             footprint.cards,
             footprint.courses.len(),
             footprint.marks,

@@ -4,6 +4,7 @@
 mod backup;
 mod examine;
 mod forget;
+mod forget_again;
 mod import;
 mod lock;
 mod marks;
@@ -21,6 +22,7 @@ mod taps;
 
 use examine::{Found, examine};
 pub use forget::{Footprint, Forgotten};
+pub use forget_again::{Again, AppliedAgain, ErasureTrail};
 pub use import::{ImportOptions, ImportOutcome, ImportSummary};
 use lock::WriterLock;
 pub use marks::{Claim, UnclaimedTap, Undone};

@@ -201,3 +201,89 @@ fn a_forgotten_student_leaves_the_counts_and_nothing_else() {
         text(&again.stderr)
     );
 }
+
+#[test]
+fn a_backup_restored_after_a_forget_does_not_bring_the_student_back() {
+    let sandbox = Sandbox::new();
+    let db = demo(&sandbox);
+    let folder = sandbox.path("backups");
+    std::fs::create_dir(&folder).unwrap();
+    let backup = taproll(&sandbox, &db, &["backup", "--to", folder.to_str().unwrap()]);
+    assert!(backup.status.success(), "{}", text(&backup.stderr));
+    let file = std::fs::read_dir(&folder)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    assert!(
+        holds(&std::fs::read(&file).unwrap(), NAME),
+        "the backup holds her"
+    );
+    let before: Value = serde_json::from_str(&report(&sandbox, &db, "json")).unwrap();
+    let forget = taproll(&sandbox, &db, &["student", "forget", NUMBER, "--yes"]);
+    assert!(forget.status.success(), "{}", text(&forget.stderr));
+    let said = text(&forget.stdout);
+    let pseudonym = said.split_whitespace().nth(1).unwrap().to_string();
+    assert!(pseudonym.starts_with("forgotten-"), "{said}");
+
+    // Twice: over the forgetting database, then over the restored one
+    // (whose erasure is the one made again).
+    for time in 0..2 {
+        let restore = taproll(&sandbox, &db, &["restore", file.to_str().unwrap()]);
+        assert!(restore.status.success(), "{}", text(&restore.stderr));
+        let said = text(&restore.stdout);
+        assert!(
+            said.contains(&format!("Forgotten again: {pseudonym} (erased ")),
+            "restore {time}: {said}"
+        );
+
+        // The same pseudonym stands for her, the counts are the same.
+        let after: Value = serde_json::from_str(&report(&sandbox, &db, "json")).unwrap();
+        let session = |report: &Value| report["session"].clone();
+        assert_eq!(session(&after)["totals"], session(&before)["totals"]);
+        let row = |report: &Value, number: &str| {
+            session(report)["students"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["student_no"] == number)
+                .cloned()
+                .unwrap_or_else(|| panic!("{number} in {report}"))
+        };
+        assert_eq!(
+            (row(&after, &pseudonym)["status"].clone()),
+            row(&before, NUMBER)["status"]
+        );
+        let roster = taproll(&sandbox, &db, &["roster", "list"]);
+        let listed = text(&roster.stdout);
+        assert!(listed.contains("Alan Turing") && !listed.contains(NAME));
+        let bytes = file_bytes(&db);
+        assert!(
+            !holds(&bytes, NAME),
+            "restore {time}: the name is in the file"
+        );
+        assert!(
+            !holds(&bytes, NUMBER),
+            "restore {time}: the number is in the file"
+        );
+        for spelling in spellings(CARD) {
+            assert!(
+                !holds(&bytes, &spelling),
+                "restore {time}: the card {spelling}"
+            );
+        }
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        let erased: String = conn
+            .query_row(
+                "SELECT erased FROM erasures WHERE pseudonym = ?1",
+                [&pseudonym],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(
+            erased.starts_with("again, in a backup restored (first erased at "),
+            "{erased}"
+        );
+    }
+}

@@ -11,6 +11,7 @@ mod clock;
 mod events;
 mod marks;
 mod properties;
+mod restore;
 mod store;
 mod sync;
 mod sync_server;
