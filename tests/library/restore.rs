@@ -118,3 +118,38 @@ fn audited(db: &Path) -> Vec<String> {
         .collect::<Result<_, _>>()
         .unwrap()
 }
+
+#[test]
+fn a_restore_whose_erasures_fail_is_undone() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.path("taproll.db");
+    let store = Store::open(&db).unwrap();
+    let course = store
+        .ensure_course("Networks 101", &at("08:00:00"))
+        .unwrap();
+    let ada = store.upsert_student("s1", "Ada Lovelace").unwrap();
+    store.enrol(course.id, ada.id, &at("08:00:00")).unwrap();
+    drop(store);
+    let file = take_backup(&sandbox, &db, "backups");
+    let store = Store::open(&db).unwrap();
+    let forgotten = store.forget_student("s1", &at("10:00:00")).unwrap();
+    drop(store);
+    // A backup in which a student cannot be changed: forgetting her fails.
+    rusqlite::Connection::open(&file)
+        .unwrap()
+        .execute_batch(
+            "CREATE TRIGGER refuse BEFORE UPDATE ON students
+             BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;",
+        )
+        .unwrap();
+
+    let error = backup::restore(&db, &file, &at("11:00:00")).unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message.contains("refused by the test") && message.contains("the restore was undone"),
+        "{message}"
+    );
+    let store = Store::open(&db).unwrap();
+    assert_eq!(store.footprint("s1").unwrap(), None, "she is not back");
+    assert!(store.footprint(&forgotten.pseudonym).unwrap().is_some());
+}
