@@ -18,26 +18,39 @@ pub struct Held {
 
 /// The numbers a student holding `current` now held, newest first, from
 /// the renumberings among `events` (in sequence order): each one's
-/// `previous_student_no` was theirs before it.
+/// `previous_student_no` was theirs before it. Before another student was
+/// renumbered away from a number, it was that student's, not theirs.
 pub fn history(current: &str, events: &[(i64, Event)]) -> Vec<Held> {
     let mut held = Vec::new();
     let (mut number, mut to) = (current.to_string(), i64::MAX);
     for (seq, event) in events.iter().rev() {
-        if let Event::StudentSaved {
+        let Event::StudentSaved {
             student_no,
             previous_student_no: Some(previous),
             ..
         } = event
-            && *student_no == number
-            && *previous != number
-            && *seq < to
-        {
+        else {
+            continue;
+        };
+        if *seq >= to {
+            continue;
+        }
+        if *student_no == number && *previous != number {
+            // Their own renumbering: `previous` was theirs before.
             held.push(Held {
                 number: std::mem::replace(&mut number, previous.clone()),
                 from: *seq,
                 to,
             });
             to = *seq;
+        } else if *previous == number && *student_no != number {
+            // Someone else's, which freed the number: theirs only after.
+            held.push(Held {
+                number,
+                from: *seq + 1,
+                to,
+            });
+            return held;
         }
     }
     held.push(Held {
@@ -357,6 +370,33 @@ mod tests {
             .collect();
         // Charles's record and mark, after s1 was his, are left alone.
         assert_eq!(rewritten, [true, true, true, true, false, false]);
+    }
+
+    #[test]
+    fn the_student_given_a_freed_number_is_not_its_earlier_holder() {
+        // Charles got s1 at event 20, after Ada's renumbering freed it.
+        let events = log();
+        assert_eq!(
+            history("s1", &events),
+            [Held {
+                number: "s1".into(),
+                from: 11,
+                to: i64::MAX
+            }]
+        );
+        let erasure = Erasure {
+            numbers: history("s1", &events),
+            name: "Charles Babbage".into(),
+            pseudonym: PSEUDONYM.into(),
+            uids: BTreeMap::new(),
+            cards: BTreeSet::new(),
+        };
+        let rewritten: Vec<bool> = events
+            .into_iter()
+            .map(|(seq, mut event)| erasure.rewrite(seq, &mut event).changed)
+            .collect();
+        // Ada's record, mark and renumbering are left alone.
+        assert_eq!(rewritten, [false, false, false, false, true, true]);
     }
 
     #[test]
