@@ -4,10 +4,13 @@
 //! backup API); here are the files: names, the folder, atomic renames.
 
 use crate::domain::Timestamp;
-use crate::store::{AppliedAgain, ErasureTrail, Store, StoreError};
+use crate::store::{Store, StoreError};
 use std::fs::OpenOptions;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+
+mod restore;
+pub use restore::{Restored, restore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BackupError {
@@ -22,11 +25,20 @@ pub enum BackupError {
     },
     #[error("the copy of {db} failed its integrity check ({problems}); it was not kept")]
     Damaged { db: PathBuf, problems: String },
+    #[error("{why}; {db} is the backup now")]
+    RestoreIncomplete { db: PathBuf, why: String },
+    #[error("{why}; the restore was undone and {db} is as it was")]
+    RestoreUndone { db: PathBuf, why: String },
     #[error(
-        "the students forgotten since the backup was taken could not be forgotten in it ({source}); \
-         the restore was undone and {db} is as it was"
+        "{why}; undoing the restore failed too ({undo}): {db} is the backup now, and the \
+         database it replaced is kept as {kept}"
     )]
-    ErasuresNotApplied { db: PathBuf, source: StoreError },
+    RestoreNotUndone {
+        db: PathBuf,
+        why: String,
+        undo: Box<StoreError>,
+        kept: PathBuf,
+    },
 }
 
 /// Where backups go and how many are kept.
@@ -269,70 +281,6 @@ impl Drop for Partial {
             let _ = std::fs::remove_file(&self.path);
         }
     }
-}
-
-/// What a restore did.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Restored {
-    /// The database it replaced, kept beside it; `None`: there was none.
-    pub kept: Option<PathBuf>,
-    /// What was wrong with the replaced database (it is kept all the same).
-    pub kept_problems: Vec<String>,
-    /// The erasures made after the backup was taken, and what became of
-    /// each in it: a restore never brings back a student forgotten since.
-    pub erasures: Vec<AppliedAgain>,
-}
-
-/// Puts the backup `file` in place of the database at `db`. Refused while
-/// a recorder (any taproll writing) holds the database; the database it
-/// replaces is first kept beside it, as a checked copy of its own.
-pub fn restore(db: &Path, file: &Path, at: &Timestamp) -> Result<Restored, BackupError> {
-    let existed = db.exists();
-    let mut store = Store::open(db)?;
-    let folder = match db.parent() {
-        Some(folder) if !folder.as_os_str().is_empty() => folder.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let mut restored = Restored {
-        kept: None,
-        kept_problems: Vec::new(),
-        erasures: Vec::new(),
-    };
-    let mut trail = ErasureTrail::default();
-    if existed {
-        trail = store.erasure_trail()?;
-        let name = format!("{}-replaced-{}.db", stem(db), at.format(NAME_TIME));
-        let copy = Partial::write(&store, &folder, &name)?;
-        // A damaged database is kept all the same: it is what there was.
-        restored.kept_problems = copy.problems.clone();
-        restored.kept = Some(copy.publish()?);
-    }
-    store.replace_with(file)?;
-    drop(store);
-    // A backup of an older taproll is brought up to date now, not in class.
-    let store = Store::open(db)?;
-    restored.erasures = match store.forget_again(&trail, at) {
-        Ok(applied) => applied,
-        Err(source) => {
-            drop(store);
-            if let Some(kept) = &restored.kept {
-                Store::open(db)?.replace_with(kept)?;
-            }
-            return Err(BackupError::ErasuresNotApplied {
-                db: db.to_path_buf(),
-                source,
-            });
-        }
-    };
-    if restored
-        .erasures
-        .iter()
-        .any(|a| matches!(a, AppliedAgain::Forgotten(_)))
-    {
-        // As after a forget: no erased byte stays in free pages or the WAL.
-        store.vacuum()?;
-    }
-    Ok(restored)
 }
 
 #[cfg(test)]

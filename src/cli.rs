@@ -102,6 +102,11 @@ pub struct BackupArgs {
 pub struct RestoreArgs {
     /// The backup to put in place.
     pub file: PathBuf,
+    /// Restore a backup in which students forgotten since cannot be found
+    /// (another device's, or from before taproll's event log); forget them
+    /// again by number afterwards.
+    #[arg(long)]
+    pub force: bool,
     #[command(flatten)]
     pub files: FileArgs,
 }

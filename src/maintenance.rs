@@ -33,7 +33,7 @@ pub fn backup(args: BackupArgs, dirs: Option<&Dirs>) -> Result<(), CliError> {
 pub fn restore(args: RestoreArgs, dirs: Option<&Dirs>) -> Result<(), CliError> {
     let config = load_config(&args.files, dirs)?.config;
     let db = database_path(&args.files, &config, dirs)?;
-    let restored = backup::restore(&db, &args.file, &now())?;
+    let restored = backup::restore(&db, &args.file, &now(), args.force)?;
     let mut text = format!("Restored {} into {}\n", args.file.display(), db.display());
     if let Some(kept) = &restored.kept {
         text.push_str(&format!(
@@ -47,8 +47,20 @@ pub fn restore(args: RestoreArgs, dirs: Option<&Dirs>) -> Result<(), CliError> {
             restored.kept_problems.join("; ")
         ));
     }
+    if let Some(problem) = &restored.trail_problem {
+        text.push_str(&format!(
+            "WARNING: the erasures of the database it replaced could not be read ({problem}): \
+             a student forgotten since the backup was taken may be in it again\n"
+        ));
+    }
     for applied in &restored.erasures {
         text.push_str(&erasure_line(applied));
+    }
+    if let Some(problem) = &restored.vacuum_problem {
+        text.push_str(&format!(
+            "WARNING: the file could not be vacuumed ({problem}): the forgotten students' bytes \
+             stay in its free pages until `sqlite3 DB VACUUM` runs\n"
+        ));
     }
     console::print(text).map_err(CliError::Output)
 }
@@ -64,9 +76,9 @@ fn erasure_line(applied: &AppliedAgain) -> String {
             "{} (erased {}) was not in the backup: nothing to forget again\n",
             again.pseudonym, again.erased_at
         ),
-        AppliedAgain::OtherDevice(again) => format!(
-            "WARNING: the backup is of another device's database, so {} (erased {}) cannot be \
-             found in it: if it holds that student, run `taproll student forget` for them again\n",
+        AppliedAgain::NotMatched(again) => format!(
+            "WARNING: {} (erased {}) cannot be found in the backup (--force): if it holds that \
+             student, run `taproll student forget` for them again\n",
             again.pseudonym, again.erased_at
         ),
     }

@@ -46,8 +46,9 @@ impl Store {
     }
 
     /// Replaces the whole database with the taproll database at `source`,
-    /// which must be whole. Only the writer (`Store::open`) does this: its
-    /// lock keeps a recorder out meanwhile.
+    /// which must be whole, and brings it up to this taproll's schema. Only
+    /// the writer (`Store::open`) does this: its lock keeps a recorder out
+    /// meanwhile.
     pub fn replace_with(&mut self, source: &Path) -> Result<()> {
         let from = reader(source, false).map_err(|e| super::located(source, e))?;
         check_ours(&from, source)?;
@@ -61,7 +62,8 @@ impl Store {
                 why: problems.join("; "),
             });
         }
-        run(&from, &mut self.conn)
+        run(&from, &mut self.conn)?;
+        super::schema::migrate(&mut self.conn, source).map_err(|e| e.at(source))
     }
 }
 

@@ -5,7 +5,7 @@
 //! their stored events are rewritten, notes lose the name, and
 //! [`Store::vacuum`] (the caller's next step) leaves no freed page behind.
 
-use super::forget_again::Again;
+use super::forget_again::{Again, ids_json, saved_events};
 use super::outbox::queue;
 use super::pseudonym::{Erasure, history};
 use super::{Result, Store, StoreError, format_time};
@@ -103,24 +103,43 @@ impl Store {
             cards: their_cards(&tx, id)?,
         };
         erasure.uids = stand_ins(&tx, id, &erasure, &plain)?;
-        let (events_rewritten, told) = rewrite_events(&tx, &erasure, events)?;
+        let (events_rewritten, mut told) = rewrite_events(&tx, &erasure, events)?;
         erase_rows(&tx, id, &erasure)?;
-        let erased = format!(
-            "{}name, email, {} card(s), {} enrolment(s); {} mark(s) kept under the pseudonym; \
-             {} tap(s) and {} event(s) rewritten",
-            again.map_or(String::new(), |a| format!(
-                "again, in a backup restored (first erased at {}): ",
-                a.erased_at
-            )),
-            footprint.cards,
-            footprint.courses.len(),
-            footprint.marks,
-            footprint.taps,
-            events_rewritten
-        );
+        let pseudonyms = BTreeSet::from([erasure.pseudonym.clone()]);
+        let mut saved = saved_events(&tx, &pseudonyms)?
+            .remove(&erasure.pseudonym)
+            .unwrap_or_default();
+        let (at, erased) = match again {
+            // Audited as first made, with a note: a chain of restores keeps
+            // the time and the words of the erasure itself.
+            Some(again) => {
+                saved.extend(again.saved.iter().cloned());
+                told.extend(again.told.iter().cloned());
+                (
+                    again.erased_at.clone(),
+                    format!(
+                        "{}; forgotten again in a backup restored at {}",
+                        again.erased,
+                        format_time(now)
+                    ),
+                )
+            }
+            None => (
+                format_time(now),
+                format!(
+                    "name, email, {} card(s), {} enrolment(s); {} mark(s) kept under the \
+                     pseudonym; {} tap(s) and {} event(s) rewritten",
+                    footprint.cards,
+                    footprint.courses.len(),
+                    footprint.marks,
+                    footprint.taps,
+                    events_rewritten
+                ),
+            ),
+        };
         tx.execute(
-            "INSERT INTO erasures (at, pseudonym, erased) VALUES (?1, ?2, ?3)",
-            params![format_time(now), erasure.pseudonym, erased],
+            "INSERT INTO erasures (at, pseudonym, erased, events) VALUES (?1, ?2, ?3, ?4)",
+            params![at, erasure.pseudonym, erased, ids_json(&saved)],
         )?;
         // A receiver that was sent (or may have got) events naming one of
         // their numbers needs that number to find them; one that got none
@@ -173,7 +192,8 @@ fn student(conn: &Connection, student_no: &str) -> Result<Option<(i64, String)>>
         .optional()?)
 }
 
-/// `forgotten-` and 8 random hex digits, not a number in use.
+/// `forgotten-` and 8 random hex digits, not a number in use nor an
+/// erasure's (a restore tells erasures apart by their pseudonyms).
 fn new_pseudonym(conn: &Connection) -> Result<String> {
     loop {
         let pseudonym = format!(
@@ -181,7 +201,8 @@ fn new_pseudonym(conn: &Connection) -> Result<String> {
             &uuid::Uuid::new_v4().simple().to_string()[..8]
         );
         let taken: bool = conn.query_row(
-            "SELECT EXISTS (SELECT 1 FROM students WHERE student_no = ?1)",
+            "SELECT EXISTS (SELECT 1 FROM students WHERE student_no = ?1)
+                 OR EXISTS (SELECT 1 FROM erasures WHERE pseudonym = ?1)",
             params![pseudonym],
             |r| r.get(0),
         )?;

@@ -4,25 +4,31 @@
 //! found in the backup through the events the two databases share: each of
 //! the student's `student_saved` events was rewritten to name the
 //! pseudonym, and the same event (by its `event_id`) in a copy taken before
-//! names the number they had then.
+//! names the number they had then. The erasure keeps those ids
+//! (`erasures.events`), so that a restore of a backup without the student
+//! does not lose them for the next restore.
 
 use super::{Result, Store, format_time};
 use crate::domain::Timestamp;
 use crate::events::Event;
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{Connection, params};
 use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
 
 /// An erasure made in a database, with what finds its student in a copy of
-/// that database taken before: the ids of the events that saved them.
+/// that database taken before.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Again {
     pub pseudonym: String,
     /// When it was first made, as stored.
     pub erased_at: String,
     /// What it erased (the audit's words).
-    erased: String,
-    saved: Vec<String>,
+    pub(super) erased: String,
+    /// The ids of the `student_saved` events about the student.
+    pub(super) saved: BTreeSet<String>,
+    /// Numbers of theirs that an erasure event not yet taken by the server
+    /// names: the server must still be told.
+    pub(super) told: BTreeSet<String>,
 }
 
 /// The erasures of a database, read before a backup replaces it.
@@ -41,57 +47,54 @@ pub enum AppliedAgain {
     Forgotten(Again),
     /// No event that saved the student is in the backup: they came after.
     NotInBackup(Again),
-    /// The backup is of another device's database, whose events are not
-    /// this one's: its students cannot be matched.
-    OtherDevice(Again),
+    /// The backup shares no event with the database (another device's, or
+    /// from a taproll before the event log): its students cannot be
+    /// matched.
+    NotMatched(Again),
 }
 
 impl Store {
     /// This database's erasures, to apply again to a backup of it.
     pub fn erasure_trail(&self) -> Result<ErasureTrail> {
-        let erasures: Vec<(String, String, String)> = self
+        let rows: Vec<(String, String, String, Option<String>)> = self
             .conn
-            .prepare("SELECT at, pseudonym, erased FROM erasures ORDER BY id")?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .prepare("SELECT at, pseudonym, erased, events FROM erasures ORDER BY id")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
             .collect::<rusqlite::Result<_>>()?;
-        if erasures.is_empty() {
+        if rows.is_empty() {
             return Ok(ErasureTrail::default());
         }
-        let mut saved: BTreeMap<String, Vec<String>> = erasures
-            .iter()
-            .map(|(_, pseudonym, _)| (pseudonym.clone(), Vec::new()))
-            .collect();
-        let rows: Vec<(String, String)> = self
-            .conn
-            .prepare("SELECT event_id, event FROM outbox WHERE kind = 'student_saved'")?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        for (event_id, json) in rows {
-            // An event that cannot be read names nobody we can find.
-            if let Ok(Event::StudentSaved { student_no, .. }) = serde_json::from_str(&json)
-                && let Some(ids) = saved.get_mut(&student_no)
-            {
-                ids.push(event_id);
-            }
-        }
-        Ok(ErasureTrail {
-            device: Some(self.device_id()?),
-            erasures: erasures
-                .into_iter()
-                .map(|(erased_at, pseudonym, erased)| Again {
-                    saved: saved.remove(&pseudonym).unwrap_or_default(),
+        let pseudonyms: BTreeSet<String> = rows.iter().map(|r| r.1.clone()).collect();
+        let mut saved = saved_events(&self.conn, &pseudonyms)?;
+        let mut told = unsettled_erasures(&self.conn, &pseudonyms)?;
+        let erasures = rows
+            .into_iter()
+            .map(|(erased_at, pseudonym, erased, events)| {
+                let mut ids = saved.remove(&pseudonym).unwrap_or_default();
+                // Unreadable: the ids in the outbox are still there.
+                ids.extend(
+                    events
+                        .and_then(|json| serde_json::from_str::<Vec<String>>(&json).ok())
+                        .unwrap_or_default(),
+                );
+                Again {
+                    told: told.remove(&pseudonym).unwrap_or_default(),
+                    saved: ids,
                     pseudonym,
                     erased_at,
                     erased,
-                })
-                .collect(),
+                }
+            })
+            .collect();
+        Ok(ErasureTrail {
+            device: Some(self.device_id()?),
+            erasures,
         })
     }
 
     /// Forgets again, in this database (a backup just restored), each
     /// student of `trail` forgotten after the backup was taken. Every
-    /// erasure stays audited: one not applied again (the student came
-    /// after the backup, or it is another device's) is copied with a note.
+    /// erasure stays audited: one not applied again is copied with a note.
     /// The caller vacuums after.
     pub fn forget_again(&self, trail: &ErasureTrail, now: &Timestamp) -> Result<Vec<AppliedAgain>> {
         let mut applied = Vec::new();
@@ -103,6 +106,9 @@ impl Store {
             .prepare("SELECT pseudonym FROM erasures")?
             .query_map([], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
+        // Event ids are UUID v7, made on the device: only a copy of the same
+        // database shares them. A backup from before the event log got new
+        // ones, and a new device id, when it was migrated.
         let same_device = trail.device == Some(self.device_id()?);
         for again in trail
             .erasures
@@ -111,11 +117,11 @@ impl Store {
         {
             let again = again.clone();
             if !same_device {
-                self.audit_again(&again, "the backup is of another device", now)?;
-                applied.push(AppliedAgain::OtherDevice(again));
+                self.audit_again(&again, "the backup shares no event with it", now)?;
+                applied.push(AppliedAgain::NotMatched(again));
                 continue;
             }
-            match self.number_saved_last(&again.saved)? {
+            match self.number_now(&again.saved)? {
                 Some(number) if self.footprint(&number)?.is_some() => {
                     self.forget(&number, now, Some(&again))?;
                     applied.push(AppliedAgain::Forgotten(again));
@@ -133,39 +139,100 @@ impl Store {
     /// replaced, with why nothing was erased again.
     fn audit_again(&self, again: &Again, why: &str, now: &Timestamp) -> Result<()> {
         self.conn.execute(
-            "INSERT INTO erasures (at, pseudonym, erased) VALUES (?1, ?2, ?3)",
+            "INSERT INTO erasures (at, pseudonym, erased, events) VALUES (?1, ?2, ?3, ?4)",
             params![
                 again.erased_at,
                 again.pseudonym,
                 format!(
-                    "{}; restored from a backup at {}: {why}",
+                    "{}; in a backup restored at {}: {why}",
                     again.erased,
                     format_time(now)
-                )
+                ),
+                ids_json(&again.saved)
             ],
         )?;
         Ok(())
     }
 
-    /// The number named by the latest of these `student_saved` events that
-    /// this database holds: the student's number when it was copied (a
-    /// renumbering of theirs is one of their events too).
-    fn number_saved_last(&self, event_ids: &[String]) -> Result<Option<String>> {
-        let mut find = self
+    /// The student's number in this database: the one named by the latest
+    /// of these `student_saved` events that it holds, followed through the
+    /// renumberings after it (a backup taken later than the database that
+    /// forgot them knows of renumberings that database did not).
+    fn number_now(&self, event_ids: &BTreeSet<String>) -> Result<Option<String>> {
+        let rows: Vec<(i64, String, String)> = self
             .conn
-            .prepare("SELECT seq, event FROM outbox WHERE event_id = ?1")?;
-        let mut last: Option<(i64, String)> = None;
-        for id in event_ids {
-            let found: Option<(i64, String)> = find
-                .query_row(params![id], |r| Ok((r.get(0)?, r.get(1)?)))
-                .optional()?;
-            if let Some((seq, json)) = found
-                && let Ok(Event::StudentSaved { student_no, .. }) = serde_json::from_str(&json)
-                && last.as_ref().is_none_or(|(latest, _)| seq > *latest)
+            .prepare(
+                "SELECT seq, event_id, event FROM outbox WHERE kind = 'student_saved' ORDER BY seq",
+            )?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut number: Option<String> = None;
+        for (_, event_id, json) in rows {
+            let Ok(Event::StudentSaved {
+                student_no,
+                previous_student_no,
+                ..
+            }) = serde_json::from_str(&json)
+            else {
+                continue;
+            };
+            if event_ids.contains(&event_id) || (number.is_some() && previous_student_no == number)
             {
-                last = Some((seq, student_no));
+                number = Some(student_no);
             }
         }
-        Ok(last.map(|(_, number)| number))
+        Ok(number)
     }
+}
+
+/// The ids as the `erasures.events` column keeps them.
+pub(super) fn ids_json(ids: &BTreeSet<String>) -> String {
+    serde_json::to_string(ids).unwrap_or_else(|_| "[]".into())
+}
+
+/// For each pseudonym, the ids of the `student_saved` events that name it.
+pub(super) fn saved_events(
+    conn: &Connection,
+    pseudonyms: &BTreeSet<String>,
+) -> Result<BTreeMap<String, BTreeSet<String>>> {
+    let mut saved: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let rows: Vec<(String, String)> = conn
+        .prepare("SELECT event_id, event FROM outbox WHERE kind = 'student_saved'")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (event_id, json) in rows {
+        // An event that cannot be read names nobody we can find.
+        if let Ok(Event::StudentSaved { student_no, .. }) = serde_json::from_str(&json)
+            && pseudonyms.contains(&student_no)
+        {
+            saved.entry(student_no).or_default().insert(event_id);
+        }
+    }
+    Ok(saved)
+}
+
+/// For each pseudonym, the numbers its `student_forgotten` events still
+/// name (the server has not taken them yet: once it has, the number
+/// becomes the pseudonym).
+fn unsettled_erasures(
+    conn: &Connection,
+    pseudonyms: &BTreeSet<String>,
+) -> Result<BTreeMap<String, BTreeSet<String>>> {
+    let mut told: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let rows: Vec<String> = conn
+        .prepare("SELECT event FROM outbox WHERE kind = 'student_forgotten'")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for json in rows {
+        if let Ok(Event::StudentForgotten {
+            student_no,
+            pseudonym,
+        }) = serde_json::from_str(&json)
+            && pseudonyms.contains(&pseudonym)
+            && student_no != pseudonym
+        {
+            told.entry(pseudonym).or_default().insert(student_no);
+        }
+    }
+    Ok(told)
 }

@@ -232,6 +232,13 @@ const MIGRATIONS: &[&str] = &[
         unclaimed_cards INTEGER NOT NULL
     );
     "#,
+    // 8: an erasure's `student_saved` events, by `event_id` (a JSON array):
+    // in a backup taken before, the same events name the student, whom a
+    // restore forgets again (src/store/forget_again.rs). NULL: found by
+    // the pseudonym in the outbox.
+    r#"
+    ALTER TABLE erasures ADD COLUMN events TEXT;
+    "#,
 ];
 
 /// The database is older than this taproll (an error if it is newer).

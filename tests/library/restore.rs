@@ -1,11 +1,12 @@
 //! A backup restored after students were forgotten (`backup::restore`):
 //! each is forgotten in it again, found by the events the two databases
-//! share; one who came after the backup is not in it; another device's
-//! backup shares no event, and the restore says so.
+//! share; one who came after the backup is not in it; a backup that shares
+//! no event (another device's) is refused unless forced.
 
 use crate::common::{Sandbox, at};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use taproll::backup::{self, BackupPlan};
+use taproll::domain::Course;
 use taproll::store::{AppliedAgain, Store};
 
 /// What became of each erasure, as (what, pseudonym).
@@ -15,51 +16,78 @@ fn outcomes(applied: &[AppliedAgain]) -> Vec<(&'static str, String)> {
         .map(|a| match a {
             AppliedAgain::Forgotten(a) => ("forgotten", a.pseudonym.clone()),
             AppliedAgain::NotInBackup(a) => ("not in backup", a.pseudonym.clone()),
-            AppliedAgain::OtherDevice(a) => ("other device", a.pseudonym.clone()),
+            AppliedAgain::NotMatched(a) => ("not matched", a.pseudonym.clone()),
         })
         .collect()
 }
 
-fn take_backup(sandbox: &Sandbox, db: &Path, folder: &str) -> std::path::PathBuf {
+fn take_backup(sandbox: &Sandbox, db: &Path, folder: &str, time: &str) -> PathBuf {
     let plan = BackupPlan {
         folder: sandbox.path(folder),
         keep: 14,
         make_folder: true,
     };
-    backup::take(db, &plan, &at("08:30:00")).unwrap().file
+    backup::take(db, &plan, &at(time)).unwrap().file
 }
 
-#[test]
-fn a_restore_forgets_again_whom_the_backup_holds_and_says_who_it_cannot_find() {
-    let sandbox = Sandbox::new();
-    let db = sandbox.path("taproll.db");
-    let store = Store::open(&db).unwrap();
+/// A database with a course and these students, as (number, name).
+fn class(db: &Path, students: &[(&str, &str)]) -> Course {
+    let store = Store::open(db).unwrap();
     let course = store
         .ensure_course("Networks 101", &at("08:00:00"))
         .unwrap();
-    let ada = store.upsert_student("s1", "Ada Lovelace").unwrap();
-    store.enrol(course.id, ada.id, &at("08:00:00")).unwrap();
-    let alan = store.upsert_student("s3", "Alan Turing").unwrap();
-    store.enrol(course.id, alan.id, &at("08:00:00")).unwrap();
-    drop(store);
-    let file = take_backup(&sandbox, &db, "backups");
+    for (no, name) in students {
+        let student = store.upsert_student(no, name).unwrap();
+        store.enrol(course.id, student.id, &at("08:00:00")).unwrap();
+    }
+    course
+}
+
+/// The id of the student with this number and name (saved as they are).
+fn id_of(store: &Store, no: &str, name: &str) -> i64 {
+    store.upsert_student(no, name).unwrap().id
+}
+
+/// The pseudonyms of the database's audited erasures, oldest first, with
+/// when each was made.
+fn audited(db: &Path) -> Vec<(String, String)> {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let mut statement = conn
+        .prepare("SELECT pseudonym, at FROM erasures ORDER BY id")
+        .unwrap();
+    statement
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[test]
+fn a_restore_forgets_again_whom_the_backup_holds_and_no_one_else() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.path("taproll.db");
+    let course = class(&db, &[("s1", "Ada Lovelace"), ("s3", "Alan Turing")]);
+    let file = take_backup(&sandbox, &db, "backups", "08:30:00");
 
     // After the backup: Grace comes, Ada gets a new number (s1 is free
     // again), Alan takes s1; then Grace and Ada are forgotten.
     let store = Store::open(&db).unwrap();
-    let new = |no: &str, name: &str, existing| {
+    let ada = id_of(&store, "s1", "Ada Lovelace");
+    let alan = id_of(&store, "s3", "Alan Turing");
+    let save = |no: &str, name: &str, existing| {
         store
             .save_student(course.id, existing, no, name, &at("09:00:00"))
             .unwrap();
     };
-    new("s2", "Grace Hopper", None);
-    new("s9", "Ada Lovelace", Some(ada.id));
-    new("s1", "Alan Turing", Some(alan.id));
+    save("s2", "Grace Hopper", None);
+    save("s9", "Ada Lovelace", Some(ada));
+    save("s1", "Alan Turing", Some(alan));
     let grace = store.forget_student("s2", &at("10:00:00")).unwrap();
     let ada_forgotten = store.forget_student("s9", &at("10:01:00")).unwrap();
     drop(store);
+    let before = audited(&db);
 
-    let restored = backup::restore(&db, &file, &at("11:00:00")).unwrap();
+    let restored = backup::restore(&db, &file, &at("11:00:00"), false).unwrap();
     assert_eq!(
         outcomes(&restored.erasures),
         [
@@ -72,65 +100,108 @@ fn a_restore_forgets_again_whom_the_backup_holds_and_says_who_it_cannot_find() {
     let store = Store::open(&db).unwrap();
     assert_eq!(store.footprint("s1").unwrap(), None);
     assert!(store.footprint(&ada_forgotten.pseudonym).unwrap().is_some());
-    let kept = store.footprint("s3").unwrap().unwrap();
-    assert_eq!(kept.name, "Alan Turing");
-    // Both erasures stay audited.
-    assert_eq!(
-        audited(&db),
-        [grace.pseudonym.clone(), ada_forgotten.pseudonym.clone()]
-    );
+    assert_eq!(store.footprint("s3").unwrap().unwrap().name, "Alan Turing");
     drop(store);
+    // Both erasures stay audited, at the times they were made.
+    assert_eq!(audited(&db), before);
+}
 
-    // Another device's database shares no event: nothing can be matched,
-    // and the restore says so rather than passing over it.
-    let other = sandbox.path("other.db");
-    let store = Store::open(&other).unwrap();
-    let course = store
-        .ensure_course("Networks 101", &at("08:00:00"))
+#[test]
+fn a_chain_of_restores_keeps_every_erasure_for_the_next() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.path("taproll.db");
+    let course = class(&db, &[("s3", "Alan Turing")]);
+    let older = take_backup(&sandbox, &db, "backups", "08:30:00");
+    // Ada comes, as s1; a backup; she gets s4 and Charles s1; a backup.
+    let store = Store::open(&db).unwrap();
+    store
+        .save_student(course.id, None, "s1", "Ada Lovelace", &at("09:00:00"))
         .unwrap();
-    let ada = store.upsert_student("s1", "Ada Lovelace").unwrap();
-    store.enrol(course.id, ada.id, &at("08:00:00")).unwrap();
     drop(store);
-    let theirs = take_backup(&sandbox, &other, "their-backups");
-    let restored = backup::restore(&db, &theirs, &at("12:00:00")).unwrap();
+    let with_ada = take_backup(&sandbox, &db, "backups", "09:30:00");
+    let store = Store::open(&db).unwrap();
+    let ada = id_of(&store, "s1", "Ada Lovelace");
+    store
+        .save_student(course.id, Some(ada), "s4", "Ada Lovelace", &at("10:00:00"))
+        .unwrap();
+    store
+        .save_student(course.id, None, "s1", "Charles Babbage", &at("10:00:00"))
+        .unwrap();
+    drop(store);
+    let renumbered = take_backup(&sandbox, &db, "backups", "10:30:00");
+
+    // Back to the backup with Ada as s1, where she is forgotten.
+    backup::restore(&db, &with_ada, &at("11:00:00"), false).unwrap();
+    let store = Store::open(&db).unwrap();
+    let ada_forgotten = store.forget_student("s1", &at("11:05:00")).unwrap();
+    drop(store);
+    // The older backup never had her: said, and the erasure kept.
+    let restored = backup::restore(&db, &older, &at("11:10:00"), false).unwrap();
     assert_eq!(
         outcomes(&restored.erasures),
-        [
-            ("other device", grace.pseudonym.clone()),
-            ("other device", ada_forgotten.pseudonym.clone())
-        ]
+        [("not in backup", ada_forgotten.pseudonym.clone())]
     );
+    // The newest has her as s4 (renumbered after the erasure's events) and
+    // Charles as s1: she is forgotten, he is not.
+    let restored = backup::restore(&db, &renumbered, &at("11:20:00"), false).unwrap();
+    assert_eq!(
+        outcomes(&restored.erasures),
+        [("forgotten", ada_forgotten.pseudonym.clone())]
+    );
+    let store = Store::open(&db).unwrap();
+    assert_eq!(store.footprint("s4").unwrap(), None);
+    assert_eq!(
+        store.footprint("s1").unwrap().unwrap().name,
+        "Charles Babbage"
+    );
+    assert!(store.footprint(&ada_forgotten.pseudonym).unwrap().is_some());
+    drop(store);
     assert_eq!(
         audited(&db),
-        [grace.pseudonym.clone(), ada_forgotten.pseudonym.clone()]
+        [(
+            ada_forgotten.pseudonym.clone(),
+            "2026-11-30T11:05:00.000+01:00".into()
+        )]
     );
 }
 
-/// The pseudonyms of the database's audited erasures, oldest first.
-fn audited(db: &Path) -> Vec<String> {
-    let conn = rusqlite::Connection::open(db).unwrap();
-    let mut statement = conn
-        .prepare("SELECT pseudonym FROM erasures ORDER BY id")
-        .unwrap();
-    statement
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
+#[test]
+fn another_devices_backup_is_refused_unless_forced() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.path("taproll.db");
+    class(&db, &[("s1", "Ada Lovelace")]);
+    let store = Store::open(&db).unwrap();
+    let forgotten = store.forget_student("s1", &at("10:00:00")).unwrap();
+    drop(store);
+    let other = sandbox.path("other.db");
+    class(&other, &[("s1", "Ada Lovelace")]);
+    let theirs = take_backup(&sandbox, &other, "their-backups", "08:30:00");
+
+    let error = backup::restore(&db, &theirs, &at("12:00:00"), false).unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message.contains("cannot be found in it; pass --force")
+            && message.contains("the restore was undone"),
+        "{message}"
+    );
+    let store = Store::open(&db).unwrap();
+    assert_eq!(store.footprint("s1").unwrap(), None, "as it was");
+    drop(store);
+
+    let restored = backup::restore(&db, &theirs, &at("12:00:00"), true).unwrap();
+    assert_eq!(
+        outcomes(&restored.erasures),
+        [("not matched", forgotten.pseudonym.clone())]
+    );
+    assert_eq!(audited(&db)[0].0, forgotten.pseudonym);
 }
 
 #[test]
 fn a_restore_whose_erasures_fail_is_undone() {
     let sandbox = Sandbox::new();
     let db = sandbox.path("taproll.db");
-    let store = Store::open(&db).unwrap();
-    let course = store
-        .ensure_course("Networks 101", &at("08:00:00"))
-        .unwrap();
-    let ada = store.upsert_student("s1", "Ada Lovelace").unwrap();
-    store.enrol(course.id, ada.id, &at("08:00:00")).unwrap();
-    drop(store);
-    let file = take_backup(&sandbox, &db, "backups");
+    class(&db, &[("s1", "Ada Lovelace")]);
+    let file = take_backup(&sandbox, &db, "backups", "08:30:00");
     let store = Store::open(&db).unwrap();
     let forgotten = store.forget_student("s1", &at("10:00:00")).unwrap();
     drop(store);
@@ -143,7 +214,7 @@ fn a_restore_whose_erasures_fail_is_undone() {
         )
         .unwrap();
 
-    let error = backup::restore(&db, &file, &at("11:00:00")).unwrap_err();
+    let error = backup::restore(&db, &file, &at("11:00:00"), false).unwrap_err();
     let message = error.to_string();
     assert!(
         message.contains("refused by the test") && message.contains("the restore was undone"),
