@@ -224,3 +224,41 @@ fn a_restore_whose_erasures_fail_is_undone() {
     assert_eq!(store.footprint("s1").unwrap(), None, "she is not back");
     assert!(store.footprint(&forgotten.pseudonym).unwrap().is_some());
 }
+
+#[test]
+fn a_server_sent_the_student_since_the_backup_is_still_told_of_the_erasure() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.path("taproll.db");
+    class(&db, &[("s1", "Ada Lovelace")]);
+    let file = take_backup(&sandbox, &db, "backups", "08:30:00");
+    // After the backup, the push sends her events; then she is forgotten,
+    // and the erasure waits to be sent when the backup is restored.
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute(
+            "UPDATE outbox SET sent_at = '2026-11-30T09:00:00+01:00'",
+            [],
+        )
+        .unwrap();
+    let store = Store::open(&db).unwrap();
+    let forgotten = store.forget_student("s1", &at("10:00:00")).unwrap();
+    drop(store);
+
+    backup::restore(&db, &file, &at("11:00:00"), false).unwrap();
+    // In the backup nothing was sent, yet the server has her as s1: the
+    // erasure queued again names s1 for it.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let told: Vec<String> = conn
+        .prepare("SELECT event FROM outbox WHERE kind = 'student_forgotten' AND sent_at IS NULL")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(
+        told.iter()
+            .any(|event| event.contains("\"student_no\":\"s1\"")
+                && event.contains(&forgotten.pseudonym)),
+        "{told:?}"
+    );
+}
