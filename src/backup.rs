@@ -25,20 +25,8 @@ pub enum BackupError {
     },
     #[error("the copy of {db} failed its integrity check ({problems}); it was not kept")]
     Damaged { db: PathBuf, problems: String },
-    #[error("{why}; {db} is the backup now")]
-    RestoreIncomplete { db: PathBuf, why: String },
-    #[error("{why}; the restore was undone and {db} is as it was")]
-    RestoreUndone { db: PathBuf, why: String },
-    #[error(
-        "{why}; undoing the restore failed too ({undo}): {db} is the backup now, and the \
-         database it replaced is kept as {kept}"
-    )]
-    RestoreNotUndone {
-        db: PathBuf,
-        why: String,
-        undo: Box<StoreError>,
-        kept: PathBuf,
-    },
+    #[error("{why}; nothing was restored: {db} is as it was")]
+    RestoreRefused { db: PathBuf, why: String },
 }
 
 /// Where backups go and how many are kept.

@@ -56,12 +56,6 @@ pub fn restore(args: RestoreArgs, dirs: Option<&Dirs>) -> Result<(), CliError> {
     for applied in &restored.erasures {
         text.push_str(&erasure_line(applied));
     }
-    if let Some(problem) = &restored.vacuum_problem {
-        text.push_str(&format!(
-            "WARNING: the file could not be vacuumed ({problem}): the forgotten students' bytes \
-             stay in its free pages until `sqlite3 DB VACUUM` runs\n"
-        ));
-    }
     console::print(text).map_err(CliError::Output)
 }
 

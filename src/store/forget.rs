@@ -103,7 +103,7 @@ impl Store {
             cards: their_cards(&tx, id)?,
         };
         erasure.uids = stand_ins(&tx, id, &erasure, &plain)?;
-        let (events_rewritten, mut told) = rewrite_events(&tx, &erasure, events)?;
+        let (events_rewritten, told_as) = rewrite_events(&tx, &erasure, events)?;
         erase_rows(&tx, id, &erasure)?;
         let pseudonyms = BTreeSet::from([erasure.pseudonym.clone()]);
         let mut saved = saved_events(&tx, &pseudonyms)?
@@ -114,7 +114,6 @@ impl Store {
             // the time and the words of the erasure itself.
             Some(again) => {
                 saved.extend(again.saved.iter().cloned());
-                told.extend(again.told.iter().cloned());
                 (
                     again.erased_at.clone(),
                     format!(
@@ -141,21 +140,14 @@ impl Store {
             "INSERT INTO erasures (at, pseudonym, erased, events) VALUES (?1, ?2, ?3, ?4)",
             params![at, erasure.pseudonym, erased, ids_json(&saved)],
         )?;
-        // A receiver that was sent (or may have got) events naming one of
-        // their numbers needs that number to find them; one that got none
-        // needs none.
-        let numbers: Vec<String> = if told.is_empty() {
-            vec![erasure.pseudonym.clone()]
-        } else {
-            told.into_iter().collect()
+        // What the server knows them by: the database that first forgot
+        // them knew better than a backup restored since (its erasure event
+        // may have been taken already).
+        let told = match again.and_then(|a| a.told.clone()) {
+            Some(told) => told,
+            None => told_as.into_iter().collect(),
         };
-        for number in numbers {
-            let event = Event::StudentForgotten {
-                student_no: number,
-                pseudonym: erasure.pseudonym.clone(),
-            };
-            queue(&tx, now, event)?;
-        }
+        queue_erasure(&tx, &erasure.pseudonym, &told, now)?;
         self.commit(tx)?;
         tracing::info!(
             pseudonym = erasure.pseudonym.as_str(),
@@ -180,6 +172,30 @@ impl Store {
                 })?;
         Ok(busy == 0)
     }
+}
+
+/// Queues the erasure for the push. A receiver that was sent (or may have
+/// got) events naming the student knows them by the number in `told`, and
+/// needs it to find them; one that got none needs only the pseudonym.
+pub(super) fn queue_erasure(
+    conn: &Connection,
+    pseudonym: &str,
+    told: &BTreeSet<String>,
+    now: &Timestamp,
+) -> Result<()> {
+    let numbers: Vec<String> = if told.is_empty() {
+        vec![pseudonym.to_string()]
+    } else {
+        told.iter().cloned().collect()
+    };
+    for number in numbers {
+        let event = Event::StudentForgotten {
+            student_no: number,
+            pseudonym: pseudonym.to_string(),
+        };
+        queue(conn, now, event)?;
+    }
+    Ok(())
 }
 
 fn student(conn: &Connection, student_no: &str) -> Result<Option<(i64, String)>> {
@@ -275,23 +291,26 @@ fn stored_events(conn: &Connection) -> Result<Vec<Stored>> {
         .collect()
 }
 
-/// Every stored event about the student, rewritten: how many, and which
-/// of their numbers a server was told.
+/// Every stored event about the student, rewritten: how many, and the
+/// number a server knows them by, if it was told of them.
 fn rewrite_events(
     conn: &Connection,
     erasure: &Erasure,
     events: Vec<Stored>,
-) -> Result<(usize, BTreeSet<String>)> {
+) -> Result<(usize, Option<String>)> {
     let mut update = conn.prepare("UPDATE outbox SET event = ?2 WHERE seq = ?1")?;
     let mut rewritten = 0;
-    let mut told = BTreeSet::new();
+    let mut told = None;
     for mut stored in events {
         let done = erasure.rewrite(stored.seq, &mut stored.event);
         if !done.changed {
             continue;
         }
-        if stored.told {
-            told.extend(done.numbers);
+        // In sequence order: the last one a server took is the number it
+        // knows them by. An older number of theirs may be another
+        // student's there now.
+        if stored.told && done.held.is_some() {
+            told = done.held;
         }
         let json = serde_json::to_string(&stored.event)
             .map_err(|e| StoreError::BadValue(format!("event: {e}")))?;

@@ -8,6 +8,7 @@
 //! (`erasures.events`), so that a restore of a backup without the student
 //! does not lose them for the next restore.
 
+use super::forget::queue_erasure;
 use super::{Result, Store, format_time};
 use crate::domain::Timestamp;
 use crate::events::Event;
@@ -26,9 +27,10 @@ pub struct Again {
     pub(super) erased: String,
     /// The ids of the `student_saved` events about the student.
     pub(super) saved: BTreeSet<String>,
-    /// Numbers of theirs that an erasure event not yet taken by the server
-    /// names: the server must still be told.
-    pub(super) told: BTreeSet<String>,
+    /// What the database's erasure events still tell a server: the number
+    /// it knows the student by, until it has taken them (empty: nothing,
+    /// or only the pseudonym). `None`: the database had no erasure event.
+    pub(super) told: Option<BTreeSet<String>>,
 }
 
 /// The erasures of a database, read before a backup replaces it.
@@ -78,7 +80,7 @@ impl Store {
                         .unwrap_or_default(),
                 );
                 Again {
-                    told: told.remove(&pseudonym).unwrap_or_default(),
+                    told: told.remove(&pseudonym),
                     saved: ids,
                     pseudonym,
                     erased_at,
@@ -136,9 +138,17 @@ impl Store {
     }
 
     /// The erasure's audit row, copied from the database a restore
-    /// replaced, with why nothing was erased again.
+    /// replaced, with why nothing was erased again; and its event for the
+    /// push, which the server may not have taken yet.
     fn audit_again(&self, again: &Again, why: &str, now: &Timestamp) -> Result<()> {
-        self.conn.execute(
+        let tx = self.begin()?;
+        queue_erasure(
+            &tx,
+            &again.pseudonym,
+            &again.told.clone().unwrap_or_default(),
+            now,
+        )?;
+        tx.execute(
             "INSERT INTO erasures (at, pseudonym, erased, events) VALUES (?1, ?2, ?3, ?4)",
             params![
                 again.erased_at,
@@ -151,7 +161,7 @@ impl Store {
                 ids_json(&again.saved)
             ],
         )?;
-        Ok(())
+        self.commit(tx)
     }
 
     /// The student's number in this database: the one named by the latest
@@ -211,8 +221,8 @@ pub(super) fn saved_events(
     Ok(saved)
 }
 
-/// For each pseudonym, the numbers its `student_forgotten` events still
-/// name (the server has not taken them yet: once it has, the number
+/// For each pseudonym with `student_forgotten` events, the numbers they
+/// still name (the server has not taken them yet: once it has, the number
 /// becomes the pseudonym).
 fn unsettled_erasures(
     conn: &Connection,
@@ -229,9 +239,11 @@ fn unsettled_erasures(
             pseudonym,
         }) = serde_json::from_str(&json)
             && pseudonyms.contains(&pseudonym)
-            && student_no != pseudonym
         {
-            told.entry(pseudonym).or_default().insert(student_no);
+            let numbers = told.entry(pseudonym.clone()).or_default();
+            if student_no != pseudonym {
+                numbers.insert(student_no);
+            }
         }
     }
     Ok(told)

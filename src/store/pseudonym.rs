@@ -80,6 +80,9 @@ pub struct Rewritten {
     pub changed: bool,
     /// The student's numbers the event named.
     pub numbers: BTreeSet<String>,
+    /// The number the event leaves them with (a renumbering's new one):
+    /// what a server that took it knows them by.
+    pub held: Option<String>,
 }
 
 impl Erasure {
@@ -95,8 +98,9 @@ impl Erasure {
         let mut done = Rewritten::default();
         let number = |number: &mut String, done: &mut Rewritten| {
             if self.theirs(number, seq) {
-                done.numbers
-                    .insert(std::mem::replace(number, self.pseudonym.clone()));
+                let was = std::mem::replace(number, self.pseudonym.clone());
+                done.held = Some(was.clone());
+                done.numbers.insert(was);
                 done.changed = true;
                 true
             } else {

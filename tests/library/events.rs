@@ -441,3 +441,50 @@ fn forgetting_students_with_a_claim_a_lost_card_or_a_new_number_changes_no_count
         );
     }
 }
+
+/// The server knows a renumbered student by their new number; their old
+/// one is another student's there now. The erasure names only the new one:
+/// the server's `forgotten` moves the rows of the number it is given.
+#[test]
+fn an_erasure_names_only_the_number_the_server_knows_the_student_by() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.path("taproll.db");
+    let store = Store::open(&db).unwrap();
+    let course = store
+        .ensure_course("Networks 101", &at("08:00:00"))
+        .unwrap();
+    let ada = store.upsert_student("s1", "Ada Lovelace").unwrap();
+    store.enrol(course.id, ada.id, &at("08:00:00")).unwrap();
+    store
+        .save_student(
+            course.id,
+            Some(ada.id),
+            "s3",
+            "Ada Lovelace",
+            &at("09:00:00"),
+        )
+        .unwrap();
+    store
+        .save_student(course.id, None, "s1", "Charles Babbage", &at("09:00:00"))
+        .unwrap();
+    // Everything so far was sent.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute(
+        "UPDATE outbox SET sent_at = '2026-11-30T09:30:00+01:00'",
+        [],
+    )
+    .unwrap();
+    let forgotten = store.forget_student("s3", &at("10:00:00")).unwrap();
+    let erasures: Vec<String> = conn
+        .prepare("SELECT event FROM outbox WHERE kind = 'student_forgotten'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(erasures.len(), 1, "{erasures:?}");
+    assert!(
+        erasures[0].contains("\"student_no\":\"s3\"") && erasures[0].contains(&forgotten.pseudonym),
+        "{erasures:?}"
+    );
+}

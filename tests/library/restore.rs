@@ -104,6 +104,12 @@ fn a_restore_forgets_again_whom_the_backup_holds_and_no_one_else() {
     drop(store);
     // Both erasures stay audited, at the times they were made.
     assert_eq!(audited(&db), before);
+    // The database replaced is kept; the copy made ready is gone.
+    let left = leftovers(&db);
+    assert!(
+        left.len() == 1 && left[0].starts_with("taproll-replaced-"),
+        "{left:?}"
+    );
 }
 
 #[test]
@@ -181,9 +187,10 @@ fn another_devices_backup_is_refused_unless_forced() {
     let message = error.to_string();
     assert!(
         message.contains("cannot be found in it; pass --force")
-            && message.contains("the restore was undone"),
+            && message.contains("nothing was restored"),
         "{message}"
     );
+    assert_eq!(leftovers(&db), Vec::<String>::new());
     let store = Store::open(&db).unwrap();
     assert_eq!(store.footprint("s1").unwrap(), None, "as it was");
     drop(store);
@@ -196,8 +203,22 @@ fn another_devices_backup_is_refused_unless_forced() {
     assert_eq!(audited(&db)[0].0, forgotten.pseudonym);
 }
 
+/// The files beside the database other than its own: a copy kept or
+/// staged by a restore.
+fn leftovers(db: &Path) -> Vec<String> {
+    let own = db.file_name().unwrap().to_string_lossy().to_string();
+    let mut names: Vec<String> = std::fs::read_dir(db.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .filter(|name| !name.starts_with(&own) && name.ends_with(".db"))
+        .filter(|name| name.contains("restoring") || name.contains("replaced"))
+        .collect();
+    names.sort();
+    names
+}
+
 #[test]
-fn a_restore_whose_erasures_fail_is_undone() {
+fn a_restore_whose_erasures_fail_changes_nothing() {
     let sandbox = Sandbox::new();
     let db = sandbox.path("taproll.db");
     class(&db, &[("s1", "Ada Lovelace")]);
@@ -217,9 +238,12 @@ fn a_restore_whose_erasures_fail_is_undone() {
     let error = backup::restore(&db, &file, &at("11:00:00"), false).unwrap_err();
     let message = error.to_string();
     assert!(
-        message.contains("refused by the test") && message.contains("the restore was undone"),
+        message.contains("refused by the test") && message.contains("nothing was restored"),
         "{message}"
     );
+    // Neither the backup's copy made ready nor a copy of the database is
+    // left behind.
+    assert_eq!(leftovers(&db), Vec::<String>::new());
     let store = Store::open(&db).unwrap();
     assert_eq!(store.footprint("s1").unwrap(), None, "she is not back");
     assert!(store.footprint(&forgotten.pseudonym).unwrap().is_some());
