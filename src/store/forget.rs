@@ -5,7 +5,6 @@
 //! their stored events are rewritten, notes lose the name, and
 //! [`Store::vacuum`] (the caller's next step) leaves no freed page behind.
 
-use super::forget_again::{Again, ids_json, saved_events};
 use super::outbox::queue;
 use super::pseudonym::{Erasure, history};
 use super::{Result, Store, StoreError, format_time};
@@ -35,6 +34,23 @@ pub struct Forgotten {
     pub footprint: Footprint,
     /// Stored events that named them, rewritten.
     pub events_rewritten: usize,
+}
+
+/// An erasure made in a database, with what finds its student in a copy of
+/// that database taken before.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Again {
+    pub pseudonym: String,
+    /// When it was first made, as stored.
+    pub erased_at: String,
+    /// What it erased (the audit's words).
+    pub(super) erased: String,
+    /// The ids of the `student_saved` events about the student.
+    pub(super) saved: BTreeSet<String>,
+    /// What the database's erasure events still tell a server: the number
+    /// it knows the student by, until it has taken them (empty: nothing,
+    /// or only the pseudonym). `None`: the database had no erasure event.
+    pub(super) told: Option<BTreeSet<String>>,
 }
 
 impl Store {
@@ -76,7 +92,7 @@ impl Store {
 
     /// Forgets the student, under `again`'s pseudonym when the erasure is
     /// one made before, applied again (to a backup restored: the
-    /// [`super::forget_again`] module).
+    /// `forget_again.rs`).
     pub(super) fn forget(
         &self,
         student_no: &str,
@@ -403,4 +419,30 @@ fn scrub_legacy_events(conn: &Connection, erasure: &Erasure) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The ids as the `erasures.events` column keeps them.
+pub(super) fn ids_json(ids: &BTreeSet<String>) -> String {
+    serde_json::to_string(ids).unwrap_or_else(|_| "[]".into())
+}
+
+/// For each pseudonym, the ids of the `student_saved` events that name it.
+pub(super) fn saved_events(
+    conn: &Connection,
+    pseudonyms: &BTreeSet<String>,
+) -> Result<BTreeMap<String, BTreeSet<String>>> {
+    let mut saved: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let rows: Vec<(String, String)> = conn
+        .prepare("SELECT event_id, event FROM outbox WHERE kind = 'student_saved'")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (event_id, json) in rows {
+        // An event that cannot be read names nobody we can find.
+        if let Ok(Event::StudentSaved { student_no, .. }) = serde_json::from_str(&json)
+            && pseudonyms.contains(&student_no)
+        {
+            saved.entry(student_no).or_default().insert(event_id);
+        }
+    }
+    Ok(saved)
 }

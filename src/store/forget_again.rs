@@ -8,30 +8,13 @@
 //! (`erasures.events`), so that a restore of a backup without the student
 //! does not lose them for the next restore.
 
-use super::forget::queue_erasure;
+use super::forget::{Again, ids_json, queue_erasure, saved_events};
 use super::{Result, Store, format_time};
 use crate::domain::Timestamp;
 use crate::events::Event;
 use rusqlite::{Connection, params};
 use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
-
-/// An erasure made in a database, with what finds its student in a copy of
-/// that database taken before.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Again {
-    pub pseudonym: String,
-    /// When it was first made, as stored.
-    pub erased_at: String,
-    /// What it erased (the audit's words).
-    pub(super) erased: String,
-    /// The ids of the `student_saved` events about the student.
-    pub(super) saved: BTreeSet<String>,
-    /// What the database's erasure events still tell a server: the number
-    /// it knows the student by, until it has taken them (empty: nothing,
-    /// or only the pseudonym). `None`: the database had no erasure event.
-    pub(super) told: Option<BTreeSet<String>>,
-}
 
 /// The erasures of a database, read before a backup replaces it.
 #[derive(Clone, Debug, Default)]
@@ -193,32 +176,6 @@ impl Store {
         }
         Ok(number)
     }
-}
-
-/// The ids as the `erasures.events` column keeps them.
-pub(super) fn ids_json(ids: &BTreeSet<String>) -> String {
-    serde_json::to_string(ids).unwrap_or_else(|_| "[]".into())
-}
-
-/// For each pseudonym, the ids of the `student_saved` events that name it.
-pub(super) fn saved_events(
-    conn: &Connection,
-    pseudonyms: &BTreeSet<String>,
-) -> Result<BTreeMap<String, BTreeSet<String>>> {
-    let mut saved: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    let rows: Vec<(String, String)> = conn
-        .prepare("SELECT event_id, event FROM outbox WHERE kind = 'student_saved'")?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    for (event_id, json) in rows {
-        // An event that cannot be read names nobody we can find.
-        if let Ok(Event::StudentSaved { student_no, .. }) = serde_json::from_str(&json)
-            && pseudonyms.contains(&student_no)
-        {
-            saved.entry(student_no).or_default().insert(event_id);
-        }
-    }
-    Ok(saved)
 }
 
 /// For each pseudonym with `student_forgotten` events, the numbers they

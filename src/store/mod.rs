@@ -21,8 +21,8 @@ mod sync_queue;
 mod taps;
 
 use examine::{Found, examine};
-pub use forget::{Footprint, Forgotten};
-pub use forget_again::{Again, AppliedAgain, ErasureTrail};
+pub use forget::{Again, Footprint, Forgotten};
+pub use forget_again::{AppliedAgain, ErasureTrail};
 pub use import::{ImportOptions, ImportOutcome, ImportSummary};
 use lock::WriterLock;
 pub use marks::{Claim, UnclaimedTap, Undone};
