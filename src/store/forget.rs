@@ -308,7 +308,8 @@ fn stored_events(conn: &Connection) -> Result<Vec<Stored>> {
 }
 
 /// Every stored event about the student, rewritten: how many, and the
-/// number a server knows them by, if it was told of them.
+/// number a server will know them by when the erasure reaches it, if it
+/// was told of them under a number.
 fn rewrite_events(
     conn: &Connection,
     erasure: &Erasure,
@@ -317,7 +318,16 @@ fn rewrite_events(
     let mut update = conn.prepare("UPDATE outbox SET event = ?2 WHERE seq = ?1")?;
     let mut rewritten = 0;
     let mut told = None;
+    // One of their events still to be sent renames them on the server.
+    let mut renamed = false;
     for mut stored in events {
+        let renumbered_from = match &stored.event {
+            Event::StudentSaved {
+                previous_student_no,
+                ..
+            } => previous_student_no.clone(),
+            _ => None,
+        };
         let done = erasure.rewrite(stored.seq, &mut stored.event);
         if !done.changed {
             continue;
@@ -327,6 +337,21 @@ fn rewrite_events(
         // student's there now.
         if stored.told && done.held.is_some() {
             told = done.held;
+        } else if !stored.told && !renamed && renumbered_from.is_some() && renumbered_from == told {
+            // Their renumbering away from the number the server knows them
+            // by, not sent yet: after it, the number may be given to
+            // another student, before the erasure reaches the server. Sent
+            // as a renaming of that number to the pseudonym, it moves them
+            // there at this point of the stream; `SyncQueue::settle` drops
+            // the number once the server has it.
+            if let Event::StudentSaved {
+                previous_student_no,
+                ..
+            } = &mut stored.event
+            {
+                previous_student_no.clone_from(&told);
+            }
+            renamed = true;
         }
         let json = serde_json::to_string(&stored.event)
             .map_err(|e| StoreError::BadValue(format!("event: {e}")))?;
@@ -338,7 +363,9 @@ fn rewrite_events(
     scrub_column(conn, "outbox", "parked_reason", erasure)?;
     scrub_column(conn, "sync_state", "last_error", erasure)?;
     scrub_legacy_events(conn, erasure)?;
-    Ok((rewritten, told))
+    // Renamed on the way, the server knows them by the pseudonym when the
+    // erasure comes.
+    Ok((rewritten, if renamed { None } else { told }))
 }
 
 /// The rows of the student, erased or made the pseudonym's. Their cards

@@ -160,11 +160,21 @@ impl SyncQueue {
             tx.execute(&sql, params_from_iter(values))?;
         }
         // An erasure the server has taken needs the forgotten number no
-        // more: the pseudonym stands in for it here too.
+        // more: the pseudonym stands in for it here too. So does a
+        // forgotten student's renaming to the pseudonym (store/forget.rs).
         tx.execute(
             "UPDATE outbox SET event = json_set(event, '$.student_no', json_extract(event, '$.pseudonym'))
              WHERE kind = 'student_forgotten' AND sent_at IS NOT NULL
                AND json_extract(event, '$.student_no') <> json_extract(event, '$.pseudonym')",
+            [],
+        )?;
+        tx.execute(
+            "UPDATE outbox
+             SET event = json_set(event, '$.previous_student_no', json_extract(event, '$.student_no'))
+             WHERE kind = 'student_saved' AND sent_at IS NOT NULL
+               AND EXISTS (SELECT 1 FROM erasures)
+               AND json_extract(event, '$.student_no') IN (SELECT pseudonym FROM erasures)
+               AND json_extract(event, '$.previous_student_no') <> json_extract(event, '$.student_no')",
             [],
         )?;
         for (seq, reason) in parked {

@@ -488,3 +488,80 @@ fn an_erasure_names_only_the_number_the_server_knows_the_student_by() {
         "{erasures:?}"
     );
 }
+
+/// The server knows Ada as s1; her renumbering to s3 and Charles getting
+/// s1 are not sent yet when she is forgotten. Sent as it was rewritten
+/// before ("P was P"), the server would give Ada's s1 rows to Charles, and
+/// the erasure of s1 would then take Charles's. Her renumbering goes as a
+/// renaming of s1 to the pseudonym, at its place in the stream, and the
+/// erasure names only the pseudonym; once sent, the number goes.
+#[test]
+fn a_renumbering_not_yet_sent_renames_the_number_the_server_knows_to_the_pseudonym() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.path("taproll.db");
+    let store = Store::open(&db).unwrap();
+    let course = store
+        .ensure_course("Networks 101", &at("08:00:00"))
+        .unwrap();
+    let ada = store.upsert_student("s1", "Ada Lovelace").unwrap();
+    store.enrol(course.id, ada.id, &at("08:00:00")).unwrap();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute(
+        "UPDATE outbox SET sent_at = '2026-11-30T08:30:00+01:00'",
+        [],
+    )
+    .unwrap();
+    store
+        .save_student(
+            course.id,
+            Some(ada.id),
+            "s3",
+            "Ada Lovelace",
+            &at("09:00:00"),
+        )
+        .unwrap();
+    store
+        .save_student(course.id, None, "s1", "Charles Babbage", &at("09:00:00"))
+        .unwrap();
+    let forgotten = store.forget_student("s3", &at("10:00:00")).unwrap();
+    let pseudonym = forgotten.pseudonym;
+    let events = store.outbox_events().unwrap();
+    let saved: Vec<&Event> = events
+        .iter()
+        .map(|e| &e.event)
+        .filter(|e| matches!(e, Event::StudentSaved { .. }))
+        .collect();
+    let renumbering = |previous: &str| Event::StudentSaved {
+        student_no: pseudonym.clone(),
+        previous_student_no: Some(previous.into()),
+        name: pseudonym.clone(),
+        email: None,
+        course: "Networks 101".into(),
+        section: None,
+    };
+    assert_eq!(saved[1], &renumbering("s1"), "{saved:?}");
+    assert!(
+        matches!(saved[2], Event::StudentSaved { student_no, name, .. }
+            if student_no == "s1" && name == "Charles Babbage"),
+        "{saved:?}"
+    );
+    let erasure = events.last().unwrap();
+    assert_eq!(
+        erasure.event,
+        Event::StudentForgotten {
+            student_no: pseudonym.clone(),
+            pseudonym: pseudonym.clone(),
+        }
+    );
+    drop(store);
+    // Sent: the renaming keeps the pseudonym only.
+    let seqs: Vec<i64> = events.iter().map(|e| e.seq).collect();
+    let mut queue = taproll::store::SyncQueue::open(&db).unwrap();
+    queue
+        .settle("https://server", &seqs, &[], &at("10:00:05"))
+        .unwrap();
+    let store = Store::open(&db).unwrap();
+    let events = store.outbox_events().unwrap();
+    let renamed = events.iter().find(|e| e.seq == seqs[1]).unwrap();
+    assert_eq!(renamed.event, renumbering(&pseudonym));
+}

@@ -597,3 +597,64 @@ async fn a_forgotten_student_keeps_their_marks_under_the_pseudonym_and_nothing_e
     })
     .await;
 }
+
+/// What a device sends for a student renumbered and then forgotten before
+/// the renumbering was sent, while their old number went to another
+/// student: the renumbering as a renaming of the number this server knows
+/// to the pseudonym, the other student's record, then the erasure of the
+/// pseudonym. The other student keeps their number, name and enrolment.
+#[tokio::test]
+async fn a_forgotten_students_old_number_given_to_another_stays_the_others() {
+    on_both("forgotten_reused", |storage| async move {
+        let room = device(&storage, "North", "B12").await;
+        let device_id = Uuid::now_v7();
+        let mut events = class(device_id, "Networks 101");
+        let pseudonym = "forgotten-0a1b2c3d";
+        let saved = |no: &str, previous: &str, name: &str| Event::StudentSaved {
+            student_no: no.into(),
+            previous_student_no: (!previous.is_empty()).then(|| previous.to_string()),
+            name: name.into(),
+            email: None,
+            course: "Networks 101".into(),
+            section: None,
+        };
+        for event in [
+            saved(pseudonym, "s1", pseudonym),
+            saved("s1", "", "Charles Babbage"),
+            Event::StudentForgotten {
+                student_no: pseudonym.into(),
+                pseudonym: pseudonym.into(),
+            },
+        ] {
+            events.push(Envelope {
+                schema_version: SCHEMA_VERSION,
+                event_id: Uuid::now_v7(),
+                device_id,
+                seq: events.len() as i64 + 1,
+                at: at("11:00:00"),
+                event,
+            });
+        }
+        assert_eq!(ingest(&storage, &room, &events).await, (events.len(), 0));
+        for (sql, expected) in [
+            (
+                "SELECT count(*) FROM students WHERE student_no = 's1' AND name = 'Charles Babbage'",
+                1,
+            ),
+            ("SELECT count(*) FROM enrolments WHERE student_no = 's1'", 1),
+            ("SELECT count(*) FROM students WHERE name = 'Ada Lovelace'", 0),
+            (
+                "SELECT count(*) FROM marks WHERE student_no = 'forgotten-0a1b2c3d'",
+                1,
+            ),
+            ("SELECT count(*) FROM marks WHERE student_no = 's1'", 0),
+            (
+                "SELECT count(*) FROM enrolments WHERE student_no = 'forgotten-0a1b2c3d'",
+                0,
+            ),
+        ] {
+            assert_eq!(count(&storage, sql).await, expected, "{sql}");
+        }
+    })
+    .await;
+}
