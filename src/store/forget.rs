@@ -91,8 +91,8 @@ impl Store {
     }
 
     /// Forgets the student, under `again`'s pseudonym when the erasure is
-    /// one made before, applied again (to a backup restored: the
-    /// `forget_again.rs`).
+    /// one made before, applied again to a backup being restored
+    /// (`forget_again.rs`).
     pub(super) fn forget(
         &self,
         student_no: &str,
