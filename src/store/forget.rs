@@ -396,6 +396,7 @@ fn erase_rows(conn: &Connection, id: i64, erasure: &Erasure) -> Result<()> {
         ("marks", "note"),
         ("mark_changes", "note"),
         ("mark_changes", "before_note"),
+        ("sessions", "label"),
     ] {
         scrub_column(conn, table, column, erasure)?;
     }

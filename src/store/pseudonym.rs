@@ -174,10 +174,16 @@ impl Erasure {
                     done.changed |= self.uid(uid);
                 }
             }
-            Event::TapMoved { .. }
-            | Event::SessionStarted { .. }
-            | Event::SessionLabelled { .. }
-            | Event::StudentForgotten { .. } => {}
+            // A session's label may name them too ("Ada's make-up lab").
+            Event::SessionStarted { label, .. } => {
+                done.changed |= self.scrub_note(label);
+            }
+            Event::SessionLabelled { label, .. } => {
+                let mut text = Some(std::mem::take(label));
+                done.changed |= self.scrub_note(&mut text);
+                *label = text.unwrap_or_default();
+            }
+            Event::TapMoved { .. } | Event::StudentForgotten { .. } => {}
         }
         done
     }

@@ -565,3 +565,40 @@ fn a_renumbering_not_yet_sent_renames_the_number_the_server_knows_to_the_pseudon
     let renamed = events.iter().find(|e| e.seq == seqs[1]).unwrap();
     assert_eq!(renamed.event, renumbering(&pseudonym));
 }
+
+#[test]
+fn a_sessions_label_that_names_a_forgotten_student_loses_the_name() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.path("taproll.db");
+    let store = Store::open(&db).unwrap();
+    let course = store
+        .ensure_course("Networks 101", &at("08:00:00"))
+        .unwrap();
+    let ada = store.upsert_student("s1", "Ada Lovelace").unwrap();
+    store.enrol(course.id, ada.id, &at("08:00:00")).unwrap();
+    let session = store
+        .start_or_resume_session(&course, &at("09:00:00"), &at("09:00:00"))
+        .unwrap();
+    store
+        .set_session_label(session.id, "Make-up lab for Ada Lovelace", &at("09:01:00"))
+        .unwrap();
+    let forgotten = store.forget_student("s1", &at("10:00:00")).unwrap();
+    let label = store.sessions_of(&course).unwrap()[0].label.clone();
+    assert_eq!(
+        label,
+        Some(format!("Make-up lab for {}", forgotten.pseudonym))
+    );
+    let labelled = store
+        .outbox_events()
+        .unwrap()
+        .into_iter()
+        .find(|e| matches!(e.event, Event::SessionLabelled { .. }))
+        .unwrap();
+    assert_eq!(
+        labelled.event,
+        Event::SessionLabelled {
+            session: store.session_uuid(session.id).unwrap(),
+            label: format!("Make-up lab for {}", forgotten.pseudonym),
+        }
+    );
+}

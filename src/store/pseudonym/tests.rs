@@ -233,3 +233,36 @@ fn old_events_lose_exact_numbers_and_uids_not_parts_of_other_strings() {
         })
     );
 }
+
+#[test]
+fn a_sessions_label_loses_their_name() {
+    let erasure = ada(&log());
+    let mut labelled = Event::SessionLabelled {
+        session: Uuid::nil(),
+        label: "Make-up lab for Ada Lovelace".into(),
+    };
+    assert!(erasure.rewrite(30, &mut labelled).changed);
+    assert_eq!(
+        labelled,
+        Event::SessionLabelled {
+            session: Uuid::nil(),
+            label: format!("Make-up lab for {PSEUDONYM}"),
+        }
+    );
+    let started = |label: Option<&str>| Event::SessionStarted {
+        session: Uuid::nil(),
+        course: "Maths".into(),
+        planned_start: now(),
+        label: label.map(str::to_string),
+    };
+    let mut named = started(Some("Ada Lovelace's viva"));
+    assert!(erasure.rewrite(30, &mut named).changed);
+    let Event::SessionStarted { label, .. } = named else {
+        unreachable!()
+    };
+    assert_eq!(label, Some(format!("{PSEUDONYM}'s viva")));
+    let mut other = started(Some("Lab 3"));
+    assert!(!erasure.rewrite(30, &mut other).changed);
+    let mut none = started(None);
+    assert!(!erasure.rewrite(30, &mut none).changed);
+}
