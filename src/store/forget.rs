@@ -460,17 +460,25 @@ pub(super) fn saved_events(
     pseudonyms: &BTreeSet<String>,
 ) -> Result<BTreeMap<String, BTreeSet<String>>> {
     let mut saved: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    let rows: Vec<(String, String)> = conn
-        .prepare("SELECT event_id, event FROM outbox WHERE kind = 'student_saved'")?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    for (event_id, json) in rows {
-        // An event that cannot be read names nobody we can find.
-        if let Ok(Event::StudentSaved { student_no, .. }) = serde_json::from_str(&json)
+    for (event_id, event) in events_of_kind(conn, "student_saved")? {
+        if let Event::StudentSaved { student_no, .. } = event
             && pseudonyms.contains(&student_no)
         {
             saved.entry(student_no).or_default().insert(event_id);
         }
     }
     Ok(saved)
+}
+
+/// The outbox's events of one kind, in sequence order, with their ids. An
+/// event that cannot be read names nobody that can be found: left out.
+pub(super) fn events_of_kind(conn: &Connection, kind: &str) -> Result<Vec<(String, Event)>> {
+    let rows: Vec<(String, String)> = conn
+        .prepare("SELECT event_id, event FROM outbox WHERE kind = ?1 ORDER BY seq")?
+        .query_map(params![kind], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, json)| Some((id, serde_json::from_str(&json).ok()?)))
+        .collect())
 }

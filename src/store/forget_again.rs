@@ -8,7 +8,7 @@
 //! (`erasures.events`), so that a restore of a backup without the student
 //! does not lose them for the next restore.
 
-use super::forget::{Again, ids_json, queue_erasure, saved_events};
+use super::forget::{Again, events_of_kind, ids_json, queue_erasure, saved_events};
 use super::{Result, Store, format_time};
 use crate::domain::Timestamp;
 use crate::events::Event;
@@ -152,20 +152,13 @@ impl Store {
     /// renumberings after it (a backup taken later than the database that
     /// forgot them knows of renumberings that database did not).
     fn number_now(&self, event_ids: &BTreeSet<String>) -> Result<Option<String>> {
-        let rows: Vec<(i64, String, String)> = self
-            .conn
-            .prepare(
-                "SELECT seq, event_id, event FROM outbox WHERE kind = 'student_saved' ORDER BY seq",
-            )?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-            .collect::<rusqlite::Result<_>>()?;
         let mut number: Option<String> = None;
-        for (_, event_id, json) in rows {
-            let Ok(Event::StudentSaved {
+        for (event_id, event) in events_of_kind(&self.conn, "student_saved")? {
+            let Event::StudentSaved {
                 student_no,
                 previous_student_no,
                 ..
-            }) = serde_json::from_str(&json)
+            } = event
             else {
                 continue;
             };
@@ -186,15 +179,11 @@ fn unsettled_erasures(
     pseudonyms: &BTreeSet<String>,
 ) -> Result<BTreeMap<String, BTreeSet<String>>> {
     let mut told: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    let rows: Vec<String> = conn
-        .prepare("SELECT event FROM outbox WHERE kind = 'student_forgotten'")?
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    for json in rows {
-        if let Ok(Event::StudentForgotten {
+    for (_, event) in events_of_kind(conn, "student_forgotten")? {
+        if let Event::StudentForgotten {
             student_no,
             pseudonym,
-        }) = serde_json::from_str(&json)
+        } = event
             && pseudonyms.contains(&pseudonym)
         {
             let numbers = told.entry(pseudonym.clone()).or_default();

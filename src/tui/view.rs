@@ -279,6 +279,7 @@ fn render_status(app: &App, theme: Theme, frame: &mut Frame, area: Rect) {
     }
     let (reader, reader_style, reader_healthy) = reader_status(app, theme);
     let mut spans = vec![Span::raw(" "), Span::styled(reader, reader_style)];
+    let reader_span = spans.len() - 1;
     if app.roster().enrolling() {
         let name = app
             .roster()
@@ -317,9 +318,9 @@ fn render_status(app: &App, theme: Theme, frame: &mut Frame, area: Rect) {
         let used: usize = spans.iter().map(Span::width).sum();
         let over = (used + risk.width()).saturating_sub(usize::from(area.width));
         if reader_healthy && over > 0 {
-            let name = spans[1].content.to_string();
+            let name = spans[reader_span].content.to_string();
             let room = name.width().saturating_sub(over).max(MIN_READER_WIDTH);
-            spans[1] = Span::styled(cut_end(&name, room), reader_style);
+            spans[reader_span] = Span::styled(cut_end(&name, room), reader_style);
         }
         let used: usize = spans.iter().map(Span::width).sum();
         let room = usize::from(area.width).saturating_sub(used);

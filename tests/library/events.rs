@@ -442,6 +442,30 @@ fn forgetting_students_with_a_claim_a_lost_card_or_a_new_number_changes_no_count
     }
 }
 
+/// A database with Networks 101 and Ada Lovelace (s1) enrolled in it,
+/// made at 08:00: the store, the course and Ada's id.
+fn ada_in_networks(db: &Path) -> (Store, taproll::domain::Course, i64) {
+    let store = Store::open(db).unwrap();
+    let course = store
+        .ensure_course("Networks 101", &at("08:00:00"))
+        .unwrap();
+    let ada = store.upsert_student("s1", "Ada Lovelace").unwrap();
+    store.enrol(course.id, ada.id, &at("08:00:00")).unwrap();
+    (store, course, ada.id)
+}
+
+/// Marks every event stored so far as sent at `clock`, as the push would;
+/// the connection it used, to read the outbox with.
+fn all_sent(db: &Path, clock: &str) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.execute(
+        "UPDATE outbox SET sent_at = ?1",
+        [taproll::domain::rfc3339(&at(clock))],
+    )
+    .unwrap();
+    conn
+}
+
 /// The server knows a renumbered student by their new number; their old
 /// one is another student's there now. The erasure names only the new one:
 /// the server's `forgotten` moves the rows of the number it is given.
@@ -449,31 +473,15 @@ fn forgetting_students_with_a_claim_a_lost_card_or_a_new_number_changes_no_count
 fn an_erasure_names_only_the_number_the_server_knows_the_student_by() {
     let sandbox = Sandbox::new();
     let db = sandbox.path("taproll.db");
-    let store = Store::open(&db).unwrap();
-    let course = store
-        .ensure_course("Networks 101", &at("08:00:00"))
-        .unwrap();
-    let ada = store.upsert_student("s1", "Ada Lovelace").unwrap();
-    store.enrol(course.id, ada.id, &at("08:00:00")).unwrap();
+    let (store, course, ada) = ada_in_networks(&db);
     store
-        .save_student(
-            course.id,
-            Some(ada.id),
-            "s3",
-            "Ada Lovelace",
-            &at("09:00:00"),
-        )
+        .save_student(course.id, Some(ada), "s3", "Ada Lovelace", &at("09:00:00"))
         .unwrap();
     store
         .save_student(course.id, None, "s1", "Charles Babbage", &at("09:00:00"))
         .unwrap();
     // Everything so far was sent.
-    let conn = rusqlite::Connection::open(&db).unwrap();
-    conn.execute(
-        "UPDATE outbox SET sent_at = '2026-11-30T09:30:00+01:00'",
-        [],
-    )
-    .unwrap();
+    let conn = all_sent(&db, "09:30:00");
     let forgotten = store.forget_student("s3", &at("10:00:00")).unwrap();
     let erasures: Vec<String> = conn
         .prepare("SELECT event FROM outbox WHERE kind = 'student_forgotten'")
@@ -499,26 +507,10 @@ fn an_erasure_names_only_the_number_the_server_knows_the_student_by() {
 fn a_renumbering_not_yet_sent_renames_the_number_the_server_knows_to_the_pseudonym() {
     let sandbox = Sandbox::new();
     let db = sandbox.path("taproll.db");
-    let store = Store::open(&db).unwrap();
-    let course = store
-        .ensure_course("Networks 101", &at("08:00:00"))
-        .unwrap();
-    let ada = store.upsert_student("s1", "Ada Lovelace").unwrap();
-    store.enrol(course.id, ada.id, &at("08:00:00")).unwrap();
-    let conn = rusqlite::Connection::open(&db).unwrap();
-    conn.execute(
-        "UPDATE outbox SET sent_at = '2026-11-30T08:30:00+01:00'",
-        [],
-    )
-    .unwrap();
+    let (store, course, ada) = ada_in_networks(&db);
+    all_sent(&db, "08:30:00");
     store
-        .save_student(
-            course.id,
-            Some(ada.id),
-            "s3",
-            "Ada Lovelace",
-            &at("09:00:00"),
-        )
+        .save_student(course.id, Some(ada), "s3", "Ada Lovelace", &at("09:00:00"))
         .unwrap();
     store
         .save_student(course.id, None, "s1", "Charles Babbage", &at("09:00:00"))
@@ -570,12 +562,7 @@ fn a_renumbering_not_yet_sent_renames_the_number_the_server_knows_to_the_pseudon
 fn a_sessions_label_that_names_a_forgotten_student_loses_the_name() {
     let sandbox = Sandbox::new();
     let db = sandbox.path("taproll.db");
-    let store = Store::open(&db).unwrap();
-    let course = store
-        .ensure_course("Networks 101", &at("08:00:00"))
-        .unwrap();
-    let ada = store.upsert_student("s1", "Ada Lovelace").unwrap();
-    store.enrol(course.id, ada.id, &at("08:00:00")).unwrap();
+    let (store, course, _) = ada_in_networks(&db);
     let session = store
         .start_or_resume_session(&course, &at("09:00:00"), &at("09:00:00"))
         .unwrap();
